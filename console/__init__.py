@@ -1,0 +1,1 @@
+"""mlconsole front ends: CLI, headless batch printer, Textual app."""

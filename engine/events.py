@@ -1,0 +1,181 @@
+"""Typed events the engine publishes, and the bus that fans them out.
+
+The batch printer and the Textual app are two subscribers of the same stream; neither computes
+a figure of its own: what they show is carried here, computed once by the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.model import GpuSample, NodeFacts, NodeState, RunSpec, RunState
+
+
+@dataclass(frozen=True)
+class Event:
+    pass
+
+
+@dataclass(frozen=True)
+class Notice(Event):
+    """A sentence for the user (e.g. 'node speeds are simulated')."""
+
+    message: str
+    level: str = "info"  # info | warning | error
+
+
+@dataclass(frozen=True)
+class PlanStarted(Event):
+    config: str
+    runs: int
+    stages: int
+    simulated: bool
+
+
+@dataclass(frozen=True)
+class StageStarted(Event):
+    index: int
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class RunQueued(Event):
+    run: RunSpec
+
+
+@dataclass(frozen=True)
+class RunStateChanged(Event):
+    run_id: str
+    node: str
+    state: RunState
+    detail: str = ""
+    run_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class RunProgress(Event):
+    """Live progress, from LoadGen's own files or the harness's progress lines.
+
+    `total` is None until known; `eta_s` and `rate` (samples/s so far) are None until they can
+    be computed from at least two observations.
+    """
+
+    run_id: str
+    completed: int
+    total: int | None
+    eta_s: float | None
+    rate: float | None
+    source: str  # "trace" | "accuracy-log" | "stdout" | "detail-log"
+
+
+@dataclass(frozen=True)
+class RunLog(Event):
+    run_id: str
+    stream: str  # "stdout" | "stderr"
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RunFinished(Event):
+    run_id: str
+    node: str
+    state: RunState
+    run_dir: str
+    summary: Mapping[str, Any]  # orchestrator_summary.json as written
+
+
+@dataclass(frozen=True)
+class GroupStarted(Event):
+    group_id: str
+    name: str
+    shards: tuple[RunSpec, ...]
+    split: str
+    split_source: str
+
+
+@dataclass(frozen=True)
+class GroupFinished(Event):
+    group_id: str
+    name: str
+    group_dir: str
+    summary: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class NodeStateChanged(Event):
+    node: str
+    state: NodeState
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class NodeChecked(Event):
+    facts: NodeFacts
+
+
+@dataclass(frozen=True)
+class TelemetrySampled(Event):
+    node: str
+    samples: tuple[GpuSample, ...]
+    state: str = "ok"  # ok | no-driver | no-nvidia-smi | stale | error
+
+
+@dataclass(frozen=True)
+class ReportsWritten(Event):
+    paths: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class PlanFinished(Event):
+    ok: bool
+    succeeded: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
+    cancelled: tuple[str, ...] = ()
+    elapsed_s: float = 0.0
+
+
+Listener = Callable[[Event], None]
+
+
+@dataclass
+class EventBus:
+    """Fan-out of events to listeners (called synchronously, in order) and to async
+    subscribers (each with its own queue). Publishing never blocks the engine."""
+
+    _listeners: list[Listener] = field(default_factory=list)
+    _queues: list[asyncio.Queue[Event | None]] = field(default_factory=list)
+    history_limit: int = 0
+    history: list[Event] = field(default_factory=list)
+
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def publish(self, event: Event) -> None:
+        if self.history_limit:
+            self.history.append(event)
+            if len(self.history) > self.history_limit:
+                del self.history[: len(self.history) - self.history_limit]
+        for listener in list(self._listeners):
+            listener(event)
+        for q in self._queues:
+            q.put_nowait(event)
+
+    async def subscribe(self) -> AsyncIterator[Event]:
+        """Yield every event published from now on until `close()` is called."""
+        q: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._queues.append(q)
+        try:
+            while (event := await q.get()) is not None:
+                yield event
+        finally:
+            self._queues.remove(q)
+
+    def close(self) -> None:
+        for q in self._queues:
+            q.put_nowait(None)

@@ -1,0 +1,259 @@
+"""Domain objects. Frozen dataclasses; plain dicts stop at the file boundary (TOML in, JSON out)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Scenario(StrEnum):
+    OFFLINE = "Offline"
+    SERVER = "Server"
+    SINGLE_STREAM = "SingleStream"
+    MULTI_STREAM = "MultiStream"
+
+
+class Mode(StrEnum):
+    PERFORMANCE = "performance"
+    ACCURACY = "accuracy"
+
+
+class RunState(StrEnum):
+    """Where a run is in its life. Terminal states are those in `TERMINAL_STATES`."""
+
+    QUEUED = "queued"
+    STARTING = "starting"
+    RUNNING = "running"
+    STALLED = "stalled"
+    LINK_LOST = "link lost, retrying"
+    COLLECTING = "collecting"
+    SUCCEEDED = "succeeded"
+    # LoadGen wrote a complete summary but the harness then exited non-zero (e.g. the
+    # llama3.1 reference SUT's ft_response_thread AttributeError at shutdown).
+    HARNESS_ERROR_AFTER_COMPLETE = "complete, harness exited non-zero"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    FETCH_FAILED = "fetch failed (files left on node)"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL_STATES
+
+    @property
+    def ok(self) -> bool:
+        """True when the benchmark itself completed (LoadGen's results are usable)."""
+        return self in (RunState.SUCCEEDED, RunState.HARNESS_ERROR_AFTER_COMPLETE)
+
+
+TERMINAL_STATES = frozenset(
+    {
+        RunState.SUCCEEDED,
+        RunState.HARNESS_ERROR_AFTER_COMPLETE,
+        RunState.FAILED,
+        RunState.CANCELLED,
+        RunState.FETCH_FAILED,
+    }
+)
+
+
+class NodeState(StrEnum):
+    UNKNOWN = "unknown"
+    CHECKING = "checking"
+    READY = "ready"
+    BUSY = "busy"
+    UNREACHABLE = "unreachable"
+    LINK_LOST = "link lost"
+
+
+class Split(StrEnum):
+    """How a parallel group divides its samples between nodes."""
+
+    EQUAL = "equal"
+    WEIGHTED = "weighted"
+    AUTO = "auto"  # weighted when measurements exist, else equal
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One node of the inventory, as the config describes it."""
+
+    name: str
+    transport: str = "local"  # "local" | "ssh"
+    host: str | None = None
+    port: int = 22
+    user: str | None = None
+    identity_file: str | None = None
+    known_hosts: str | None = None  # None: ~/.ssh/known_hosts
+    # Verifying host keys is the default; turning it off is a per-node, loudly reported opt-out.
+    verify_host_key: bool = True
+    use_agent: bool = True
+    workdir: str = ".mlconsole"  # node-side base dir; relative paths are under $HOME (ssh) or cwd
+    python: str = "python3"
+    env: Mapping[str, str] = field(default_factory=dict)
+    gpus: tuple[int, ...] | None = None  # CUDA_VISIBLE_DEVICES for runs on this node
+    vars: Mapping[str, str] = field(default_factory=dict)  # extra placeholders for command templates
+    connect_timeout_s: float = 10.0
+    login_timeout_s: float = 20.0
+    keepalive_s: float = 15.0
+    max_sessions: int = 8  # stay under OpenSSH's MaxSessions (default 10)
+    simulated: bool = False  # the node's speed is simulated by the demo harness
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A harness and how to drive it."""
+
+    name: str
+    command: str  # template with {samples} {scenario} {mode} {output_dir} {user_conf} ...
+    dataset_size: int
+    scenario: Scenario = Scenario.OFFLINE
+    mode: Mode = Mode.PERFORMANCE
+    model: str = "*"  # LoadGen model name used in user.conf keys
+    log_dir: str = "{output_dir}"  # where the harness writes mlperf_log_* (template)
+    cwd: str | None = None  # harness working directory (template); None: the node-side run dir
+    progress_pattern: str | None = None  # regex with named groups `completed` and optional `total`
+    user_conf: str | None = None  # user.conf text (template), written to the run dir
+    audit_config_intended: bool = False
+    stall_timeout_s: float = 300.0
+    supports_shards: bool = True
+    simulated: bool = False  # the bundled demo harness: node speeds are simulated
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One LoadGen run to execute on one node."""
+
+    run_id: str  # unique within a plan execution, e.g. "s1-fast-100"
+    node: str
+    benchmark: str
+    scenario: Scenario
+    mode: Mode
+    samples: int  # samples requested for this run (the shard's size in a group)
+    shard_start: int = 0
+    group_id: str | None = None
+    stage: str = ""
+    label: str = ""
+
+    @property
+    def shard_count(self) -> int:
+        return self.samples
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """A parallel group: one shard per node, all started at once."""
+
+    group_id: str
+    name: str
+    nodes: tuple[str, ...]
+    benchmark: str
+    scenario: Scenario
+    mode: Mode
+    total_samples: int
+    split: Split = Split.AUTO
+    calibrate: bool = False  # run a short calibration per node first when no measurement exists
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Stages run in order. Within a stage, runs on different nodes go concurrently and the
+    runs of one node go one after another; a group's shards all start together."""
+
+    name: str
+    kind: str  # "runs" | "sweep" | "group"
+    runs: tuple[RunSpec, ...] = ()
+    group: GroupSpec | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    stages: tuple[Stage, ...] = ()
+
+    def all_runs(self) -> tuple[RunSpec, ...]:
+        return tuple(r for s in self.stages for r in s.runs)
+
+
+@dataclass(frozen=True)
+class Settings:
+    results_dir: str = "results"
+    reports_dir: str = "reports"
+    poll_interval_s: float = 0.5
+    stall_timeout_s: float | None = None  # overrides each benchmark's when set
+    telemetry_interval_s: float = 1.0
+    theme: str = "dark"
+    baseline_node: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated config. `source` is the file it came from, `raw` the parsed TOML (for the
+    snapshot written into each run dir, with secrets removed)."""
+
+    source: str
+    nodes: Mapping[str, NodeSpec]
+    benchmarks: Mapping[str, Benchmark]
+    plan: Plan
+    settings: Settings = field(default_factory=Settings)
+    raw: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def simulated(self) -> bool:
+        return any(b.simulated for b in self.benchmarks.values()) or any(
+            n.simulated for n in self.nodes.values()
+        )
+
+
+# --- what nodes report -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GpuInfo:
+    index: int
+    name: str
+    memory_total_mib: float | None = None
+    memory_used_mib: float | None = None
+    driver: str | None = None
+    uuid: str | None = None
+    utilization_pct: float | None = None
+    processes: int | None = None  # compute processes on it right now
+
+
+@dataclass(frozen=True)
+class GpuSample:
+    """One reading of one GPU. A field the GPU does not report is None, never a made-up 0."""
+
+    ts: float  # unix seconds
+    node: str
+    gpu: int
+    utilization_pct: float | None = None
+    memory_used_mib: float | None = None
+    memory_total_mib: float | None = None
+    temperature_c: float | None = None
+    power_w: float | None = None
+    sm_clock_mhz: float | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class NodeFacts:
+    """What a probe learned about a node. `gpu_state` is 'ok', 'no-driver', 'no-nvidia-smi'
+    or 'unknown'; `warnings` are things to look at that do not stop a run."""
+
+    node: str
+    reachable: bool
+    error: str | None = None
+    os: str | None = None
+    python: str | None = None
+    loadgen_version: str | None = None
+    gpus: tuple[GpuInfo, ...] = ()
+    gpu_state: str = "unknown"
+    driver: str | None = None
+    free_disk_bytes: int | None = None
+    audit_config: bool = False
+    warnings: tuple[str, ...] = ()
+    elapsed_s: float | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.reachable and self.loadgen_version is not None and not self.audit_config

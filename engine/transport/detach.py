@@ -1,0 +1,101 @@
+"""The detached-run wrapper shared by every transport.
+
+A run is started as `setsid sh <run_dir>/launch.sh`: its own session and process group, stdin
+from /dev/null, stdout/stderr to files in the run dir, and the exit code written to
+`exit_code` when the harness ends. Nothing ties it to the controller's connection, so a
+dropped link or a restarted console loses nothing; `pid` lets any later process find it again.
+
+Values reach the shell only through `shlex.quote`; the harness command itself is written to
+`command.sh` as data.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+
+from engine.transport.base import ProcessStatus, RunHandle, Transport
+
+LAUNCH = "launch.sh"
+COMMAND = "command.sh"
+PID = "pid"
+EXIT_CODE = "exit_code"
+STARTED_AT = "started_at"
+ENDED_AT = "ended_at"
+STDOUT = "stdout.log"
+STDERR = "stderr.log"
+WRAPPER_FILES = (LAUNCH, COMMAND, PID, EXIT_CODE, STARTED_AT, ENDED_AT)
+
+_ENV_NAME_OK = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def valid_env_name(name: str) -> bool:
+    return bool(name) and not name[0].isdigit() and set(name) <= _ENV_NAME_OK
+
+
+def launch_script(run_dir: str, cwd: str, env: Mapping[str, str]) -> str:
+    """The wrapper script. Times come from the node's clock so a reconnect cannot skew them."""
+    q = shlex.quote
+    d = q(run_dir)
+    exports = "".join(
+        f"export {name}={q(value)}\n" for name, value in env.items() if valid_env_name(name)
+    )
+    return (
+        "#!/bin/sh\n"
+        "# Written by mlconsole: runs the harness detached and records how it ended.\n"
+        f"echo $$ > {d}/{PID}\n"
+        f"date +%s.%N > {d}/{STARTED_AT} 2>/dev/null\n"
+        f"{exports}"
+        f"if cd {q(cwd)}; then\n"
+        f"  sh {d}/{COMMAND} > {d}/{STDOUT} 2> {d}/{STDERR} < /dev/null\n"
+        "  rc=$?\n"
+        "else\n"
+        "  rc=126\n"
+        "fi\n"
+        f"date +%s.%N > {d}/{ENDED_AT} 2>/dev/null\n"
+        f"echo $rc > {d}/{EXIT_CODE}.tmp && mv {d}/{EXIT_CODE}.tmp {d}/{EXIT_CODE}\n"
+    )
+
+
+def detach_line(run_dir: str) -> str:
+    """The one shell line that starts the wrapper and prints its pid (= its process group)."""
+    launch = shlex.quote(f"{run_dir}/{LAUNCH}")
+    return f"setsid sh {launch} < /dev/null > /dev/null 2>&1 & echo $!"
+
+
+def _parse_float(data: bytes) -> float | None:
+    try:
+        return float(data.decode().strip())
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+async def read_status(transport: Transport, handle: RunHandle) -> ProcessStatus:
+    """running / exited(code) / vanished, from the wrapper's files and /proc.
+
+    Reads files only (no process spawned per poll). A pid whose /proc cmdline no longer names
+    this run's launch.sh has been reused by something else: the run vanished.
+    """
+    d = handle.run_dir
+    started = _parse_float(await transport.read_from(f"{d}/{STARTED_AT}", 0, 64))
+
+    async def exited() -> ProcessStatus | None:
+        raw = await transport.read_from(f"{d}/{EXIT_CODE}", 0, 64)
+        if not raw.strip():
+            return None
+        try:
+            code = int(raw.decode().strip())
+        except ValueError:
+            code = -1
+        ended = _parse_float(await transport.read_from(f"{d}/{ENDED_AT}", 0, 64))
+        return ProcessStatus("exited", code, started, ended)
+
+    if (st := await exited()) is not None:
+        return st
+    cmdline = await transport.read_from(f"/proc/{handle.pid}/cmdline", 0, 4096)
+    if LAUNCH.encode() in cmdline and d.encode() in cmdline:
+        return ProcessStatus("running", None, started)
+    # The wrapper may have finished between the two reads.
+    if (st := await exited()) is not None:
+        return st
+    return ProcessStatus("vanished", None, started)

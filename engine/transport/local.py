@@ -1,0 +1,171 @@
+"""The controller itself as a node: processes are started with the same detached wrapper as
+on SSH nodes, and files are read in place."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import shutil
+import signal
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+from engine.errors import TransportError
+from engine.model import NodeSpec
+from engine.transport import detach
+from engine.transport.base import (
+    CommandResult,
+    FetchReport,
+    LaunchRequest,
+    ProcessStatus,
+    RunHandle,
+)
+
+
+class LocalTransport:
+    def __init__(self, node: NodeSpec) -> None:
+        self.node = node
+
+    @property
+    def connected(self) -> bool:
+        return True
+
+    async def connect(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def home(self) -> str:
+        return str(Path.cwd())
+
+    async def run(self, argv: Sequence[str], *, timeout: float = 30.0) -> CommandResult:
+        return await self.run_shell(shlex.join(argv), timeout=timeout)
+
+    async def run_shell(self, script: str, *, timeout: float = 30.0) -> CommandResult:
+        proc = await asyncio.create_subprocess_exec(
+            "sh", "-c", script,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, **self.node.env},
+        )
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), timeout)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            return CommandResult(124, "", f"timed out after {timeout:g}s")
+        return CommandResult(proc.returncode or 0, out.decode(errors="replace"),
+                             err.decode(errors="replace"))
+
+    async def stream_lines(self, argv: Sequence[str]) -> AsyncIterator[str]:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        try:
+            assert proc.stdout is not None
+            async for raw in proc.stdout:
+                yield raw.decode(errors="replace").rstrip("\r\n")
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+
+    async def make_dirs(self, path: str) -> None:
+        Path(path).mkdir(parents=True, exist_ok=True)
+
+    async def write_file(self, path: str, data: bytes, *, mode: int = 0o644) -> None:
+        p = Path(path)
+        p.write_bytes(data)
+        p.chmod(mode)
+
+    async def read_from(self, path: str, offset: int, max_bytes: int = 1 << 20) -> bytes:
+        try:
+            with open(path, "rb") as f:
+                f.seek(offset)
+                return f.read(max_bytes)
+        except (FileNotFoundError, IsADirectoryError, PermissionError, ProcessLookupError):
+            return b""
+        except OSError:
+            return b""
+
+    async def size(self, path: str) -> int | None:
+        try:
+            return os.stat(path).st_size
+        except OSError:
+            return None
+
+    async def list_files(self, path: str) -> dict[str, int]:
+        try:
+            with os.scandir(path) as it:
+                return {e.name: e.stat().st_size for e in it if e.is_file(follow_symlinks=False)}
+        except OSError:
+            return {}
+
+    async def start(self, request: LaunchRequest) -> RunHandle:
+        await self.make_dirs(request.run_dir)
+        for name, data in request.files.items():
+            await self.write_file(f"{request.run_dir}/{name}", data)
+        await self.write_file(f"{request.run_dir}/{detach.COMMAND}", request.command.encode() + b"\n")
+        env = {**self.node.env, **request.env}
+        await self.write_file(
+            f"{request.run_dir}/{detach.LAUNCH}",
+            detach.launch_script(request.run_dir, request.cwd, env).encode(),
+            mode=0o755,
+        )
+        res = await self.run_shell(detach.detach_line(request.run_dir), timeout=15)
+        try:
+            pid = int(res.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError) as exc:
+            raise TransportError(
+                f"could not start run {request.run_id} on {self.node.name}: {res.stderr.strip()}"
+            ) from exc
+        return RunHandle(self.node.name, request.run_id, request.run_dir, pid)
+
+    async def status(self, handle: RunHandle) -> ProcessStatus:
+        return await detach.read_status(self, handle)
+
+    async def cancel(self, handle: RunHandle, *, grace_s: float = 5.0) -> None:
+        for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 2.0)):
+            try:
+                os.killpg(handle.pid, sig)
+            except ProcessLookupError:
+                return
+            except PermissionError:
+                return
+            deadline = asyncio.get_running_loop().time() + wait
+            while asyncio.get_running_loop().time() < deadline:
+                try:
+                    os.killpg(handle.pid, 0)
+                except ProcessLookupError:
+                    return
+                await asyncio.sleep(0.05)
+
+    async def fetch(self, remote_dir: str, names: Sequence[str], dest: Path) -> FetchReport:
+        dest.mkdir(parents=True, exist_ok=True)
+
+        def copy() -> FetchReport:
+            copied, missing, total = [], [], 0
+            for name in names:
+                src = Path(remote_dir) / name
+                try:
+                    want = src.stat().st_size
+                    if src.resolve() != (dest / name).resolve():
+                        shutil.copyfile(src, dest / name)
+                    got = (dest / name).stat().st_size
+                except OSError:
+                    missing.append(name)
+                    continue
+                if got != want:
+                    missing.append(name)
+                else:
+                    copied.append(name)
+                    total += got
+            return FetchReport(tuple(copied), tuple(missing), total)
+
+        return await asyncio.to_thread(copy)
