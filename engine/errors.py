@@ -64,3 +64,13 @@ class HarnessFailed(MlconsoleError):
 
 class TransportError(MlconsoleError):
     """An operation on a node failed after the node was reached."""
+
+
+class LinkLost(TransportError):
+    """The connection to a node dropped. Detached runs keep going on the node; the caller
+    reconnects (with backoff) and resumes tails from their offsets."""
+
+    def __init__(self, node: str, reason: str) -> None:
+        self.node = node
+        self.reason = reason
+        super().__init__(f"link to node {node!r} lost: {reason}")
