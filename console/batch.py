@@ -1,0 +1,155 @@
+"""The headless printer: one line per state change, progress at milestones, a summary at the end.
+
+It consumes the same engine events as the TUI and formats figures the engine computed.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+from engine.events import (
+    Event,
+    GroupFinished,
+    GroupStarted,
+    NodeChecked,
+    Notice,
+    PlanFinished,
+    PlanStarted,
+    ReportsWritten,
+    RunFinished,
+    RunProgress,
+    RunStateChanged,
+    StageStarted,
+)
+from engine.model import RunState
+
+PROGRESS_EVERY_S = 10.0
+PROGRESS_STEPS = 4  # also print at 25 %, 50 %, 75 %
+
+
+def fmt_num(x: float | None, unit: str = "", digits: int = 3) -> str:
+    """A figure, or an em dash when it is missing."""
+    if x is None:
+        return "—"
+    text = f"{x:.{digits}g}" if abs(x) < 10 ** digits else f"{x:,.0f}"
+    return f"{text} {unit}".rstrip()
+
+
+def fmt_duration(s: float | None) -> str:
+    if s is None:
+        return "—"
+    s = int(round(s))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}h{m:02d}m{sec:02d}s" if h else (f"{m}m{sec:02d}s" if m else f"{sec}s")
+
+
+def run_result_line(summary: dict[str, Any]) -> str:
+    """The figures of a finished run, as recorded in its orchestrator_summary.json."""
+    lg = summary.get("loadgen") or {}
+    metric = lg.get("metric")
+    parts = []
+    if metric:
+        parts.append(f"LoadGen {metric['name']}: {fmt_num(metric['value'], metric['unit'])}")
+    else:
+        parts.append("LoadGen metric: —")
+    tok = lg.get("token_metric")
+    if tok:
+        parts.append(f"{tok['name']}: {fmt_num(tok['value'], tok['unit'])}")
+    if lg.get("validity"):
+        v = lg["validity"]
+        reasons = lg.get("validity_reasons") or []
+        parts.append(v + (f" ({'; '.join(reasons)})" if v != "VALID" and reasons else ""))
+    wall = summary.get("wall_throughput")
+    parts.append(f"wall {fmt_num(wall['value'] if wall else None, 'samples/s')}")
+    parts.append(f"{summary.get('samples_processed', '—') if summary.get('samples_processed') is not None else '—'}"
+                 f"/{summary.get('samples_requested')} samples")
+    parts.append(fmt_duration((summary.get("wall") or {}).get("duration_s")))
+    return ", ".join(parts)
+
+
+class BatchPrinter:
+    def __init__(self, out: TextIO | None = None, *, verbose: bool = False) -> None:
+        self.out = out or sys.stdout
+        self.verbose = verbose
+        self.t0 = time.monotonic()
+        self._progress_mark: dict[str, tuple[float, int]] = {}
+        self._stages = 0
+
+    def _print(self, text: str) -> None:
+        el = int(time.monotonic() - self.t0)
+        self.out.write(f"[{el // 3600:02d}:{el % 3600 // 60:02d}:{el % 60:02d}] {text}\n")
+        self.out.flush()
+
+    def __call__(self, event: Event) -> None:
+        match event:
+            case PlanStarted():
+                self._stages = event.stages
+                self._print(f"plan: {event.runs} runs in {event.stages} stages ({event.config})")
+            case Notice():
+                tag = {"warning": "NOTE ", "error": "ERROR "}.get(event.level, "")
+                self._print(f"{tag}{event.message}")
+            case StageStarted():
+                self._print(f"stage {event.index + 1}/{self._stages}: {event.name} ({event.kind})")
+            case GroupStarted():
+                shards = ", ".join(f"{s.node} {s.samples}" for s in event.shards)
+                self._print(f"group {event.name}: shards {shards} — {event.split}: "
+                            f"{event.split_source}")
+            case RunStateChanged():
+                if event.state.terminal:
+                    return  # RunFinished prints the result line
+                detail = f" — {event.detail}" if event.detail else ""
+                where = f" {event.run_dir}" if event.state == RunState.RUNNING and event.run_dir else ""
+                self._print(f"{event.run_id:<22} {event.node:<10} {event.state}{detail}{where}")
+            case RunProgress():
+                self._progress(event)
+            case RunFinished():
+                s = event.summary
+                detail = (s.get("exit") or {}).get("detail")
+                text = run_result_line(s) if event.state.ok or s.get("loadgen", {}).get("metric") \
+                    else (detail or "")
+                self._print(f"{event.run_id:<22} {event.node:<10} {event.state}: {text}")
+                if detail and event.state.ok:
+                    self._print(f"{'':<22} {'':<10} note: {detail}")
+            case GroupFinished():
+                g = event.summary
+                self._print(
+                    f"group {event.name}: makespan {fmt_duration(g.get('makespan_s'))}, "
+                    f"combined {fmt_num(g.get('combined_throughput'), 'samples/s')}, "
+                    f"speedup vs sequential {fmt_num(g.get('speedup'))}x, "
+                    f"scaling efficiency {fmt_num(g.get('scaling_efficiency'))} "
+                    f"(split {g.get('split')}) — {event.group_dir}")
+            case NodeChecked():
+                f = event.facts
+                self._print(f"node {f.node}: {'reachable' if f.reachable else 'UNREACHABLE'}"
+                            + (f" — {f.error}" if f.error else ""))
+            case ReportsWritten():
+                if event.paths:
+                    md = [str(p) for p in event.paths if str(p).endswith("pipeline_report.md")]
+                    self._print(f"reports: {len(event.paths)} files written"
+                                + (f"; pipeline report {md[0]}" if md else ""))
+            case PlanFinished():
+                self._print(f"done in {fmt_duration(event.elapsed_s)}: {len(event.succeeded)} "
+                            f"succeeded, {len(event.failed)} failed, "
+                            f"{len(event.cancelled)} cancelled")
+            case _:
+                pass
+
+    def _progress(self, ev: RunProgress) -> None:
+        now = time.monotonic()
+        if ev.total:
+            step = int(ev.completed * PROGRESS_STEPS / ev.total)
+        else:
+            step = 0
+        last = self._progress_mark.get(ev.run_id)
+        if last is not None and step <= last[1] and now - last[0] < PROGRESS_EVERY_S:
+            return
+        if ev.completed == 0 or (ev.total and ev.completed >= ev.total):
+            return
+        self._progress_mark[ev.run_id] = (now, step)
+        pct = f" ({100 * ev.completed / ev.total:.0f}%)" if ev.total else ""
+        self._print(f"{ev.run_id:<22} {'':<10} progress {ev.completed}/{ev.total or '?'}{pct}, "
+                    f"{fmt_num(ev.rate, 'samples/s')} so far, ETA {fmt_duration(ev.eta_s)} "
+                    f"[{ev.source}]")

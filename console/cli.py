@@ -1,0 +1,217 @@
+"""`mlconsole`: argument parsing and the one place that turns errors into output and exit codes.
+
+Exit codes: 0 success, 1 some runs failed, 2 bad input (config, arguments), 130 interrupted.
+Imports are lazy so `mlconsole --help` stays quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+DESCRIPTION = """\
+A terminal control console for MLPerf Inference LoadGen runs on a fleet of GPU nodes.
+
+  mlconsole [CONFIG]            open the console (TUI) on CONFIG
+                                (default: ./mlconsole.toml, else the bundled demo)
+  mlconsole --batch CONFIG      run the plan headless: a line per state change, reports at the end
+  mlconsole check CONFIG        preflight every node concurrently (SSH, Python, LoadGen, GPUs, disk)
+  mlconsole inspect PATH        print what was parsed from a run dir or a LoadGen log
+  mlconsole report RESULTS_DIR  rebuild charts and reports from recorded results alone
+  mlconsole init [PATH]         write a commented starter config
+
+The bundled demo (configs/demo.toml) runs the real LoadGen on this machine with SIMULATED
+node speeds: no GPU and no SSH needed.
+Exit codes: 0 success, 1 some runs failed, 2 bad input, 130 interrupted.
+"""
+
+SUBCOMMANDS = ("check", "inspect", "report", "init")
+
+
+def _main_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mlconsole", description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("config", nargs="?", help="config file (TOML)")
+    p.add_argument("--batch", metavar="CONFIG", help="run CONFIG's plan headless")
+    p.add_argument("--stage", action="append", metavar="NAME",
+                   help="with --batch: run only this stage (repeatable)")
+    p.add_argument("--theme", help="console theme: dark or light")
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    return p
+
+
+def _sub_parser(cmd: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"mlconsole {cmd}")
+    if cmd == "check":
+        p.description = "Preflight every node of CONFIG at once: reachable and authenticated, " \
+                        "OS, Python, LoadGen importable, GPUs, free disk, stray audit.config."
+        p.add_argument("config", help="config file (TOML)")
+        p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    elif cmd == "inspect":
+        p.description = "Print what mlconsole parsed from a run dir or a single LoadGen log."
+        p.add_argument("path", help="run dir, mlperf_log_summary.txt or mlperf_log_detail.txt")
+        p.add_argument("--json", action="store_true", help="print JSON")
+    elif cmd == "report":
+        p.description = "Rebuild every chart and markdown report from recorded results alone."
+        p.add_argument("results_dir", help="results directory (holds <node>_<timestamp>/ dirs)")
+        p.add_argument("--reports-dir", default="reports", help="where to write (default: reports)")
+    elif cmd == "init":
+        p.description = "Write a commented starter config."
+        p.add_argument("path", nargs="?", default="mlconsole.toml",
+                       help="where to write (default: ./mlconsole.toml)")
+        p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    from engine.errors import MlconsoleError
+
+    try:
+        if args and args[0] in SUBCOMMANDS:
+            ns = _sub_parser(args[0]).parse_args(args[1:])
+            return _dispatch(args[0], ns)
+        ns = _main_parser().parse_args(args)
+        if ns.version:
+            from engine import __version__
+
+            print(f"mlconsole {__version__}")
+            return EXIT_OK
+        if ns.batch:
+            if ns.config:
+                raise _usage("give the config once: mlconsole --batch CONFIG")
+            return _batch(ns.batch, ns.stage)
+        from console.app import run_console
+
+        return run_console(ns.config, ns.theme)
+    except MlconsoleError as exc:
+        print(f"mlconsole: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("mlconsole: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _usage(message: str) -> Exception:
+    from engine.errors import UsageError
+
+    return UsageError(message)
+
+
+def _dispatch(cmd: str, ns: argparse.Namespace) -> int:
+    if cmd == "check":
+        return _check(ns.config, ns.json)
+    if cmd == "inspect":
+        return _inspect(ns.path, ns.json)
+    if cmd == "report":
+        return _report(ns.results_dir, ns.reports_dir)
+    if cmd == "init":
+        from engine.starter import write_starter_config
+
+        path = write_starter_config(ns.path, force=ns.force)
+        print(f"wrote {path}; edit its nodes and plan, then: mlconsole --batch {path}")
+        return EXIT_OK
+    raise _usage(f"unknown command {cmd}")
+
+
+def _inspect(path: str, as_json: bool) -> int:
+    import json
+    from pathlib import Path
+
+    from engine.loadgen.inspect import format_inspection, inspect_path
+
+    p = Path(path)
+    if not p.exists():
+        raise _usage(f"{path}: no such file or directory")
+    data = inspect_path(p)
+    print(json.dumps(data, indent=2, default=str) if as_json else format_inspection(data))
+    return EXIT_OK
+
+
+def _report(results_dir: str, reports_dir: str) -> int:
+    from pathlib import Path
+
+    from engine.report import rebuild_reports
+
+    root = Path(results_dir)
+    if not root.is_dir():
+        raise _usage(f"{results_dir}: not a directory")
+    paths = rebuild_reports(root, Path(reports_dir))
+    for p in paths:
+        print(p)
+    return EXIT_OK
+
+
+def _check(config_path: str, as_json: bool) -> int:
+    import asyncio
+    import json
+
+    from engine.config import load_config
+    from engine.health import check_nodes, facts_table, facts_to_json
+
+    config = load_config(config_path)
+    facts = asyncio.run(check_nodes(config))
+    if as_json:
+        print(json.dumps(facts_to_json(facts), indent=2, default=str))
+    else:
+        print(facts_table(facts))
+    return EXIT_OK if all(f.reachable for f in facts) else EXIT_FAILED
+
+
+def _batch(config_path: str, stages: list[str] | None) -> int:
+    import asyncio
+    import signal
+
+    from console.batch import BatchPrinter
+    from engine.config import config_warnings, load_config
+    from engine.orchestrator import Orchestrator
+
+    config = load_config(config_path)
+    unknown = [s for s in stages or () if s not in {st.name for st in config.plan.stages}]
+    if unknown:
+        raise _usage(f"no stage named {', '.join(unknown)} in {config_path}")
+    printer = BatchPrinter()
+    for w in config_warnings(config):
+        print(f"mlconsole: warning: {w}", file=sys.stderr)
+
+    async def go() -> tuple[int, object]:
+        orch = Orchestrator(config)
+        orch.bus.add_listener(printer)
+        interrupted = False
+
+        def on_signal() -> None:
+            nonlocal interrupted
+            if interrupted:
+                return
+            interrupted = True
+            print("mlconsole: interrupted: cancelling live runs (partial results are kept)",
+                  file=sys.stderr)
+            orch.cancel_all()
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal)
+        try:
+            outcome = await orch.run_plan(stages)
+        finally:
+            await orch.close()
+        if interrupted:
+            return EXIT_INTERRUPTED, outcome
+        return (EXIT_OK if outcome.ok else EXIT_FAILED), outcome
+
+    code, outcome = asyncio.run(go())
+    failures = getattr(outcome, "failures", ())
+    if failures:
+        print("mlconsole: some runs failed:", file=sys.stderr)
+        for run_id, why in failures:
+            print(f"  {run_id}: {why}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
