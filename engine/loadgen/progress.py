@@ -1,0 +1,137 @@
+"""Live progress from LoadGen's files while a run goes, fed whole lines as the orchestrator
+tails each file by byte offset.
+
+LoadGen writes the summary only at the end and the detail log only at the start and the end
+(mlperf-facts.md 2.4), so progress comes from elsewhere: the trace gets one `"ph":"b"` Sample
+line per completed sample, the accuracy log one record line per completed sample, and the
+detail log's `generated_*` lines (there within a second of the start) give the total.
+The readers use cheap string tests first: a trace can be tens of megabytes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from engine.loadgen.parse import parse_detail_line
+
+_SAMPLE_BEGIN = '{"name":"Sample"'
+
+
+class TraceProgress:
+    """Counts completed samples in `mlperf_log_trace.json` (which is not valid JSON, even when
+    finished, so it is never parsed)."""
+
+    def __init__(self) -> None:
+        self.completed = 0
+
+    def feed(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            if line.startswith(_SAMPLE_BEGIN) and '"ph":"b"' in line:
+                self.completed += 1
+
+
+class AccuracyProgress:
+    """Counts the records of `mlperf_log_accuracy.json`: one line per completed sample in
+    accuracy mode (and in performance mode when accuracy-log sampling is on)."""
+
+    def __init__(self) -> None:
+        self.completed = 0
+
+    def feed(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            if line.lstrip().startswith("{"):
+                self.completed += 1
+
+
+# Only lines containing one of these are JSON-decoded; `loaded_qsl_set` lines can hold
+# hundreds of thousands of numbers.
+_WANTED = ('"generated_', '"effective_test_mode"', '"effective_scenario"',
+           '"effective_accuracy_sample_count"', '"qsl_reported_total_count"', '"num_errors"',
+           '"is_error": true', '"is_warning": true')
+
+
+class DetailProgress:
+    """Follows `mlperf_log_detail.txt` for the run's size and for errors as they are logged.
+
+    `total` is the number of samples the run will issue: generated_query_count x
+    generated_samples_per_query in performance mode; in accuracy mode (which generates one
+    loadable set at a time) the accuracy sample count when LoadGen logs it, or the first set
+    when it already covers the whole sample library. None until known.
+    """
+
+    def __init__(self) -> None:
+        self.test_mode: str | None = None
+        self.scenario: str | None = None
+        self.finished = False  # num_errors seen: LoadGen wrote its last line
+        self.errors: list[tuple[str, Any]] = []
+        self.warnings: list[tuple[str, Any]] = []
+        self._query_count: int | None = None
+        self._samples_per_query: int | None = None
+        self._accuracy_count: int | None = None
+        self._qsl_total: int | None = None
+
+    def feed(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            if not any(w in line for w in _WANTED):
+                continue
+            obj = parse_detail_line(line)
+            if obj is None:
+                continue
+            key, value = obj["key"], obj.get("value")
+            meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+            if meta.get("is_error") is True:
+                self.errors.append((key, value))
+            elif meta.get("is_warning") is True:
+                self.warnings.append((key, value))
+            number = value if isinstance(value, int) and not isinstance(value, bool) else None
+            if key == "effective_test_mode":
+                self.test_mode = value
+            elif key == "effective_scenario":
+                self.scenario = value
+            elif key == "num_errors":
+                self.finished = True
+            elif key == "generated_query_count" and self._query_count is None:
+                self._query_count = number
+            elif key == "generated_samples_per_query" and self._samples_per_query is None:
+                self._samples_per_query = number
+            elif key == "effective_accuracy_sample_count":
+                self._accuracy_count = number
+            elif key == "qsl_reported_total_count":
+                self._qsl_total = number
+
+    @property
+    def total(self) -> int | None:
+        if self._query_count is None or self._samples_per_query is None:
+            return None
+        first_set = self._query_count * self._samples_per_query
+        if self.test_mode != "AccuracyOnly":
+            return first_set
+        if self._accuracy_count is not None:
+            return self._accuracy_count
+        if self._qsl_total is not None and first_set >= self._qsl_total:
+            return first_set
+        return None
+
+
+def progress_from_stdout(pattern: re.Pattern[str], line: str) -> tuple[int, int | None] | None:
+    """(completed, total) from a harness's own progress line, using the named groups
+    `completed` and optional `total` of `pattern`. A line holding several updates (a tqdm bar
+    redrawn with carriage returns) gives the last one. None when the line does not match."""
+    last = None
+    for match in pattern.finditer(line):
+        last = match
+    if last is None:
+        return None
+    groups = last.groupdict()
+    try:
+        completed = int(groups["completed"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    total_text = groups.get("total")
+    try:
+        total = int(total_text) if total_text is not None else None
+    except ValueError:
+        total = None
+    return completed, total
