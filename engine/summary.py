@@ -66,8 +66,8 @@ def loadgen_section(logs: Any | None) -> dict[str, Any]:
         "generated_total": logs.generated_total,
         "errors": _count(logs.loadgen_errors),
         "warnings": _count(logs.loadgen_warnings),
-        "problems": [str(getattr(p, "message", p)) if not hasattr(p, "file") else
-                     f"{p.file}: {p.message}" for p in logs.problems],
+        "incomplete_reasons": list(logs.incomplete_reasons),
+        "problems": [str(p) for p in logs.problems],
     }
 
 
