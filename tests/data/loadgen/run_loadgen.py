@@ -24,6 +24,14 @@ PERF = 32  # performance sample count
 def settings_for(kind: str) -> tuple[lg.TestSettings, int]:
     """The TestSettings of one run kind, and the tokens each sample reports (0: none)."""
     s = lg.TestSettings()
+    if kind == "bad_userconf":
+        # A user.conf with two mistakes: LoadGen logs each as error_invalid_config (with a
+        # garbage time_ms, as they are logged before the run) and applies nothing from it.
+        with open("user.conf", "w") as fh:
+            fh.write("*.Offline.target_qps = 5 # trailing comment\n*.Offline.min_duration 0\n")
+        rc = s.FromConfig("user.conf", "mlconsole-test", "Offline", 1)
+        print(f"FromConfig returned {rc}")
+        kind = "offline"
     s.mode = lg.TestMode.PerformanceOnly
     s.min_duration_ms = 0
     s.max_duration_ms = 0
@@ -89,13 +97,23 @@ def settings_for(kind: str) -> tuple[lg.TestSettings, int]:
         s.offline_expected_qps = 10
         s.sample_concatenate_permutation = True
         s.min_query_count = 100
+    elif kind == "server_capped":
+        # Like the seed pipeline's runs: max_query_count stops the run before all generated
+        # queries are issued (LoadGen logs error_runtime "Max query count reached").
+        s.scenario = lg.TestScenario.Server
+        s.server_target_qps = 2000
+        s.server_target_latency_ns = 1_000_000_000
+        s.sample_concatenate_permutation = True
+        s.min_query_count = 1
+        s.max_query_count = 10
     else:
         raise SystemExit(f"unknown run kind {kind!r}; expected one of {', '.join(RUNS)}")
     return s, tokens
 
 
 RUNS = ("offline", "server", "singlestream", "multistream", "accuracy", "token_server",
-        "token_offline", "token_singlestream", "inferred_server", "offline_equal_issue")
+        "token_offline", "token_singlestream", "inferred_server", "offline_equal_issue",
+        "server_capped", "bad_userconf")
 
 
 def main(kind: str, outdir: str) -> None:
