@@ -37,9 +37,19 @@ RUNNER = Path(__file__).parent / "data" / "loadgen" / "run_loadgen.py"
 
 needs_reference = pytest.mark.skipif(not REFERENCE.is_dir(), reason="reference logs not here")
 
-PERF_RUNS = ("offline", "server", "singlestream", "multistream", "token_server",
-             "token_offline", "token_singlestream", "inferred_server", "offline_equal_issue",
-             "server_capped", "bad_userconf")
+PERF_RUNS = (
+    "offline",
+    "server",
+    "singlestream",
+    "multistream",
+    "token_server",
+    "token_offline",
+    "token_singlestream",
+    "inferred_server",
+    "offline_equal_issue",
+    "server_capped",
+    "bad_userconf",
+)
 ALL_RUNS = (*PERF_RUNS, "accuracy")
 
 
@@ -60,8 +70,12 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     for kind in ALL_RUNS:
         out = root / kind
         out.mkdir()
-        procs[kind] = subprocess.Popen([sys.executable, str(RUNNER), kind, "."], cwd=out,
-                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        procs[kind] = subprocess.Popen(
+            [sys.executable, str(RUNNER), kind, "."],
+            cwd=out,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
     for kind, proc in procs.items():
         output, _ = proc.communicate(timeout=120)
         assert proc.returncode == 0, f"LoadGen run {kind} failed: {output.decode()[-2000:]}"
@@ -81,8 +95,9 @@ def test_a_finished_performance_run_reads_back_as_loadgen_wrote_it(runs, kind):
     s, d = logs.summary, logs.detail
     assert logs.complete and logs.incomplete_reasons == ()
     assert logs.problems == ()  # includes the summary-vs-detail cross checks
-    assert logs.mode == "performance" and s.mode == "performance" and d.test_mode == \
-        "PerformanceOnly"
+    assert (
+        logs.mode == "performance" and s.mode == "performance" and d.test_mode == "PerformanceOnly"
+    )
     assert s.scenario == d.scenario == logs.scenario
     assert s.sut_name == "PySUT"
     # Summary and detail log agree on everything both hold.
@@ -93,8 +108,9 @@ def test_a_finished_performance_run_reads_back_as_loadgen_wrote_it(runs, kind):
     derived = headline_from_detail(d)
     assert derived.name == s.headline.name and derived.key == s.headline.key
     if s.token_metric:
-        assert s.token_metric.value == pytest.approx(float(d.value(s.token_metric.key)),
-                                                     rel=2e-5, abs=0.006)
+        assert s.token_metric.value == pytest.approx(
+            float(d.value(s.token_metric.key)), rel=2e-5, abs=0.006
+        )
         assert token_metric_from_detail(d).name == s.token_metric.name
     if s.queries_processed is not None:
         assert s.queries_processed == d.result_query_count
@@ -104,8 +120,12 @@ def test_a_finished_performance_run_reads_back_as_loadgen_wrote_it(runs, kind):
     assert logs.trace_bytes and logs.trace_bytes > 0
     assert s.errors_count == len(d.errors) == len(logs.loadgen_errors)
     assert s.warnings_count == len(d.warnings)
-    assert set(s.test_parameters) >= {"samples_per_query", "min_duration (ms)",
-                                      "min_query_count", "performance_sample_count"}
+    assert set(s.test_parameters) >= {
+        "samples_per_query",
+        "min_duration (ms)",
+        "min_query_count",
+        "performance_sample_count",
+    }
     assert all(m.unit in ("samples/s", "tokens/s", "ns", "queries/s") for m in s.metrics)
     assert _json_roundtrip(logs.to_dict())["samples_processed"] == logs.samples_processed
 
@@ -128,25 +148,36 @@ def test_equal_issue_offline_counts_the_padded_samples_not_the_setting(runs):
     assert logs.detail.generated_samples_per_query == 128
     assert logs.samples_processed == 128
     assert logs.summary.test_parameters["samples_per_query"] == 100
-    assert any(n.startswith("WARNING: sample_concatenate_permutation") for n in
-               logs.summary.notices)
+    assert any(
+        n.startswith("WARNING: sample_concatenate_permutation") for n in logs.summary.notices
+    )
 
 
 def test_server_headline_and_successful_early_stopping(runs):
     logs = read_run_logs(runs["server"])
     s = logs.summary
-    assert s.headline == Metric("Completed samples per second", s.headline.value, "samples/s",
-                                "result_completed_samples_per_sec")
+    assert s.headline == Metric(
+        "Completed samples per second",
+        s.headline.value,
+        "samples/s",
+        "result_completed_samples_per_sec",
+    )
     assert s.validity == "VALID"
-    assert s.conditions == {"performance_constraints": True, "min_duration": True,
-                            "min_queries": True, "early_stopping": True}
+    assert s.conditions == {
+        "performance_constraints": True,
+        "min_duration": True,
+        "min_queries": True,
+        "early_stopping": True,
+    }
     assert s.early_stopping == {"Early Stopping Result": ("Run successful.",)}
     assert s.recommendations == ()
     assert logs.samples_processed == 500
     assert s.additional_stats["Scheduled samples per second"] == pytest.approx(
-        logs.detail.value("result_scheduled_samples_per_sec"), abs=0.006)
-    assert s.additional_stats["99.00 percentile latency (ns)"] == \
-        logs.detail.value("result_99.00_percentile_latency_ns")
+        logs.detail.value("result_scheduled_samples_per_sec"), abs=0.006
+    )
+    assert s.additional_stats["99.00 percentile latency (ns)"] == logs.detail.value(
+        "result_99.00_percentile_latency_ns"
+    )
     assert s.test_parameters["target_latency (ns)"] == 1_000_000_000
 
 
@@ -172,10 +203,13 @@ def test_multistream_counts_eight_samples_per_query_and_explains_invalid(runs):
     assert s.validity == "INVALID"
     assert s.recommendations == ()  # LoadGen prints an empty "Recommendations:" header
     assert s.early_stopping["Early Stopping Result"] == (
-        "Only processed 30 queries.", "Need to process at least 662 queries for early stopping.")
+        "Only processed 30 queries.",
+        "Need to process at least 662 queries for early stopping.",
+    )
     assert logs.validity_reasons == (
         "Early stopping not satisfied: Only processed 30 queries. Need to process at least 662 "
-        "queries for early stopping.",)
+        "queries for early stopping.",
+    )
     assert logs.detail.invalid_reasons == logs.validity_reasons
 
 
@@ -204,8 +238,10 @@ def test_token_singlestream_first_token_percentile(runs):
     logs = read_run_logs(runs["token_singlestream"])
     assert logs.token_metric.name == "90.0th first token percentile latency (ns)"
     assert logs.token_metric.key == "result_first_token_90.00_percentile_latency_ns"
-    assert set(logs.summary.early_stopping) == {"TTFT Early Stopping Result",
-                                                "TPOT Early Stopping Result"}
+    assert set(logs.summary.early_stopping) == {
+        "TTFT Early Stopping Result",
+        "TPOT Early Stopping Result",
+    }
 
 
 def test_inferred_token_server(runs):
@@ -234,7 +270,8 @@ def test_user_conf_errors_logged_before_the_run_have_garbage_times(runs):
     d = logs.detail
     assert d.errors[:2] == (
         ("error_invalid_config", "value needs to be integer or double, line=1"),
-        ("error_invalid_config", "expected 'key=value', line=2"))
+        ("error_invalid_config", "expected 'key=value', line=2"),
+    )
     assert d.entries[0].time_ms > 1e12  # unsigned wrap-around: LoadGen logged them early
     assert logs.summary.errors_count == 2
     assert logs.complete
@@ -271,9 +308,9 @@ def test_detail_progress_knows_the_total_from_the_setup_lines(runs):
     progress = DetailProgress()
     progress.feed(lines[: cut - 2])  # before generated_query_count
     assert progress.total is None
-    progress.feed(lines[cut - 2: cut + 1])
+    progress.feed(lines[cut - 2 : cut + 1])
     assert progress.total == 500 and not progress.finished
-    progress.feed(lines[cut + 1:])
+    progress.feed(lines[cut + 1 :])
     assert progress.finished and progress.errors == []
 
 
@@ -292,7 +329,7 @@ def test_trace_and_accuracy_progress_count_completed_samples(runs):
     lines = _lines(runs["multistream"] / "mlperf_log_trace.json")
     trace.feed(lines[: len(lines) // 2])
     half = trace.completed
-    trace.feed(lines[len(lines) // 2:])
+    trace.feed(lines[len(lines) // 2 :])
     assert 0 < half < trace.completed == 240
     acc = AccuracyProgress()
     acc.feed(_lines(runs["accuracy"] / "mlperf_log_accuracy.json")[:11])  # "[" + 10 records
@@ -317,16 +354,23 @@ def test_seed_summaries_say_100_samples_were_processed(node, rate, tokens):
     s = parse_summary(SEED / f"{node}_performance_200samples.txt")
     assert s.problems == () and s.complete
     assert (s.scenario, s.mode, s.sut_name) == ("Server", "performance", "PySUT")
-    assert s.headline == Metric("Completed samples per second", rate, "samples/s",
-                                "result_completed_samples_per_sec")
-    assert s.token_metric == Metric("Completed tokens per second", tokens, "tokens/s",
-                                    "result_completed_tokens_per_second")
+    assert s.headline == Metric(
+        "Completed samples per second", rate, "samples/s", "result_completed_samples_per_sec"
+    )
+    assert s.token_metric == Metric(
+        "Completed tokens per second", tokens, "tokens/s", "result_completed_tokens_per_second"
+    )
     assert s.validity == "INVALID"
-    assert s.conditions == {"performance_constraints": False, "min_duration": False,
-                            "min_queries": True, "early_stopping": False}
+    assert s.conditions == {
+        "performance_constraints": False,
+        "min_duration": False,
+        "min_queries": True,
+        "early_stopping": False,
+    }
     assert s.recommendations == (
         "TTFT constrain not met: Reduce target QPS to improve latency.",
-        "Increase the target QPS so the loadgen pre-generates more queries.")
+        "Increase the target QPS so the loadgen pre-generates more queries.",
+    )
     assert s.early_stopping["TTFT Early Stopping Result"] == ()
     assert s.early_stopping["TPOT Early Stopping Result"][1] == "Processed 100 queries."
     assert s.queries_processed == 100 and s.samples_processed == 100
@@ -341,8 +385,9 @@ def test_seed_summaries_say_100_samples_were_processed(node, rate, tokens):
 
 
 @needs_reference
-@pytest.mark.parametrize("node, version", [("jw2", "5.1.0 @ c57507b122"),
-                                           ("jw3", "5.1.0 @ 3cebd5ee48")])
+@pytest.mark.parametrize(
+    "node, version", [("jw2", "5.1.0 @ c57507b122"), ("jw3", "5.1.0 @ 3cebd5ee48")]
+)
 def test_seed_distributed_files_are_unfinished_accuracy_detail_logs(node, version):
     path = SEED / f"{node}_distributed_performance.txt"
     assert sniff_kind(path) == "detail"
@@ -368,9 +413,12 @@ def test_official_summary_and_its_run_dir_without_a_detail_log():
     assert s.problems == () and s.complete and s.validity == "VALID"
     assert s.headline.value == 71.74 and s.token_metric.value == 21028.23
     assert s.conditions == dict.fromkeys(
-        ("performance_constraints", "min_duration", "min_queries", "early_stopping"), True)
-    assert s.early_stopping == {"TTFT Early Stopping Result": ("Run successful.",),
-                                "TPOT Early Stopping Result": ("Run successful.",)}
+        ("performance_constraints", "min_duration", "min_queries", "early_stopping"), True
+    )
+    assert s.early_stopping == {
+        "TTFT Early Stopping Result": ("Run successful.",),
+        "TPOT Early Stopping Result": ("Run successful.",),
+    }
     assert s.test_parameters["target_qps"] == 73.5
     assert s.test_parameters["qsl_rng_seed"] == 3066443479025735752
     assert s.samples_processed is None  # "Run successful." gives no count
@@ -474,7 +522,8 @@ def test_an_interrupted_run_is_incomplete(runs, tmp_path):
     assert not logs.complete
     assert logs.incomplete_reasons == (
         "the summary is empty or unreadable (LoadGen writes it when a run ends)",
-        "the detail log has no num_errors line (LoadGen writes it last)")
+        "the detail log has no num_errors line (LoadGen writes it last)",
+    )
     assert logs.generated_total == 500 and logs.samples_processed is None
     assert logs.headline is None and logs.validity is None
     assert logs.accuracy.entries == 0 and not logs.accuracy.closed
@@ -505,12 +554,22 @@ def test_partial_accuracy_logs_are_counted_line_by_line(runs, tmp_path):
 
 def test_endpoints_prefix_and_odd_values_in_a_detail_log(tmp_path):
     path = tmp_path / "detail.txt"
-    entry = {"key": "result_validity", "value": "VALID", "time_ms": 1.5,
-             "metadata": {"is_error": False, "is_warning": False}}
-    warning = {"key": "warning_generic_message", "value": "PerfClock and system_clock differ",
-               "time_ms": 2, "metadata": {"is_error": False, "is_warning": True}}
-    path.write_text(f":::ENDPTS {json.dumps(entry)}\n:::MLLOG {json.dumps(warning)}\n"
-                    ':::MLLOG {"key": "num_errors", "value": 0, "time_ms": 3, "metadata": {}}\n')
+    entry = {
+        "key": "result_validity",
+        "value": "VALID",
+        "time_ms": 1.5,
+        "metadata": {"is_error": False, "is_warning": False},
+    }
+    warning = {
+        "key": "warning_generic_message",
+        "value": "PerfClock and system_clock differ",
+        "time_ms": 2,
+        "metadata": {"is_error": False, "is_warning": True},
+    }
+    path.write_text(
+        f":::ENDPTS {json.dumps(entry)}\n:::MLLOG {json.dumps(warning)}\n"
+        ':::MLLOG {"key": "num_errors", "value": 0, "time_ms": 3, "metadata": {}}\n'
+    )
     d = parse_detail(path)
     assert d.validity == "VALID" and d.complete and d.problems == ()
     assert d.warnings == (("warning_generic_message", "PerfClock and system_clock differ"),)
@@ -518,11 +577,13 @@ def test_endpoints_prefix_and_odd_values_in_a_detail_log(tmp_path):
 
 def test_summary_numbers_that_are_not_finite_stay_json_safe(tmp_path):
     path = tmp_path / "s.txt"
-    path.write_text("MLPerf Results Summary\nSUT name : X\nScenario : Offline\n"
-                    "Mode     : PerformanceOnly\nSamples per second: nan\nResult is : VALID\n"
-                    "\nAdditional Stats\nMin latency (ns)                : inf\n"
-                    "Mystery line\n\nNo warnings encountered during test.\n\n"
-                    "1 ERROR encountered. See detailed log.\n")
+    path.write_text(
+        "MLPerf Results Summary\nSUT name : X\nScenario : Offline\n"
+        "Mode     : PerformanceOnly\nSamples per second: nan\nResult is : VALID\n"
+        "\nAdditional Stats\nMin latency (ns)                : inf\n"
+        "Mystery line\n\nNo warnings encountered during test.\n\n"
+        "1 ERROR encountered. See detailed log.\n"
+    )
     s = parse_summary(path)
     assert s.complete and s.errors_count == 1
     d = _json_roundtrip(s.to_dict())

@@ -39,30 +39,38 @@ def test_a_good_user_conf_has_no_problems():
     assert check_user_conf(GOOD) == []
 
 
-@pytest.mark.parametrize("line, expected", [
-    ("gptj.Server.target_qps = 5 # forty", "is read as a second value, not as a comment"),
-    ("gptj.Server.target_qps 5", "expected 'key = value'"),
-    ("#note with words", "a comment must start with '# '"),
-    ("gptj.Server.target_qps = fast", "value 'fast' for 'gptj.Server.target_qps' is not a "
-                                      "number (expected an integer"),
-    ("gptj.Server.target_qps = 1_000", "is not a number"),
-    ("gptj.Server.target_qps = 1e", "is not a number"),
-    ("gptj.Server.target_qps=5", "has no spaces around '='"),
-    ("gptj.Server.target_qps =", "has no value after '='"),
-    ("gptj.Server.target_qps", "has no '= value'"),
-    ("target_qps = 5", "should be model.Scenario.setting"),
-    ("gptj.Interactive.target_qps = 5", "scenario 'Interactive' in 'gptj.Interactive."
-                                        "target_qps' is not one of SingleStream, MultiStream, "
-                                        "Server, Offline or '*'"),
-    ("gptj.Server.target_qsp = 5", "unknown setting 'target_qsp'"),
-    ("*.*.qsl_rng_seed = 5", "read only from LoadGen's built-in mlperf.conf"),
-    ("gptj.Server.min_query_count = -5", "is negative"),
-    ("*.Server.target_latency = 2.5", "loses its fraction"),
-    ("*.*.mode = 7", "mode must be 0 (submission), 1 (accuracy), 2 (performance) or 3"),
-    ("*.Offline.target_latency = 10", "'target_latency' has no effect in Offline"),
-    ("*.Server.samples_per_query = 8", "only for MultiStream"),
-    ("gptj.Server.target_qps = 5 6", "has 2 values; LoadGen uses the last one ('6')"),
-])
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("gptj.Server.target_qps = 5 # forty", "is read as a second value, not as a comment"),
+        ("gptj.Server.target_qps 5", "expected 'key = value'"),
+        ("#note with words", "a comment must start with '# '"),
+        (
+            "gptj.Server.target_qps = fast",
+            "value 'fast' for 'gptj.Server.target_qps' is not a number (expected an integer",
+        ),
+        ("gptj.Server.target_qps = 1_000", "is not a number"),
+        ("gptj.Server.target_qps = 1e", "is not a number"),
+        ("gptj.Server.target_qps=5", "has no spaces around '='"),
+        ("gptj.Server.target_qps =", "has no value after '='"),
+        ("gptj.Server.target_qps", "has no '= value'"),
+        ("target_qps = 5", "should be model.Scenario.setting"),
+        (
+            "gptj.Interactive.target_qps = 5",
+            "scenario 'Interactive' in 'gptj.Interactive."
+            "target_qps' is not one of SingleStream, MultiStream, "
+            "Server, Offline or '*'",
+        ),
+        ("gptj.Server.target_qsp = 5", "unknown setting 'target_qsp'"),
+        ("*.*.qsl_rng_seed = 5", "read only from LoadGen's built-in mlperf.conf"),
+        ("gptj.Server.min_query_count = -5", "is negative"),
+        ("*.Server.target_latency = 2.5", "loses its fraction"),
+        ("*.*.mode = 7", "mode must be 0 (submission), 1 (accuracy), 2 (performance) or 3"),
+        ("*.Offline.target_latency = 10", "'target_latency' has no effect in Offline"),
+        ("*.Server.samples_per_query = 8", "only for MultiStream"),
+        ("gptj.Server.target_qps = 5 6", "has 2 values; LoadGen uses the last one ('6')"),
+    ],
+)
 def test_each_kind_of_mistake_is_reported_on_its_line(line, expected):
     found = messages(f"# header\n{line}\n")
     assert list(found) == [2], found
@@ -75,8 +83,21 @@ def test_a_repeated_key_points_at_both_lines():
 
 
 def test_numbers_as_strtoul_and_strtod_read_them():
-    for token in ("5", "0x1F", "017", "08", "-3", "+2", ".5", "5.", "1e-3", "0x1p3", "inf",
-                  "NaN", "1E+06"):
+    for token in (
+        "5",
+        "0x1F",
+        "017",
+        "08",
+        "-3",
+        "+2",
+        ".5",
+        "5.",
+        "1e-3",
+        "0x1p3",
+        "inf",
+        "NaN",
+        "1E+06",
+    ):
         assert is_c_number(token), token
     for token in ("0x", "1_000", "1e", "five", "#", "5,0", "1.2.3", ""):
         assert not is_c_number(token), token
@@ -117,9 +138,14 @@ CROSS_CHECK = [
 
 
 def test_rejections_match_the_real_loadgen(tmp_path):
-    proc = subprocess.run([sys.executable, "-c", _FROM_CONFIG], cwd=tmp_path,
-                          input=json.dumps(CROSS_CHECK), capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", _FROM_CONFIG],
+        cwd=tmp_path,
+        input=json.dumps(CROSS_CHECK),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     codes = json.loads(proc.stdout.strip().splitlines()[-1])
     for text, code in zip(CROSS_CHECK, codes, strict=True):

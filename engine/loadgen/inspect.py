@@ -36,14 +36,13 @@ _SETTINGS = (
     ("max_duration_ms", "effective_max_duration_ms", "max_duration (ms)"),
     ("min_query_count", "effective_min_query_count", "min_query_count"),
     ("max_query_count", "effective_max_query_count", "max_query_count"),
-    ("performance_sample_count", "effective_performance_sample_count",
-     "performance_sample_count"),
+    ("performance_sample_count", "effective_performance_sample_count", "performance_sample_count"),
     ("sample_concatenate_permutation", "effective_sample_concatenate_permutation", None),
 )
 
 
 def sniff_kind(path: Path) -> str:
-    """"summary", "detail", "accuracy", "trace", "empty" or "unknown", from the first bytes."""
+    """ "summary", "detail", "accuracy", "trace", "empty" or "unknown", from the first bytes."""
     try:
         with path.open("rb") as fh:
             head = fh.read(_SNIFF_BYTES)
@@ -58,19 +57,27 @@ def sniff_kind(path: Path) -> str:
         return "trace"
     if text.startswith("["):
         return "accuracy"
-    markers = ("MLPerf Results Summary", "No warnings encountered during test.",
-               "warnings encountered. See detailed log.", "warning encountered. See detailed log.")
+    markers = (
+        "MLPerf Results Summary",
+        "No warnings encountered during test.",
+        "warnings encountered. See detailed log.",
+        "warning encountered. See detailed log.",
+    )
     if any(m in text for m in markers):
         return "summary"
     return "unknown"
 
 
 def _run_prefix(directory: Path) -> str:
-    if (directory / "mlperf_log_summary.txt").exists() or \
-            (directory / "mlperf_log_detail.txt").exists():
+    if (directory / "mlperf_log_summary.txt").exists() or (
+        directory / "mlperf_log_detail.txt"
+    ).exists():
         return "mlperf_log_"
-    prefixes = {p.name[: -len(tail)] for tail in ("summary.txt", "detail.txt")
-                for p in directory.glob(f"*{tail}")}
+    prefixes = {
+        p.name[: -len(tail)]
+        for tail in ("summary.txt", "detail.txt")
+        for p in directory.glob(f"*{tail}")
+    }
     return prefixes.pop() if len(prefixes) == 1 else "mlperf_log_"
 
 
@@ -95,21 +102,25 @@ def _notes(d: dict[str, Any], summary: Summary | None, detail: DetailLog | None)
     if processed is not None and generated is not None and processed != generated:
         notes.append(f"LoadGen processed {processed} of the {generated} samples it generated.")
     if processed is None and d["mode"] == "accuracy":
-        notes.append("In accuracy mode only mlperf_log_accuracy.json counts the samples "
-                     "LoadGen processed, and it is not here.")
+        notes.append(
+            "In accuracy mode only mlperf_log_accuracy.json counts the samples "
+            "LoadGen processed, and it is not here."
+        )
     elif processed is None:
-        notes.append("How many samples LoadGen processed is unknown: no file here holds its "
-                     "results.")
+        notes.append(
+            "How many samples LoadGen processed is unknown: no file here holds its results."
+        )
     if detail is not None and detail.mode == "accuracy" and detail.accuracy_total is not None:
-        notes.append(f"Accuracy mode: LoadGen issues each of the {detail.accuracy_total} "
-                     "samples once; the accuracy log counts those completed.")
+        notes.append(
+            f"Accuracy mode: LoadGen issues each of the {detail.accuracy_total} "
+            "samples once; the accuracy log counts those completed."
+        )
     if summary is not None:
         notes.extend(summary.notices)
     return notes
 
 
-def _from_logs(kind: str, path: Path, logs: RunLogs, incomplete: tuple[str, ...]
-               ) -> dict[str, Any]:
+def _from_logs(kind: str, path: Path, logs: RunLogs, incomplete: tuple[str, ...]) -> dict[str, Any]:
     s, dt = logs.summary, logs.detail
     queries = {
         "generated_query_count": dt.generated_query_count if dt else None,
@@ -119,15 +130,22 @@ def _from_logs(kind: str, path: Path, logs: RunLogs, incomplete: tuple[str, ...]
         "queries_processed": s.queries_processed if s else None,
     }
     d: dict[str, Any] = {
-        "kind": kind, "path": str(path), "complete": not incomplete,
+        "kind": kind,
+        "path": str(path),
+        "complete": not incomplete,
         "incomplete_reasons": list(incomplete),
-        "scenario": logs.scenario, "mode": logs.mode,
+        "scenario": logs.scenario,
+        "mode": logs.mode,
         "sut_name": (s.sut_name if s else None) or (dt.value("sut_name") if dt else None),
         "loadgen_version": dt.value("loadgen_version") if dt else None,
-        "validity": logs.validity, "validity_reasons": list(logs.validity_reasons),
-        "headline": logs.headline, "token_metric": logs.token_metric,
-        "samples_processed": logs.samples_processed, "generated_total": logs.generated_total,
-        "queries": queries, "settings": _settings(s, dt),
+        "validity": logs.validity,
+        "validity_reasons": list(logs.validity_reasons),
+        "headline": logs.headline,
+        "token_metric": logs.token_metric,
+        "samples_processed": logs.samples_processed,
+        "generated_total": logs.generated_total,
+        "queries": queries,
+        "settings": _settings(s, dt),
         "errors_count": len(dt.errors) if dt else (s.errors_count if s else None),
         "warnings_count": len(dt.warnings) if dt else (s.warnings_count if s else None),
         "loadgen_errors": [[k, v] for k, v in logs.loadgen_errors],
@@ -153,13 +171,15 @@ def inspect_path(path: Path) -> dict[str, Any]:
     if kind == "summary":
         summary = parse_summary(path)
         reason = summary.incomplete_reason
-        return _from_logs(kind, path, RunLogs(str(path.parent), summary=summary),
-                          (reason,) if reason else ())
+        return _from_logs(
+            kind, path, RunLogs(str(path.parent), summary=summary), (reason,) if reason else ()
+        )
     if kind == "detail":
         detail = parse_detail(path)
         reason = detail.incomplete_reason
-        return _from_logs(kind, path, RunLogs(str(path.parent), detail=detail),
-                          (reason,) if reason else ())
+        return _from_logs(
+            kind, path, RunLogs(str(path.parent), detail=detail), (reason,) if reason else ()
+        )
     if kind == "accuracy":
         acc: AccuracyLog = parse_accuracy(path)
         d = _bare(kind, path, list(acc.problems), complete=acc.closed)
@@ -169,22 +189,45 @@ def inspect_path(path: Path) -> dict[str, Any]:
         return json_safe(d)
     if kind == "trace":
         return _inspect_trace(path)
-    message = ("is empty" if kind == "empty" else
-               "is not a LoadGen summary, detail log, accuracy log or trace")
+    message = (
+        "is empty"
+        if kind == "empty"
+        else "is not a LoadGen summary, detail log, accuracy log or trace"
+    )
     return _bare(kind, path, [Problem(str(path), None, message)])
 
 
-def _bare(kind: str, path: Path, problems: list[Problem], complete: bool | None = None
-          ) -> dict[str, Any]:
-    return json_safe({
-        "kind": kind, "path": str(path), "complete": complete, "incomplete_reasons": [],
-        "scenario": None, "mode": None,
-        "sut_name": None, "loadgen_version": None, "validity": None, "validity_reasons": [],
-        "headline": None, "token_metric": None, "samples_processed": None,
-        "generated_total": None, "queries": {}, "settings": {}, "errors_count": None,
-        "warnings_count": None, "loadgen_errors": [], "loadgen_warnings": [],
-        "accuracy_entries": None, "trace_bytes": None, "problems": problems, "notes": [],
-    })
+def _bare(
+    kind: str, path: Path, problems: list[Problem], complete: bool | None = None
+) -> dict[str, Any]:
+    return json_safe(
+        {
+            "kind": kind,
+            "path": str(path),
+            "complete": complete,
+            "incomplete_reasons": [],
+            "scenario": None,
+            "mode": None,
+            "sut_name": None,
+            "loadgen_version": None,
+            "validity": None,
+            "validity_reasons": [],
+            "headline": None,
+            "token_metric": None,
+            "samples_processed": None,
+            "generated_total": None,
+            "queries": {},
+            "settings": {},
+            "errors_count": None,
+            "warnings_count": None,
+            "loadgen_errors": [],
+            "loadgen_warnings": [],
+            "accuracy_entries": None,
+            "trace_bytes": None,
+            "problems": problems,
+            "notes": [],
+        }
+    )
 
 
 def _inspect_trace(path: Path) -> dict[str, Any]:
@@ -206,9 +249,14 @@ def _inspect_trace(path: Path) -> dict[str, Any]:
 # --- for humans --------------------------------------------------------------------------------
 
 _KIND_LABEL = {
-    "run_dir": "run directory", "summary": "LoadGen summary", "detail": "LoadGen detail log",
-    "accuracy": "LoadGen accuracy log", "trace": "LoadGen trace", "empty": "empty file",
-    "unknown": "not a LoadGen file", "missing": "not found",
+    "run_dir": "run directory",
+    "summary": "LoadGen summary",
+    "detail": "LoadGen detail log",
+    "accuracy": "LoadGen accuracy log",
+    "trace": "LoadGen trace",
+    "empty": "empty file",
+    "unknown": "not a LoadGen file",
+    "missing": "not found",
 }
 
 
@@ -231,16 +279,25 @@ def format_metric(metric: dict[str, Any] | None) -> str:
 def format_inspection(d: dict[str, Any]) -> str:
     """The dict from `inspect_path` as a few readable lines."""
     lines = [f"{d.get('path')}  ({_KIND_LABEL.get(d.get('kind', ''), d.get('kind'))})"]
-    facts = [f"{label} {d[k]}" for label, k in (("scenario", "scenario"), ("mode", "mode"),
-                                                 ("SUT", "sut_name"),
-                                                 ("LoadGen", "loadgen_version")) if d.get(k)]
+    facts = [
+        f"{label} {d[k]}"
+        for label, k in (
+            ("scenario", "scenario"),
+            ("mode", "mode"),
+            ("SUT", "sut_name"),
+            ("LoadGen", "loadgen_version"),
+        )
+        if d.get(k)
+    ]
     if facts:
         lines.append("  " + ", ".join(facts))
     complete = d.get("complete")
     if complete is not None:
         reasons = "; ".join(d.get("incomplete_reasons") or [])
-        lines.append("  Status: " + ("complete" if complete else
-                                     f"INCOMPLETE ({reasons or 'LoadGen did not finish'})"))
+        lines.append(
+            "  Status: "
+            + ("complete" if complete else f"INCOMPLETE ({reasons or 'LoadGen did not finish'})")
+        )
     if d.get("headline") or d.get("mode") == "performance":
         lines.append(f"  LoadGen metric: {format_metric(d.get('headline'))}")
     if d.get("token_metric"):
@@ -250,12 +307,15 @@ def format_inspection(d: dict[str, Any]) -> str:
         lines.extend(f"    - {reason}" for reason in d.get("validity_reasons", []))
     q = d.get("queries") or {}
     if (q.get("loadable_sets") or 0) > 1:
-        lines.append(f"  Samples scheduled: {d.get('generated_total')} in {q['loadable_sets']} "
-                     "loadable sets")
+        lines.append(
+            f"  Samples scheduled: {d.get('generated_total')} in {q['loadable_sets']} loadable sets"
+        )
     elif q.get("generated_query_count") is not None:
-        lines.append(f"  Queries generated: {q['generated_query_count']} x "
-                     f"{q.get('generated_samples_per_query')} samples per query = "
-                     f"{d.get('generated_total')} samples scheduled")
+        lines.append(
+            f"  Queries generated: {q['generated_query_count']} x "
+            f"{q.get('generated_samples_per_query')} samples per query = "
+            f"{d.get('generated_total')} samples scheduled"
+        )
     done = q.get("result_query_count") or q.get("queries_processed")
     if done is not None:
         lines.append(f"  Queries processed: {done}")

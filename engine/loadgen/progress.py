@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from engine.loadgen.parse import parse_detail_line
+from engine.loadgen.detail import parse_detail_line
 
 _SAMPLE_BEGIN = '{"name":"Sample"'
 
@@ -47,9 +47,16 @@ class AccuracyProgress:
 
 # Only lines containing one of these are JSON-decoded; `loaded_qsl_set` lines can hold
 # hundreds of thousands of numbers.
-_WANTED = ('"generated_', '"effective_test_mode"', '"effective_scenario"',
-           '"effective_accuracy_sample_count"', '"qsl_reported_total_count"', '"num_errors"',
-           '"is_error": true', '"is_warning": true')
+_WANTED = (
+    '"generated_',
+    '"effective_test_mode"',
+    '"effective_scenario"',
+    '"effective_accuracy_sample_count"',
+    '"qsl_reported_total_count"',
+    '"num_errors"',
+    '"is_error": true',
+    '"is_warning": true',
+)
 
 
 class DetailProgress:

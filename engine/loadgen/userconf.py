@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from engine.loadgen.parse import Problem
+from engine.loadgen.records import Problem
 
 SCENARIOS = ("SingleStream", "MultiStream", "Server", "Offline")
 
@@ -53,19 +53,30 @@ KNOWN_SETTINGS: dict[str, tuple[str, ...] | None] = {
     "accuracy_log_probability": None,
 }
 # Read only from LoadGen's built-in mlperf.conf: in a user.conf they do nothing.
-MLPERF_CONF_ONLY = frozenset({
-    "qsl_rng_seed", "sample_index_rng_seed", "schedule_rng_seed", "test05",
-    "test05_qsl_rng_seed", "test05_sample_index_rng_seed", "test05_schedule_rng_seed",
-})
+MLPERF_CONF_ONLY = frozenset(
+    {
+        "qsl_rng_seed",
+        "sample_index_rng_seed",
+        "schedule_rng_seed",
+        "test05",
+        "test05_qsl_rng_seed",
+        "test05_sample_index_rng_seed",
+        "test05_schedule_rng_seed",
+    }
+)
 # Read with strtoull, so a fraction is cut off (`target_latency = 2.5` is 2 ms).
 _INTEGER_SETTINGS = frozenset(KNOWN_SETTINGS) - {
-    "target_qps", "target_latency_percentile", "accuracy_log_probability"}
+    "target_qps",
+    "target_latency_percentile",
+    "accuracy_log_probability",
+}
 
 _STRTOUL = re.compile(r"[+-]?(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
 _STRTOD = re.compile(
     r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
     r"|0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?\d+)?"
-    r"|(?i:inf(?:inity)?|nan(?:\([0-9A-Za-z_]*\))?))")
+    r"|(?i:inf(?:inity)?|nan(?:\([0-9A-Za-z_]*\))?))"
+)
 
 _REJECTS = "LoadGen rejects the whole file and applies none of it"
 _IGNORES = "LoadGen ignores this line without a word"
@@ -94,16 +105,28 @@ def check_user_conf(text: str, source: str = "user.conf") -> list[Problem]:
             if key.startswith("#"):
                 continue  # "#comment" alone: a key with no value, harmless
             if "=" in key:
-                problems.append(Problem(source, n, f"{_IGNORES}: {key!r} has no spaces around "
-                                                   "'='; write 'key = value'"))
+                problems.append(
+                    Problem(
+                        source,
+                        n,
+                        f"{_IGNORES}: {key!r} has no spaces around '='; write 'key = value'",
+                    )
+                )
             else:
                 problems.append(Problem(source, n, f"{_IGNORES}: {key!r} has no '= value'"))
             continue
         if tokens[1] != "=":
-            hint = " (a comment must start with '# ' as its own word)" if key.startswith("#") \
-                else ""
-            problems.append(Problem(source, n, f"{_REJECTS}: expected 'key = value' but found "
-                                               f"{tokens[1]!r} after {key!r}{hint}"))
+            hint = (
+                " (a comment must start with '# ' as its own word)" if key.startswith("#") else ""
+            )
+            problems.append(
+                Problem(
+                    source,
+                    n,
+                    f"{_REJECTS}: expected 'key = value' but found "
+                    f"{tokens[1]!r} after {key!r}{hint}",
+                )
+            )
             continue
         values = tokens[2:]
         if not values:
@@ -111,24 +134,44 @@ def check_user_conf(text: str, source: str = "user.conf") -> list[Problem]:
             continue
         bad = next((v for v in values if not is_c_number(v)), None)
         if bad is not None and bad.startswith("#"):
-            problems.append(Problem(source, n, f"{_REJECTS}: {bad!r} after the value of {key!r} "
-                                               "is read as a second value, not as a comment "
-                                               "(expected comments on their own line)"))
+            problems.append(
+                Problem(
+                    source,
+                    n,
+                    f"{_REJECTS}: {bad!r} after the value of {key!r} "
+                    "is read as a second value, not as a comment "
+                    "(expected comments on their own line)",
+                )
+            )
             continue
         if bad is not None:
-            problems.append(Problem(source, n, f"{_REJECTS}: value {bad!r} for {key!r} is not "
-                                               "a number (expected an integer: decimal, 0x hex "
-                                               "or 0 octal; or a decimal number)"))
+            problems.append(
+                Problem(
+                    source,
+                    n,
+                    f"{_REJECTS}: value {bad!r} for {key!r} is not "
+                    "a number (expected an integer: decimal, 0x hex "
+                    "or 0 octal; or a decimal number)",
+                )
+            )
             continue
         if key.startswith("#"):
             continue  # "#model.Scenario.key = 5": a key no lookup matches, i.e. commented out
         if len(values) > 1:
-            problems.append(Problem(source, n, f"{key!r} has {len(values)} values; LoadGen uses "
-                                               f"the last one ({values[-1]!r})"))
+            problems.append(
+                Problem(
+                    source,
+                    n,
+                    f"{key!r} has {len(values)} values; LoadGen uses the last one ({values[-1]!r})",
+                )
+            )
         problems.extend(_check_key(source, n, key, values[-1]))
         if key in seen:
-            problems.append(Problem(source, n, f"{key!r} is also set on line {seen[key]}; "
-                                               "LoadGen uses the last one"))
+            problems.append(
+                Problem(
+                    source, n, f"{key!r} is also set on line {seen[key]}; LoadGen uses the last one"
+                )
+            )
         seen[key] = n
     return problems
 
@@ -136,34 +179,81 @@ def check_user_conf(text: str, source: str = "user.conf") -> list[Problem]:
 def _check_key(source: str, n: int, key: str, value: str) -> list[Problem]:
     parts = key.split(".")
     if len(parts) < 3 or not all(parts):
-        return [Problem(source, n, f"key {key!r} should be model.Scenario.setting (model or "
-                                   "Scenario may be '*')")]
+        return [
+            Problem(
+                source,
+                n,
+                f"key {key!r} should be model.Scenario.setting (model or Scenario may be '*')",
+            )
+        ]
     scenario, setting = parts[-2], parts[-1]
     out: list[Problem] = []
     if scenario != "*" and scenario not in SCENARIOS:
-        out.append(Problem(source, n, f"scenario {scenario!r} in {key!r} is not one of "
-                                      f"{', '.join(SCENARIOS)} or '*'; the line has no effect"))
+        out.append(
+            Problem(
+                source,
+                n,
+                f"scenario {scenario!r} in {key!r} is not one of "
+                f"{', '.join(SCENARIOS)} or '*'; the line has no effect",
+            )
+        )
     if setting in MLPERF_CONF_ONLY:
-        out.append(Problem(source, n, f"{setting!r} is read only from LoadGen's built-in "
-                                      "mlperf.conf; in a user.conf it has no effect"))
+        out.append(
+            Problem(
+                source,
+                n,
+                f"{setting!r} is read only from LoadGen's built-in "
+                "mlperf.conf; in a user.conf it has no effect",
+            )
+        )
         return out
     if setting not in KNOWN_SETTINGS:
-        out.append(Problem(source, n, f"unknown setting {setting!r}; LoadGen ignores it "
-                                      f"(expected one of: {', '.join(sorted(KNOWN_SETTINGS))})"))
+        out.append(
+            Problem(
+                source,
+                n,
+                f"unknown setting {setting!r}; LoadGen ignores it "
+                f"(expected one of: {', '.join(sorted(KNOWN_SETTINGS))})",
+            )
+        )
         return out
     scenarios = KNOWN_SETTINGS[setting]
     if scenarios and scenario != "*" and scenario in SCENARIOS and scenario not in scenarios:
-        out.append(Problem(source, n, f"{setting!r} has no effect in {scenario}; LoadGen reads "
-                                      f"it only for {', '.join(scenarios)}"))
+        out.append(
+            Problem(
+                source,
+                n,
+                f"{setting!r} has no effect in {scenario}; LoadGen reads "
+                f"it only for {', '.join(scenarios)}",
+            )
+        )
     if value.lstrip("+").startswith("-") and setting in _INTEGER_SETTINGS:
-        out.append(Problem(source, n, f"{setting!r} = {value} is negative; LoadGen reads it as "
-                                      "an unsigned number and it wraps to a huge value"))
+        out.append(
+            Problem(
+                source,
+                n,
+                f"{setting!r} = {value} is negative; LoadGen reads it as "
+                "an unsigned number and it wraps to a huge value",
+            )
+        )
     elif setting in _INTEGER_SETTINGS and not _STRTOUL.fullmatch(value):
-        out.append(Problem(source, n, f"{setting!r} is read as a whole number; {value!r} loses "
-                                      "its fraction (expected an integer)"))
+        out.append(
+            Problem(
+                source,
+                n,
+                f"{setting!r} is read as a whole number; {value!r} loses "
+                "its fraction (expected an integer)",
+            )
+        )
     if setting == "mode" and value not in ("0", "1", "2", "3"):
-        out.append(Problem(source, n, "mode must be 0 (submission), 1 (accuracy), "
-                                      f"2 (performance) or 3 (find peak), not {value!r}"))
+        out.append(
+            Problem(
+                source,
+                n,
+                "mode must be 0 (submission), 1 (accuracy), "
+                f"2 (performance) or 3 (find peak), not {value!r}",
+            )
+        )
     return out
 
 
@@ -174,6 +264,8 @@ def audit_config_problem(names: Iterable[str]) -> str | None:
     a run."""
     if "audit.config" not in {name.rsplit("/", 1)[-1] for name in names}:
         return None
-    return ("audit.config found in the run's working directory: LoadGen would read it and "
-            "override the test settings (a leftover from a compliance test?). Remove it, or "
-            "mark the benchmark audit_config_intended if a compliance test needs it.")
+    return (
+        "audit.config found in the run's working directory: LoadGen would read it and "
+        "override the test settings (a leftover from a compliance test?). Remove it, or "
+        "mark the benchmark audit_config_intended if a compliance test needs it."
+    )

@@ -111,9 +111,20 @@ def settings_for(kind: str) -> tuple[lg.TestSettings, int]:
     return s, tokens
 
 
-RUNS = ("offline", "server", "singlestream", "multistream", "accuracy", "token_server",
-        "token_offline", "token_singlestream", "inferred_server", "offline_equal_issue",
-        "server_capped", "bad_userconf")
+RUNS = (
+    "offline",
+    "server",
+    "singlestream",
+    "multistream",
+    "accuracy",
+    "token_server",
+    "token_offline",
+    "token_singlestream",
+    "inferred_server",
+    "offline_equal_issue",
+    "server_capped",
+    "bad_userconf",
+)
 
 
 def main(kind: str, outdir: str) -> None:
