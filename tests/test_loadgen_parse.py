@@ -518,6 +518,8 @@ def test_an_interrupted_run_is_incomplete(runs, tmp_path):
     (tmp_path / "mlperf_log_detail.txt").write_text("".join(lines[: cut + 1]))
     (tmp_path / "mlperf_log_summary.txt").write_text("")
     (tmp_path / "mlperf_log_accuracy.json").write_text("[")
+    trace = (runs["server"] / "mlperf_log_trace.json").read_text().splitlines(keepends=True)
+    (tmp_path / "mlperf_log_trace.json").write_text("".join(trace[: len(trace) // 2]))
     logs = read_run_logs(tmp_path)
     assert not logs.complete
     assert logs.incomplete_reasons == (
@@ -529,6 +531,10 @@ def test_an_interrupted_run_is_incomplete(runs, tmp_path):
     assert logs.accuracy.entries == 0 and not logs.accuracy.closed
     info = _json_roundtrip(inspect_path(tmp_path))
     assert info["complete"] is False and info["samples_processed"] is None
+    assert 0 < info["trace_samples_completed"] < 500
+    text = format_inspection(info)
+    assert "Status: INCOMPLETE: the summary is empty" in text
+    assert f"The trace records {info['trace_samples_completed']} completed samples" in text
 
 
 def test_missing_run_dir_and_missing_files(tmp_path):
@@ -547,6 +553,9 @@ def test_partial_accuracy_logs_are_counted_line_by_line(runs, tmp_path):
     assert (a.entries, a.opened, a.closed) == (5, True, False)
     path.write_text("[\n")
     assert parse_accuracy(path).entries == 0
+    records = json.loads((runs["accuracy"] / "mlperf_log_accuracy.json").read_text())
+    path.write_text(json.dumps(records[:7]))  # another writer's layout: all on one line
+    assert parse_accuracy(path).entries == 7 and parse_accuracy(path).problems == ()
     path.write_text("".join(lines[:-2]) + '{ "seq_id" : 1, \n]\n')  # closed but corrupt
     a = parse_accuracy(path)
     assert a.closed and any("not valid JSON" in p.message for p in a.problems)

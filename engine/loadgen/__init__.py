@@ -21,7 +21,7 @@ from engine.loadgen.progress import (
     TraceProgress,
     progress_from_stdout,
 )
-from engine.loadgen.userconf import audit_config_problem, check_user_conf
+from engine.loadgen.userconf import audit_config_problem, check_user_conf, loadgen_rejects
 
 __all__ = [
     "AccuracyLog",
@@ -36,6 +36,7 @@ __all__ = [
     "TraceProgress",
     "audit_config_problem",
     "check_user_conf",
+    "loadgen_rejects",
     "parse_accuracy",
     "parse_detail",
     "parse_summary",

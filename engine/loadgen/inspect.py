@@ -163,8 +163,15 @@ def inspect_path(path: Path) -> dict[str, Any]:
     missing or unreadable path gives kind "missing"/"unknown" and a problem."""
     path = Path(path)
     if path.is_dir():
-        logs = read_run_logs(path, _run_prefix(path))
-        return _from_logs("run_dir", path, logs, logs.incomplete_reasons)
+        prefix = _run_prefix(path)
+        logs = read_run_logs(path, prefix)
+        d = _from_logs("run_dir", path, logs, logs.incomplete_reasons)
+        if not logs.complete and logs.trace_bytes:
+            # LoadGen's results are missing, but the trace shows how far the run got.
+            done = _count_trace(path / f"{prefix}trace.json")
+            d["trace_samples_completed"] = done
+            d["notes"].append(f"The trace records {done} completed samples before the logs end.")
+        return d
     if not path.exists():
         return _bare("missing", path, [Problem(str(path), None, "no such file or directory")])
     kind = sniff_kind(path)
@@ -230,19 +237,24 @@ def _bare(
     )
 
 
-def _inspect_trace(path: Path) -> dict[str, Any]:
+def _count_trace(path: Path) -> int | None:
+    """Completed samples in a trace file, None when it cannot be read."""
     progress = TraceProgress()
-    problems: list[Problem] = []
     try:
         with path.open("r", encoding="utf-8", errors="replace") as fh:
             progress.feed(fh)
-        size = path.stat().st_size
-    except OSError as err:
-        problems.append(Problem(str(path), None, f"cannot be read: {err.strerror or err}"))
-        size = None
+    except OSError:
+        return None
+    return progress.completed
+
+
+def _inspect_trace(path: Path) -> dict[str, Any]:
+    done = _count_trace(path)
+    problems = [] if done is not None else [Problem(str(path), None, "cannot be read")]
     d = _bare("trace", path, problems)
-    d.update(samples_processed=progress.completed, trace_bytes=size)
-    d["notes"] = [f"The trace records {progress.completed} completed samples."]
+    d.update(samples_processed=done, trace_bytes=path.stat().st_size if done is not None else None)
+    if done is not None:
+        d["notes"] = [f"The trace records {done} completed samples."]
     return d
 
 
@@ -296,7 +308,7 @@ def format_inspection(d: dict[str, Any]) -> str:
         reasons = "; ".join(d.get("incomplete_reasons") or [])
         lines.append(
             "  Status: "
-            + ("complete" if complete else f"INCOMPLETE ({reasons or 'LoadGen did not finish'})")
+            + ("complete" if complete else f"INCOMPLETE: {reasons or 'LoadGen did not finish'}")
         )
     if d.get("headline") or d.get("mode") == "performance":
         lines.append(f"  LoadGen metric: {format_metric(d.get('headline'))}")

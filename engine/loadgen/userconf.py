@@ -87,6 +87,11 @@ def is_c_number(token: str) -> bool:
     return bool(_STRTOUL.fullmatch(token) or _STRTOD.fullmatch(token))
 
 
+def loadgen_rejects(problem: Problem) -> bool:
+    """True for a problem that makes FromConfig reject the whole file (and apply none of it)."""
+    return problem.message.startswith(_REJECTS)
+
+
 def check_user_conf(text: str, source: str = "user.conf") -> list[Problem]:
     """Problems in a user.conf, each with its line number and what was expected.
 
