@@ -117,8 +117,7 @@ def locate(text: str, path: KeyPath) -> int | None:
                 header = (*names, array_counts[names])
             else:
                 header = _with_array_index(names, array_counts)
-            if header and path[: len(header)] == header:
-                best = max(best or (0, 0), (len(header), number))
+            best = _better(best, path, header, number)
             continue
         key_match = _KEY_LINE.match(line)
         if key_match:
@@ -127,9 +126,26 @@ def locate(text: str, path: KeyPath) -> int | None:
             for quote in ('"""', "'''"):
                 if rest.count(quote) % 2 == 1:
                     in_string = quote
-            if path[: len(full)] == full:
-                best = max(best or (0, 0), (len(full), number))
+            best = _better(best, path, full, number)
     return best[1] if best else None
+
+
+def _better(
+    best: tuple[int, int] | None, path: KeyPath, written: KeyPath, line: int
+) -> tuple[int, int] | None:
+    """Keep the line that writes the longest part of `path`: the key itself, else the table
+    holding it. A line that writes something inside `path` (`[nodes.a]` for `nodes`) counts."""
+    if not written:
+        return best
+    if path[: len(written)] == written:
+        matched = len(written)
+    elif written[: len(path)] == path:
+        matched = len(path)
+    else:
+        return best
+    if best is None or matched > best[0]:
+        return (matched, line)
+    return best
 
 
 def _with_array_index(names: tuple[str, ...], counts: Mapping[tuple[str, ...], int]) -> KeyPath:
