@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from engine import figures
-from engine.command import render_template
+from engine.command import RenderedRun, render_run
 from engine.errors import LaunchRefused, LinkLost, MlconsoleError, NodeUnreachable
-from engine.events import EventBus, RunLog, RunProgress, RunStateChanged
+from engine.events import EventBus, Notice, RunLog, RunProgress, RunStateChanged
 from engine.model import Benchmark, Config, Mode, NodeFacts, NodeSpec, RunSpec, RunState
 from engine.store import RUN_SUMMARY, SNAPSHOT, ResultsStore, write_json
 from engine.transport import detach
@@ -131,6 +131,7 @@ class RunExecution:
         self.state = RunState.QUEUED
         self.placement: Placement | None = None
         self.handle: RunHandle | None = None
+        self.rendered: RenderedRun | None = None
         self._cancel = asyncio.Event()
         self.summary: dict[str, Any] | None = None
 
@@ -218,56 +219,35 @@ class RunExecution:
 
     async def _place(self, transport: Transport) -> Placement:
         run_dir = self.ctx.store.new_run_dir(self.node.name)
+        home = (await transport.home()).rstrip("/")
         base = self.node.workdir
         if not base.startswith("/"):
-            base = f"{(await transport.home()).rstrip('/')}/{base}"
+            base = f"{home}/{base}"
         node_run_dir = f"{base.rstrip('/')}/runs/{run_dir.name}"
-        values = self._values(node_run_dir)
-        log_dir = render_template(self.benchmark.log_dir, values, quote=False)
-        cwd = (render_template(self.benchmark.cwd, values, quote=False)
-               if self.benchmark.cwd else node_run_dir)
+        self.rendered = render_run(self.node, self.benchmark, self.spec, output_dir=node_run_dir,
+                                   user_conf_path=f"{node_run_dir}/user.conf")
+        cwd = self.rendered.cwd or node_run_dir
         if not cwd.startswith("/"):
-            cwd = f"{(await transport.home()).rstrip('/')}/{cwd}"
+            cwd = f"{home}/{cwd}"
+        log_dir = self.rendered.log_dir
         if not log_dir.startswith("/"):
             log_dir = f"{cwd.rstrip('/')}/{log_dir}"
         return Placement(run_dir, node_run_dir, log_dir, cwd)
 
-    def _values(self, node_run_dir: str, log_dir: str | None = None) -> dict[str, object]:
-        s = self.spec
-        values: dict[str, object] = {
-            **self.node.vars,
-            "samples": s.samples,
-            "scenario": str(s.scenario),
-            "mode": str(s.mode),
-            "output_dir": node_run_dir,
-            "user_conf": f"{node_run_dir}/user.conf",
-            "shard_start": s.shard_start,
-            "shard_count": s.shard_count,
-            "node": self.node.name,
-            "run_id": s.run_id,
-            "python": self.node.python,
-            "model": self.benchmark.model,
-            "dataset_size": self.benchmark.dataset_size,
-        }
-        if log_dir is not None:
-            values["log_dir"] = log_dir
-        return values
-
     async def _prepare(self, transport: Transport) -> LaunchRequest:
-        from engine.loadgen.userconf import check_user_conf
+        from engine.loadgen.userconf import check_user_conf, loadgen_rejects
 
         p = self.placement
         assert p is not None
-        values = self._values(p.node_run_dir, p.log_dir)
-        user_conf = ""
-        if self.benchmark.user_conf:
-            user_conf = render_template(self.benchmark.user_conf, values, quote=False)
-            problems = check_user_conf(user_conf, source=f"benchmarks.{self.benchmark.name}"
-                                       ".user_conf")
-            if problems:
-                first = problems[0]
-                where = f" line {first.line}" if first.line else ""
-                raise LaunchRefused(f"user.conf for {self.benchmark.name}{where}: {first.message}")
+        user_conf = self.rendered.user_conf or ""
+        source = f"benchmarks.{self.benchmark.name}.user_conf"
+        for problem in check_user_conf(user_conf, source=source):
+            where = f" line {problem.line}" if problem.line else ""
+            if loadgen_rejects(problem):
+                raise LaunchRefused(f"{source}{where}: {problem.message} (LoadGen would reject "
+                                    "the whole file and run with its defaults)")
+            self.ctx.bus.publish(Notice(f"{self.spec.run_id}: {source}{where}: "
+                                        f"{problem.message}", "warning"))
         audit = await transport.size(f"{p.cwd}/audit.config")
         if audit is not None and not self.benchmark.audit_config_intended:
             raise LaunchRefused(
@@ -275,7 +255,6 @@ class RunExecution:
                 "LoadGen's settings; remove it, or set audit_config_intended = true for "
                 f"benchmark {self.benchmark.name}"
             )
-        command = render_template(self.benchmark.command, values, quote=True)
         (p.run_dir / SNAPSHOT).write_text(self.ctx.snapshot_toml())
         env = dict(self.node.env)
         if self.node.gpus is not None:
@@ -286,7 +265,7 @@ class RunExecution:
         return LaunchRequest(
             run_id=self.spec.run_id,
             run_dir=p.node_run_dir,
-            command=command,
+            command=self.rendered.command,
             cwd=p.cwd,
             env=env,
             files={"user.conf": user_conf.encode()},
