@@ -9,6 +9,7 @@ found, and what would have been accepted. docs/config-reference.md describes eve
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -186,7 +187,9 @@ def _node(sec: Section) -> NodeSpec:
         verify_host_key=sec.boolean("verify_host_key", d.verify_host_key),
         use_agent=sec.boolean("use_agent", d.use_agent),
         workdir=sec.string("workdir", d.workdir),
-        python=sec.string("python", d.python),
+        # A local node runs the harness with the controller's own interpreter by default: it
+        # has LoadGen (an mlconsole dependency) even when the venv is not on PATH.
+        python=sec.string("python", sys.executable if transport == "local" else d.python),
         env=env,
         gpus=_gpus(sec),
         vars=node_vars,
@@ -324,7 +327,8 @@ def config_warnings(config: Config) -> list[str]:
     if config.settings.stall_timeout_s is not None:
         raw_benchmarks: Mapping[str, Any] = config.raw.get("benchmarks", {})  # type: ignore[assignment]
         for name, bench in config.benchmarks.items():
-            if "stall_timeout_s" in raw_benchmarks.get(name, {}):
+            overridden = bench.stall_timeout_s != config.settings.stall_timeout_s
+            if overridden and "stall_timeout_s" in raw_benchmarks.get(name, {}):
                 out.append(
                     f"settings.stall_timeout_s = {config.settings.stall_timeout_s:g} overrides "
                     f"benchmarks.{name}.stall_timeout_s = {bench.stall_timeout_s:g}."
