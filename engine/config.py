@@ -45,6 +45,7 @@ __all__ = [
     "config_warnings",
     "find_config",
     "load_config",
+    "parse_config",
     "snapshot_toml",
     "valid_name",
 ]
@@ -308,7 +309,7 @@ def _check_templates(
 def config_warnings(config: Config) -> list[str]:
     """Sentences about a valid config that the user should see (shown before a run)."""
     out: list[str] = []
-    raw_nodes: Mapping[str, Any] = config.raw.get("nodes", {})  # type: ignore[assignment]
+    raw_nodes = _raw_table(config, "nodes")
     for name, node in config.nodes.items():
         if node.transport == "ssh" and not node.verify_host_key:
             out.append(
@@ -325,7 +326,7 @@ def config_warnings(config: Config) -> list[str]:
                     f"{'is' if len(ignored) == 1 else 'are'} ignored."
                 )
     if config.settings.stall_timeout_s is not None:
-        raw_benchmarks: Mapping[str, Any] = config.raw.get("benchmarks", {})  # type: ignore[assignment]
+        raw_benchmarks = _raw_table(config, "benchmarks")
         for name, bench in config.benchmarks.items():
             overridden = bench.stall_timeout_s != config.settings.stall_timeout_s
             if overridden and "stall_timeout_s" in raw_benchmarks.get(name, {}):
@@ -334,6 +335,12 @@ def config_warnings(config: Config) -> list[str]:
                     f"benchmarks.{name}.stall_timeout_s = {bench.stall_timeout_s:g}."
                 )
     return out
+
+
+def _raw_table(config: Config, key: str) -> Mapping[str, Any]:
+    """What the file wrote under `key` (to tell a default from a value written out)."""
+    value = config.raw.get(key)
+    return value if isinstance(value, Mapping) else {}
 
 
 def find_config(arg: str | None) -> tuple[Path, str]:

@@ -929,6 +929,8 @@ def test_warnings_name_the_node(tmp_path: Path) -> None:
         "settings.stall_timeout_s = 60 overrides benchmarks.b.stall_timeout_s = 30."
     )
     assert config_warnings(load_config(_write(tmp_path, MINIMAL, "quiet.toml"))) == []
+    same = text.replace("stall_timeout_s = 30", "stall_timeout_s = 60")
+    assert len(config_warnings(load_config(_write(tmp_path, same, "same.toml")))) == 2
 
 
 # --- the starter config -------------------------------------------------------------------------
