@@ -92,10 +92,25 @@ async def read_status(transport: Transport, handle: RunHandle) -> ProcessStatus:
 
     if (st := await exited()) is not None:
         return st
-    cmdline = await transport.read_from(f"/proc/{handle.pid}/cmdline", 0, 4096)
-    if LAUNCH.encode() in cmdline and d.encode() in cmdline:
+    if await _alive(transport, handle):
         return ProcessStatus("running", None, started)
     # The wrapper may have finished between the two reads.
     if (st := await exited()) is not None:
         return st
     return ProcessStatus("vanished", None, started)
+
+
+async def _alive(transport: Transport, handle: RunHandle) -> bool:
+    """Is `handle.pid` still this run's wrapper? /proc/<pid>/stat says whether the pid exists
+    and is not a zombie; its cmdline must name this run's launch.sh, except while an exec is
+    in progress, when the kernel briefly shows an empty cmdline."""
+    stat = await transport.read_from(f"/proc/{handle.pid}/stat", 0, 512)
+    if not stat:
+        return False
+    after_name = stat[stat.rfind(b")") + 1 :].split()
+    if after_name and after_name[0] in (b"Z", b"X"):
+        return False
+    cmdline = await transport.read_from(f"/proc/{handle.pid}/cmdline", 0, 4096)
+    if not cmdline:
+        return True
+    return LAUNCH.encode() in cmdline and handle.run_dir.encode() in cmdline
