@@ -33,7 +33,7 @@ def fmt_num(x: float | None, unit: str = "", digits: int = 3) -> str:
     """A figure, or an em dash when it is missing."""
     if x is None:
         return "—"
-    text = f"{x:.{digits}g}" if abs(x) < 10 ** digits else f"{x:,.0f}"
+    text = f"{x:.{digits}g}" if abs(x) < 10**digits else f"{x:,.0f}"
     return f"{text} {unit}".rstrip()
 
 
@@ -64,8 +64,9 @@ def run_result_line(summary: dict[str, Any]) -> str:
         parts.append(v + (f" ({'; '.join(reasons)})" if v != "VALID" and reasons else ""))
     wall = summary.get("wall_throughput")
     parts.append(f"wall {fmt_num(wall['value'] if wall else None, 'samples/s')}")
-    parts.append(f"{summary.get('samples_processed', '—') if summary.get('samples_processed') is not None else '—'}"
-                 f"/{summary.get('samples_requested')} samples")
+    processed = summary.get("samples_processed")
+    parts.append(f"{'—' if processed is None else processed}/{summary.get('samples_requested')} "
+                 "samples")
     parts.append(fmt_duration((summary.get("wall") or {}).get("duration_s")))
     return ", ".join(parts)
 
@@ -95,21 +96,27 @@ class BatchPrinter:
                 self._print(f"stage {event.index + 1}/{self._stages}: {event.name} ({event.kind})")
             case GroupStarted():
                 shards = ", ".join(f"{s.node} {s.samples}" for s in event.shards)
-                self._print(f"group {event.name}: shards {shards} — {event.split}: "
-                            f"{event.split_source}")
+                self._print(
+                    f"group {event.name}: shards {shards} — {event.split}: {event.split_source}"
+                )
             case RunStateChanged():
                 if event.state.terminal:
                     return  # RunFinished prints the result line
                 detail = f" — {event.detail}" if event.detail else ""
-                where = f" {event.run_dir}" if event.state == RunState.RUNNING and event.run_dir else ""
+                where = (
+                    f" {event.run_dir}" if event.state == RunState.RUNNING and event.run_dir else ""
+                )
                 self._print(f"{event.run_id:<22} {event.node:<10} {event.state}{detail}{where}")
             case RunProgress():
                 self._progress(event)
             case RunFinished():
                 s = event.summary
                 detail = (s.get("exit") or {}).get("detail")
-                text = run_result_line(s) if event.state.ok or s.get("loadgen", {}).get("metric") \
+                text = (
+                    run_result_line(s)
+                    if event.state.ok or s.get("loadgen", {}).get("metric")
                     else (detail or "")
+                )
                 self._print(f"{event.run_id:<22} {event.node:<10} {event.state}: {text}")
                 if detail and event.state.ok:
                     self._print(f"{'':<22} {'':<10} note: {detail}")
@@ -120,20 +127,27 @@ class BatchPrinter:
                     f"combined {fmt_num(g.get('combined_throughput'), 'samples/s')}, "
                     f"speedup vs sequential {fmt_num(g.get('speedup'))}x, "
                     f"scaling efficiency {fmt_num(g.get('scaling_efficiency'))} "
-                    f"(split {g.get('split')}) — {event.group_dir}")
+                    f"(split {g.get('split')}) — {event.group_dir}"
+                )
             case NodeChecked():
                 f = event.facts
-                self._print(f"node {f.node}: {'reachable' if f.reachable else 'UNREACHABLE'}"
-                            + (f" — {f.error}" if f.error else ""))
+                self._print(
+                    f"node {f.node}: {'reachable' if f.reachable else 'UNREACHABLE'}"
+                    + (f" — {f.error}" if f.error else "")
+                )
             case ReportsWritten():
                 if event.paths:
                     md = [str(p) for p in event.paths if str(p).endswith("pipeline_report.md")]
-                    self._print(f"reports: {len(event.paths)} files written"
-                                + (f"; pipeline report {md[0]}" if md else ""))
+                    self._print(
+                        f"reports: {len(event.paths)} files written"
+                        + (f"; pipeline report {md[0]}" if md else "")
+                    )
             case PlanFinished():
-                self._print(f"done in {fmt_duration(event.elapsed_s)}: {len(event.succeeded)} "
-                            f"succeeded, {len(event.failed)} failed, "
-                            f"{len(event.cancelled)} cancelled")
+                self._print(
+                    f"done in {fmt_duration(event.elapsed_s)}: {len(event.succeeded)} "
+                    f"succeeded, {len(event.failed)} failed, "
+                    f"{len(event.cancelled)} cancelled"
+                )
             case _:
                 pass
 
@@ -150,6 +164,8 @@ class BatchPrinter:
             return
         self._progress_mark[ev.run_id] = (now, step)
         pct = f" ({100 * ev.completed / ev.total:.0f}%)" if ev.total else ""
-        self._print(f"{ev.run_id:<22} {'':<10} progress {ev.completed}/{ev.total or '?'}{pct}, "
-                    f"{fmt_num(ev.rate, 'samples/s')} so far, ETA {fmt_duration(ev.eta_s)} "
-                    f"[{ev.source}]")
+        self._print(
+            f"{ev.run_id:<22} {'':<10} progress {ev.completed}/{ev.total or '?'}{pct}, "
+            f"{fmt_num(ev.rate, 'samples/s')} so far, ETA {fmt_duration(ev.eta_s)} "
+            f"[{ev.source}]"
+        )

@@ -33,13 +33,18 @@ SUBCOMMANDS = ("check", "inspect", "report", "init")
 
 def _main_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="mlconsole", description=DESCRIPTION,
+        prog="mlconsole",
+        description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("config", nargs="?", help="config file (TOML)")
     p.add_argument("--batch", metavar="CONFIG", help="run CONFIG's plan headless")
-    p.add_argument("--stage", action="append", metavar="NAME",
-                   help="with --batch: run only this stage (repeatable)")
+    p.add_argument(
+        "--stage",
+        action="append",
+        metavar="NAME",
+        help="with --batch: run only this stage (repeatable)",
+    )
     p.add_argument("--theme", help="console theme: dark or light")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     return p
@@ -48,8 +53,10 @@ def _main_parser() -> argparse.ArgumentParser:
 def _sub_parser(cmd: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=f"mlconsole {cmd}")
     if cmd == "check":
-        p.description = "Preflight every node of CONFIG at once: reachable and authenticated, " \
-                        "OS, Python, LoadGen importable, GPUs, free disk, stray audit.config."
+        p.description = (
+            "Preflight every node of CONFIG at once: reachable and authenticated, "
+            "OS, Python, LoadGen importable, GPUs, free disk, stray audit.config."
+        )
         p.add_argument("config", help="config file (TOML)")
         p.add_argument("--json", action="store_true", help="print JSON for scripts")
     elif cmd == "inspect":
@@ -62,8 +69,12 @@ def _sub_parser(cmd: str) -> argparse.ArgumentParser:
         p.add_argument("--reports-dir", default="reports", help="where to write (default: reports)")
     elif cmd == "init":
         p.description = "Write a commented starter config."
-        p.add_argument("path", nargs="?", default="mlconsole.toml",
-                       help="where to write (default: ./mlconsole.toml)")
+        p.add_argument(
+            "path",
+            nargs="?",
+            default="mlconsole.toml",
+            help="where to write (default: ./mlconsole.toml)",
+        )
         p.add_argument("--force", action="store_true", help="overwrite an existing file")
     return p
 
@@ -189,8 +200,10 @@ def _batch(config_path: str, stages: list[str] | None) -> int:
             if interrupted:
                 return
             interrupted = True
-            print("mlconsole: interrupted: cancelling live runs (partial results are kept)",
-                  file=sys.stderr)
+            print(
+                "mlconsole: interrupted: cancelling live runs (partial results are kept)",
+                file=sys.stderr,
+            )
             orch.cancel_all()
 
         loop = asyncio.get_running_loop()

@@ -17,8 +17,15 @@ class ConfigError(MlconsoleError):
 
     exit_code = 2
 
-    def __init__(self, message: str, *, file: str | None = None, key: str | None = None,
-                 expected: str | None = None, line: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        key: str | None = None,
+        expected: str | None = None,
+        line: int | None = None,
+    ) -> None:
         self.file = file
         self.key = key
         self.expected = expected

@@ -51,8 +51,9 @@ def combined_throughput(samples_processed: int | None, makespan_s: float | None)
     return wall_throughput(samples_processed, makespan_s)
 
 
-def sequential_speedup(durations_s: Sequence[float | None], makespan_s: float | None
-                       ) -> float | None:
+def sequential_speedup(
+    durations_s: Sequence[float | None], makespan_s: float | None
+) -> float | None:
     """How much faster the group ran than the same shards one after another:
     sum of shard durations / makespan."""
     if not durations_s or any(not _positive(d) for d in durations_s) or not _positive(makespan_s):

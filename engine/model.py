@@ -92,7 +92,9 @@ class NodeSpec:
     python: str = "python3"
     env: Mapping[str, str] = field(default_factory=dict)
     gpus: tuple[int, ...] | None = None  # CUDA_VISIBLE_DEVICES for runs on this node
-    vars: Mapping[str, str] = field(default_factory=dict)  # extra placeholders for command templates
+    vars: Mapping[str, str] = field(
+        default_factory=dict
+    )  # extra placeholders for command templates
     connect_timeout_s: float = 10.0
     login_timeout_s: float = 20.0
     keepalive_s: float = 15.0

@@ -26,6 +26,7 @@ from engine.events import (
     PlanFinished,
     PlanStarted,
     ReportsWritten,
+    RunFinished,
     RunQueued,
     StageStarted,
 )
@@ -75,9 +76,14 @@ class Orchestrator:
         self._stop = False
         self._snapshot: str | None = None
         self._ctx = RunContext(
-            config=config, bus=self.bus, store=self.store, transport=self.transport,
-            reconnect=self._reconnect, facts=self._facts.get,
-            start_telemetry=self._start_telemetry, snapshot_toml=self._snapshot_toml,
+            config=config,
+            bus=self.bus,
+            store=self.store,
+            transport=self.transport,
+            reconnect=self._reconnect,
+            facts=self._facts.get,
+            start_telemetry=self._start_telemetry,
+            snapshot_toml=self._snapshot_toml,
         )
 
     # --- connections --------------------------------------------------------------------------
@@ -132,8 +138,9 @@ class Orchestrator:
         except ImportError:
             return None
         transport = await self.transport(node.name)
-        return await RunTelemetry.start(transport, node, run_dir,
-                                        self.config.settings.telemetry_interval_s, self.bus)
+        return await RunTelemetry.start(
+            transport, node, run_dir, self.config.settings.telemetry_interval_s, self.bus
+        )
 
     # --- preflight ----------------------------------------------------------------------------
 
@@ -150,12 +157,15 @@ class Orchestrator:
             try:
                 facts = await probe(await self.transport(name), cwds)
             except (NodeUnreachable, LinkLost, OSError) as exc:
-                facts = NodeFacts(node=name, reachable=False, error=str(exc),
-                                  elapsed_s=time.monotonic() - started)
+                facts = NodeFacts(
+                    node=name, reachable=False, error=str(exc), elapsed_s=time.monotonic() - started
+                )
             self._facts[name] = facts
             self.bus.publish(NodeChecked(facts))
             state = NodeState.READY if facts.reachable else NodeState.UNREACHABLE
-            self.bus.publish(NodeStateChanged(name, state, facts.error or "; ".join(facts.warnings)))
+            self.bus.publish(
+                NodeStateChanged(name, state, facts.error or "; ".join(facts.warnings))
+            )
             return facts
 
         return list(await asyncio.gather(*(one(n) for n in names)))
@@ -178,8 +188,11 @@ class Orchestrator:
 
     @property
     def live_runs(self) -> list[str]:
-        return [rid for rid, ex in self._executions.items()
-                if ex.state not in (RunState.QUEUED,) and not ex.state.terminal]
+        return [
+            rid
+            for rid, ex in self._executions.items()
+            if ex.state not in (RunState.QUEUED,) and not ex.state.terminal
+        ]
 
     # --- plan ---------------------------------------------------------------------------------
 
@@ -189,8 +202,9 @@ class Orchestrator:
         self._stop = False
         plan_stages = [s for s in self.config.plan.stages if stages is None or s.name in stages]
         n_runs = sum(len(s.runs) or len(s.group.nodes if s.group else ()) for s in plan_stages)
-        self.bus.publish(PlanStarted(self.config.source, n_runs, len(plan_stages),
-                                     self.config.simulated))
+        self.bus.publish(
+            PlanStarted(self.config.source, n_runs, len(plan_stages), self.config.simulated)
+        )
         if self.config.simulated:
             self.bus.publish(Notice(SIMULATED_NOTICE, "warning"))
         for stage in plan_stages:
@@ -209,14 +223,18 @@ class Orchestrator:
                 summaries.extend(await self._run_stage(stage))
         await self.export_reports()
         outcome = _outcome(summaries, time.monotonic() - t0)
-        self.bus.publish(PlanFinished(outcome.ok, outcome.succeeded, outcome.failed,
-                                      outcome.cancelled, outcome.elapsed_s))
+        self.bus.publish(
+            PlanFinished(
+                outcome.ok, outcome.succeeded, outcome.failed, outcome.cancelled, outcome.elapsed_s
+            )
+        )
         return outcome
 
     async def rerun(self, run_id: str) -> dict[str, Any]:
         """The same RunSpec again, in a new run dir."""
         spec = self._specs.get(run_id) or next(
-            (r for r in self.config.plan.all_runs() if r.run_id == run_id), None)
+            (r for r in self.config.plan.all_runs() if r.run_id == run_id), None
+        )
         if spec is None:
             raise KeyError(run_id)
         n = sum(1 for k in self._specs if k.startswith(f"{run_id}.r"))
@@ -237,12 +255,14 @@ class Orchestrator:
             summary = await ex.execute()
         finally:
             self.bus.publish(NodeStateChanged(spec.node, NodeState.READY, ""))
-        await asyncio.to_thread(_write_run_report, ex)
-        from engine.events import RunFinished
-
-        self.bus.publish(RunFinished(spec.run_id, spec.node, ex.state,
-                                     str(ex.placement.run_dir) if ex.placement else "", summary))
+        await self._finished(ex, summary)
         return summary
+
+    async def _finished(self, ex: RunExecution, summary: dict[str, Any]) -> None:
+        """The per-run report, then the event the views wait for."""
+        await asyncio.to_thread(_write_run_report, ex)
+        run_dir = str(ex.placement.run_dir) if ex.placement else ""
+        self.bus.publish(RunFinished(ex.spec.run_id, ex.spec.node, ex.state, run_dir, summary))
 
     async def _cancelled_before_start(self, spec: RunSpec) -> dict[str, Any]:
         return await self._execute(spec)  # _stop makes it a cancelled summary without launch
@@ -258,30 +278,91 @@ class Orchestrator:
         results = await asyncio.gather(*(node_queue(s) for s in by_node.values()))
         return [summary for node_results in results for summary in node_results]
 
+    async def reattach(self) -> list[dict[str, Any]]:
+        """Follow every run the journal says was started but never finished (a console that
+        was closed or crashed while runs went on, detached, on their nodes) to its end."""
+        from engine.model import Mode, Scenario
+        from engine.runner import Placement
+        from engine.transport.base import RunHandle
+
+        pending = []
+        for entry in self.store.unfinished():
+            spec_d = entry.get("spec") or {}
+            if spec_d.get("node") not in self.config.nodes or (
+                spec_d.get("benchmark") not in self.config.benchmarks
+            ):
+                self.bus.publish(
+                    Notice(
+                        f"journal run {entry.get('run_dir')} names a node or "
+                        "benchmark this config lacks; not re-attached",
+                        "warning",
+                    )
+                )
+                continue
+            spec = RunSpec(
+                **{**spec_d, "scenario": Scenario(spec_d["scenario"]), "mode": Mode(spec_d["mode"])}
+            )
+            ex = RunExecution(self._ctx, spec)
+            ex.placement = Placement(
+                self.store.root / entry["run_dir"], entry["node_run_dir"], entry["log_dir"], ""
+            )
+            ex.handle = RunHandle(spec.node, spec.run_id, entry["node_run_dir"], int(entry["pid"]))
+            self._executions[spec.run_id] = ex
+            self._specs[spec.run_id] = spec
+            self.bus.publish(RunQueued(spec))
+            self.bus.publish(
+                Notice(f"re-attached to {spec.run_id} on {spec.node} ({entry['run_dir']})")
+            )
+            pending.append(ex)
+
+        async def follow(ex: RunExecution) -> dict[str, Any]:
+            try:
+                summary = await ex.follow()
+            except (NodeUnreachable, LinkLost) as exc:
+                self.bus.publish(Notice(f"{ex.spec.run_id}: {exc}", "error"))
+                return {
+                    "run_id": ex.spec.run_id,
+                    "exit": {"state": "unreachable", "detail": str(exc)},
+                }
+            await self._finished(ex, summary)
+            return summary
+
+        results = list(await asyncio.gather(*(follow(ex) for ex in pending)))
+        if results:
+            await self.export_reports()
+        return results
+
     # --- groups -------------------------------------------------------------------------------
 
-    def measured_throughputs(self, benchmark: str, scenario: str, mode: str,
-                             nodes: Sequence[str]) -> dict[str, tuple[float | None, str | None]]:
+    def measured_throughputs(
+        self, benchmark: str, scenario: str, mode: str, nodes: Sequence[str]
+    ) -> dict[str, tuple[float | None, str | None]]:
         """Each node's most recent single-run (not a group shard) wall throughput for this
         benchmark/scenario/mode, with the run dir it comes from."""
         found: dict[str, tuple[float | None, str | None]] = {n: (None, None) for n in nodes}
-        runs = sorted(self.store.runs(), key=lambda r: (r.summary.get("wall") or {})
-                      .get("end_unix") or 0)
+        runs = sorted(
+            self.store.runs(), key=lambda r: (r.summary.get("wall") or {}).get("end_unix") or 0
+        )
         for rec in runs:
             s = rec.summary
-            if (s.get("node") in found and s.get("group_id") is None
-                    and s.get("benchmark") == benchmark and s.get("scenario") == scenario
-                    and s.get("mode") == mode
-                    and (s.get("exit") or {}).get("state") in (RunState.SUCCEEDED.value,
-                                                               RunState.HARNESS_ERROR_AFTER_COMPLETE.value)
-                    and s.get("wall_throughput")):
+            if (
+                s.get("node") in found
+                and s.get("group_id") is None
+                and s.get("benchmark") == benchmark
+                and s.get("scenario") == scenario
+                and s.get("mode") == mode
+                and (s.get("exit") or {}).get("state")
+                in (RunState.SUCCEEDED.value, RunState.HARNESS_ERROR_AFTER_COMPLETE.value)
+                and s.get("wall_throughput")
+            ):
                 found[s["node"]] = (s["wall_throughput"]["value"], rec.run_dir.name)
         return found
 
     def plan_shards(self, group: GroupSpec) -> tuple[list[RunSpec], str, str]:
         """Shard specs, the split used, and where its weights came from."""
-        measured = self.measured_throughputs(group.benchmark, str(group.scenario),
-                                             str(group.mode), group.nodes)
+        measured = self.measured_throughputs(
+            group.benchmark, str(group.scenario), str(group.mode), group.nodes
+        )
         have_all = all(v is not None for v, _ in measured.values())
         split = group.split
         if split == Split.AUTO:
@@ -289,11 +370,15 @@ class Orchestrator:
         if split == Split.WEIGHTED and have_all:
             weights = {n: measured[n][0] for n in group.nodes}
             source = "measured wall throughput: " + ", ".join(
-                f"{n} {measured[n][0]:.3g} samples/s ({measured[n][1]})" for n in group.nodes)
+                f"{n} {measured[n][0]:.3g} samples/s ({measured[n][1]})" for n in group.nodes
+            )
         else:
             if split == Split.WEIGHTED:
-                source = "equal (weighted requested, but no measurement for " + ", ".join(
-                    n for n in group.nodes if measured[n][0] is None) + ")"
+                source = (
+                    "equal (weighted requested, but no measurement for "
+                    + ", ".join(n for n in group.nodes if measured[n][0] is None)
+                    + ")"
+                )
                 split = Split.EQUAL
             else:
                 source = "equal split"
@@ -301,10 +386,18 @@ class Orchestrator:
         sizes = figures.shard_sizes(group.total_samples, weights)
         starts = figures.shard_starts(sizes)
         specs = [
-            RunSpec(run_id=f"{group.group_id}-{n}", node=n, benchmark=group.benchmark,
-                    scenario=group.scenario, mode=group.mode, samples=sizes[n],
-                    shard_start=starts[n], group_id=group.group_id, stage=group.name,
-                    label=f"{group.name} shard {i + 1}/{len(group.nodes)}")
+            RunSpec(
+                run_id=f"{group.group_id}-{n}",
+                node=n,
+                benchmark=group.benchmark,
+                scenario=group.scenario,
+                mode=group.mode,
+                samples=sizes[n],
+                shard_start=starts[n],
+                group_id=group.group_id,
+                stage=group.name,
+                label=f"{group.name} shard {i + 1}/{len(group.nodes)}",
+            )
             for i, n in enumerate(group.nodes)
             if sizes[n] > 0
         ]
@@ -319,16 +412,25 @@ class Orchestrator:
         group_dir = self.store.new_group_dir(group.name)
         self.bus.publish(GroupStarted(group.group_id, group.name, tuple(shards), split, source))
         summaries = list(await asyncio.gather(*(self._execute(s) for s in shards)))
-        singles = self.measured_throughputs(group.benchmark, str(group.scenario),
-                                            str(group.mode), group.nodes)
+        singles = self.measured_throughputs(
+            group.benchmark, str(group.scenario), str(group.mode), group.nodes
+        )
         from engine.summary import build_group_summary
 
         summary = build_group_summary(
-            group_id=group.group_id, name=group.name, group_dir_name=group_dir.name,
-            benchmark=self.config.benchmarks[group.benchmark], scenario=str(group.scenario),
-            mode=str(group.mode), nodes=group.nodes, split=split, split_source=source,
-            simulated=self.config.simulated, total_samples=group.total_samples,
-            shards=summaries, singles=singles,
+            group_id=group.group_id,
+            name=group.name,
+            group_dir_name=group_dir.name,
+            benchmark=self.config.benchmarks[group.benchmark],
+            scenario=str(group.scenario),
+            mode=str(group.mode),
+            nodes=group.nodes,
+            split=split,
+            split_source=source,
+            simulated=self.config.simulated,
+            total_samples=group.total_samples,
+            shards=summaries,
+            singles=singles,
         )
         write_json(group_dir / GROUP_SUMMARY, summary)
         self.bus.publish(GroupFinished(group.group_id, group.name, str(group_dir), summary))
@@ -336,20 +438,34 @@ class Orchestrator:
 
     async def _calibrate(self, group: GroupSpec) -> None:
         """A short single run per node lacking a measurement, all nodes at once."""
-        measured = self.measured_throughputs(group.benchmark, str(group.scenario),
-                                             str(group.mode), group.nodes)
+        measured = self.measured_throughputs(
+            group.benchmark, str(group.scenario), str(group.mode), group.nodes
+        )
         missing = [n for n, (v, _) in measured.items() if v is None]
         if not missing:
             return
         samples = max(1, min(group.total_samples // (10 * len(group.nodes)) or 1, 500))
-        specs = [RunSpec(run_id=f"{group.group_id}-calibrate-{n}", node=n,
-                         benchmark=group.benchmark, scenario=group.scenario, mode=group.mode,
-                         samples=samples, stage=f"{group.name}-calibration",
-                         label="calibration") for n in missing]
+        specs = [
+            RunSpec(
+                run_id=f"{group.group_id}-calibrate-{n}",
+                node=n,
+                benchmark=group.benchmark,
+                scenario=group.scenario,
+                mode=group.mode,
+                samples=samples,
+                stage=f"{group.name}-calibration",
+                label="calibration",
+            )
+            for n in missing
+        ]
         for spec in specs:
             self.bus.publish(RunQueued(spec))
-        self.bus.publish(Notice(f"calibrating {', '.join(missing)} with {samples} samples each "
-                                f"before sizing group {group.name}"))
+        self.bus.publish(
+            Notice(
+                f"calibrating {', '.join(missing)} with {samples} samples each "
+                f"before sizing group {group.name}"
+            )
+        )
         await asyncio.gather(*(self._execute(s) for s in specs))
 
     # --- reports ------------------------------------------------------------------------------
@@ -358,8 +474,11 @@ class Orchestrator:
         """Rebuild charts and markdown reports from the recorded results alone."""
         from engine.report import rebuild_reports
 
-        paths = await asyncio.to_thread(rebuild_reports, Path(self.config.settings.results_dir),
-                                        Path(self.config.settings.reports_dir))
+        paths = await asyncio.to_thread(
+            rebuild_reports,
+            Path(self.config.settings.results_dir),
+            Path(self.config.settings.reports_dir),
+        )
         self.bus.publish(ReportsWritten(tuple(paths)))
         return paths
 
@@ -384,5 +503,11 @@ def _outcome(summaries: Sequence[Mapping[str, Any]], elapsed: float) -> PlanOutc
         else:
             failed.append(s["run_id"])
             failures.append((s["run_id"], (s.get("exit") or {}).get("detail") or str(state)))
-    return PlanOutcome(not failed and not cancelled, tuple(succeeded), tuple(failed),
-                       tuple(cancelled), tuple(failures), elapsed)
+    return PlanOutcome(
+        not failed and not cancelled,
+        tuple(succeeded),
+        tuple(failed),
+        tuple(cancelled),
+        tuple(failures),
+        elapsed,
+    )

@@ -116,8 +116,9 @@ class _Progress:
         rate = None
         if self.first is not None and now > self.first[0] and completed > self.first[1]:
             rate = (completed - self.first[1]) / (now - self.first[0])
-        return RunProgress(run_id, completed, total, figures.eta_seconds(completed, total, rate),
-                           rate, source)
+        return RunProgress(
+            run_id, completed, total, figures.eta_seconds(completed, total, rate), rate, source
+        )
 
 
 class RunExecution:
@@ -157,12 +158,20 @@ class RunExecution:
             self.handle = await transport.start(request)
         except (LaunchRefused, NodeUnreachable, MlconsoleError, ValueError, OSError) as exc:
             return await self._finish_without_launch(RunState.FAILED, str(exc))
-        self.ctx.store.journal({
-            "event": "started", "run_id": self.spec.run_id, "node": self.node.name,
-            "run_dir": self.placement.run_dir.name, "node_run_dir": self.placement.node_run_dir,
-            "log_dir": self.placement.log_dir, "pid": self.handle.pid,
-            "spec": _spec_dict(self.spec), "config": self.ctx.config.source, "t": time.time(),
-        })
+        self.ctx.store.journal(
+            {
+                "event": "started",
+                "run_id": self.spec.run_id,
+                "node": self.node.name,
+                "run_dir": self.placement.run_dir.name,
+                "node_run_dir": self.placement.node_run_dir,
+                "log_dir": self.placement.log_dir,
+                "pid": self.handle.pid,
+                "spec": _spec_dict(self.spec),
+                "config": self.ctx.config.source,
+                "t": time.time(),
+            }
+        )
         return await self.follow()
 
     async def follow(self) -> dict[str, Any]:
@@ -212,8 +221,9 @@ class RunExecution:
             except TimeoutError:
                 pass
         telemetry_summary = await telemetry.stop() if telemetry is not None else None
-        return await self._collect(transport, status, cancelled or self.cancelled,
-                                   telemetry_summary)
+        return await self._collect(
+            transport, status, cancelled or self.cancelled, telemetry_summary
+        )
 
     # --- steps --------------------------------------------------------------------------------
 
@@ -224,8 +234,13 @@ class RunExecution:
         if not base.startswith("/"):
             base = f"{home}/{base}"
         node_run_dir = f"{base.rstrip('/')}/runs/{run_dir.name}"
-        self.rendered = render_run(self.node, self.benchmark, self.spec, output_dir=node_run_dir,
-                                   user_conf_path=f"{node_run_dir}/user.conf")
+        self.rendered = render_run(
+            self.node,
+            self.benchmark,
+            self.spec,
+            output_dir=node_run_dir,
+            user_conf_path=f"{node_run_dir}/user.conf",
+        )
         cwd = self.rendered.cwd or node_run_dir
         if not cwd.startswith("/"):
             cwd = f"{home}/{cwd}"
@@ -244,10 +259,13 @@ class RunExecution:
         for problem in check_user_conf(user_conf, source=source):
             where = f" line {problem.line}" if problem.line else ""
             if loadgen_rejects(problem):
-                raise LaunchRefused(f"{source}{where}: {problem.message} (LoadGen would reject "
-                                    "the whole file and run with its defaults)")
-            self.ctx.bus.publish(Notice(f"{self.spec.run_id}: {source}{where}: "
-                                        f"{problem.message}", "warning"))
+                raise LaunchRefused(
+                    f"{source}{where}: {problem.message} (LoadGen would reject "
+                    "the whole file and run with its defaults)"
+                )
+            self.ctx.bus.publish(
+                Notice(f"{self.spec.run_id}: {source}{where}: {problem.message}", "warning")
+            )
         audit = await transport.size(f"{p.cwd}/audit.config")
         if audit is not None and not self.benchmark.audit_config_intended:
             raise LaunchRefused(
@@ -271,8 +289,9 @@ class RunExecution:
             files={"user.conf": user_conf.encode()},
         )
 
-    async def _poll_tails(self, transport: Transport, tails: dict[str, LineTail],
-                          progress: _Progress, *, final: bool) -> None:
+    async def _poll_tails(
+        self, transport: Transport, tails: dict[str, LineTail], progress: _Progress, *, final: bool
+    ) -> None:
         for stream in ("stdout", "stderr"):
             lines = await tails[stream].poll(transport, final=final)
             if not lines:
@@ -289,8 +308,13 @@ class RunExecution:
         if self.spec.mode == Mode.ACCURACY or progress.accuracy.completed or final:
             progress.accuracy.feed(await tails["accuracy"].poll(transport, final=final))
 
-    async def _collect(self, transport: Transport, status: Any, cancelled: bool,
-                       telemetry: Mapping[str, Any] | None) -> dict[str, Any]:
+    async def _collect(
+        self,
+        transport: Transport,
+        status: Any,
+        cancelled: bool,
+        telemetry: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
         from engine.loadgen.parse import read_run_logs
 
         p = self.placement
@@ -302,12 +326,15 @@ class RunExecution:
                 names = await transport.list_files(p.node_run_dir)
                 report = await transport.fetch(p.node_run_dir, sorted(names), p.run_dir)
                 if p.log_dir != p.node_run_dir:
-                    logs = [n for n in await transport.list_files(p.log_dir)
-                            if n.startswith(LOG_PREFIX)]
+                    logs = [
+                        n for n in await transport.list_files(p.log_dir) if n.startswith(LOG_PREFIX)
+                    ]
                     extra = await transport.fetch(p.log_dir, logs, p.run_dir)
-                    report = type(report)(report.copied + extra.copied,
-                                          report.missing + extra.missing,
-                                          report.bytes + extra.bytes)
+                    report = type(report)(
+                        report.copied + extra.copied,
+                        report.missing + extra.missing,
+                        report.bytes + extra.bytes,
+                    )
                 break
             except LinkLost:
                 self._set(RunState.LINK_LOST)
@@ -315,8 +342,10 @@ class RunExecution:
                 self._set(RunState.COLLECTING)
         if not report.ok:
             fetch_ok = False
-            fetch_detail = (f"could not fetch {', '.join(report.missing)}; the files stay on "
-                            f"{self.node.name} in {p.node_run_dir}")
+            fetch_detail = (
+                f"could not fetch {', '.join(report.missing)}; the files stay on "
+                f"{self.node.name} in {p.node_run_dir}"
+            )
         logs = await asyncio.to_thread(read_run_logs, p.run_dir)
         exit_code = status.exit_code if status is not None else None
         state, detail = _outcome(cancelled, status, logs, fetch_ok, fetch_detail, p.run_dir)
@@ -331,23 +360,46 @@ class RunExecution:
             self.placement = Placement(self.ctx.store.new_run_dir(self.node.name), "", "", "")
         return await self._write_summary(state, None, detail, None, None, None, None)
 
-    async def _write_summary(self, state: RunState, exit_code: int | None, detail: str,
-                             start: float | None, end: float | None, logs: Any,
-                             telemetry: Mapping[str, Any] | None) -> dict[str, Any]:
+    async def _write_summary(
+        self,
+        state: RunState,
+        exit_code: int | None,
+        detail: str,
+        start: float | None,
+        end: float | None,
+        logs: Any,
+        telemetry: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
         from engine.summary import build_run_summary
 
         p = self.placement
         assert p is not None
         files = [f.name for f in p.run_dir.iterdir() if f.is_file()] + [RUN_SUMMARY]
         summary = build_run_summary(
-            spec=self.spec, benchmark=self.benchmark, run_dir_name=p.run_dir.name,
-            simulated=self.benchmark.simulated or self.node.simulated, state=state,
-            exit_code=exit_code, detail=detail, start_unix=start, end_unix=end, logs=logs,
-            facts=self.ctx.facts(self.node.name), telemetry=telemetry, files=files,
+            spec=self.spec,
+            benchmark=self.benchmark,
+            run_dir_name=p.run_dir.name,
+            simulated=self.benchmark.simulated or self.node.simulated,
+            state=state,
+            exit_code=exit_code,
+            detail=detail,
+            start_unix=start,
+            end_unix=end,
+            logs=logs,
+            facts=self.ctx.facts(self.node.name),
+            telemetry=telemetry,
+            files=files,
         )
         write_json(p.run_dir / RUN_SUMMARY, summary)
-        self.ctx.store.journal({"event": "finished", "run_id": self.spec.run_id,
-                                "run_dir": p.run_dir.name, "state": str(state), "t": time.time()})
+        self.ctx.store.journal(
+            {
+                "event": "finished",
+                "run_id": self.spec.run_id,
+                "run_dir": p.run_dir.name,
+                "state": str(state),
+                "t": time.time(),
+            }
+        )
         self.summary = summary
         self._set(state, detail)
         return summary
@@ -356,12 +408,14 @@ class RunExecution:
         self.state = state
         if run_dir is None and self.placement is not None:
             run_dir = str(self.placement.run_dir)
-        self.ctx.bus.publish(RunStateChanged(self.spec.run_id, self.node.name, state, detail,
-                                             run_dir))
+        self.ctx.bus.publish(
+            RunStateChanged(self.spec.run_id, self.node.name, state, detail, run_dir)
+        )
 
 
-def _outcome(cancelled: bool, status: Any, logs: Any, fetch_ok: bool, fetch_detail: str,
-             run_dir: Path) -> tuple[RunState, str]:
+def _outcome(
+    cancelled: bool, status: Any, logs: Any, fetch_ok: bool, fetch_detail: str, run_dir: Path
+) -> tuple[RunState, str]:
     complete = bool(logs is not None and logs.complete)
     code = status.exit_code if status is not None else None
     if cancelled:
@@ -373,8 +427,10 @@ def _outcome(cancelled: bool, status: Any, logs: Any, fetch_ok: bool, fetch_deta
     if complete and code == 0:
         return RunState.SUCCEEDED, ""
     if complete:
-        return (RunState.HARNESS_ERROR_AFTER_COMPLETE,
-                f"LoadGen wrote a complete summary, then the harness exited with code {code}")
+        return (
+            RunState.HARNESS_ERROR_AFTER_COMPLETE,
+            f"LoadGen wrote a complete summary, then the harness exited with code {code}",
+        )
     why = "LoadGen's summary is incomplete"
     if code not in (None, 0):
         why = f"harness exited with code {code}; {why}"
@@ -402,8 +458,14 @@ def _compile(pattern: str | None) -> re.Pattern[str] | None:
 
 def _spec_dict(spec: RunSpec) -> dict[str, Any]:
     return {
-        "run_id": spec.run_id, "node": spec.node, "benchmark": spec.benchmark,
-        "scenario": str(spec.scenario), "mode": str(spec.mode), "samples": spec.samples,
-        "shard_start": spec.shard_start, "group_id": spec.group_id, "stage": spec.stage,
+        "run_id": spec.run_id,
+        "node": spec.node,
+        "benchmark": spec.benchmark,
+        "scenario": str(spec.scenario),
+        "mode": str(spec.mode),
+        "samples": spec.samples,
+        "shard_start": spec.shard_start,
+        "group_id": spec.group_id,
+        "stage": spec.stage,
         "label": spec.label,
     }

@@ -5,7 +5,8 @@ Layout::
 
     results/
       <node>_<YYYYmmdd_HHMMSS>[_N]/        one run
-        mlperf_log_summary.txt, mlperf_log_detail.txt, [mlperf_log_accuracy.json, mlperf_log_trace.json]
+        mlperf_log_summary.txt, mlperf_log_detail.txt
+        [mlperf_log_accuracy.json, mlperf_log_trace.json]
         stdout.log, stderr.log, command.sh, user.conf
         config.snapshot.toml                resolved config, secrets redacted
         telemetry.csv                       GPU samples during the run (or a no-telemetry record)

@@ -73,8 +73,13 @@ def loadgen_section(logs: Any | None) -> dict[str, Any]:
 
 def host_section(facts: NodeFacts | None) -> dict[str, Any]:
     if facts is None:
-        return {"os": None, "python": None, "loadgen_version": None, "gpu_state": "unknown",
-                "gpus": []}
+        return {
+            "os": None,
+            "python": None,
+            "loadgen_version": None,
+            "gpu_state": "unknown",
+            "gpus": [],
+        }
     return {
         "os": facts.os,
         "python": facts.python,
@@ -82,8 +87,12 @@ def host_section(facts: NodeFacts | None) -> dict[str, Any]:
         "gpu_state": facts.gpu_state,
         "driver": facts.driver,
         "gpus": [
-            {"index": g.index, "name": g.name, "memory_total_mib": g.memory_total_mib,
-             "uuid": g.uuid}
+            {
+                "index": g.index,
+                "name": g.name,
+                "memory_total_mib": g.memory_total_mib,
+                "uuid": g.uuid,
+            }
             for g in facts.gpus
         ],
     }
@@ -177,21 +186,23 @@ def build_group_summary(
     for s in shards:
         wall = s.get("wall") or {}
         value, unit = _metric_value(s)
-        rows.append({
-            "node": s.get("node"),
-            "run_id": s.get("run_id"),
-            "run_dir": s.get("run_dir"),
-            "shard_start": s.get("shard_start"),
-            "samples_requested": s.get("samples_requested"),
-            "samples_processed": s.get("samples_processed"),
-            "duration_s": wall.get("duration_s"),
-            "start_unix": wall.get("start_unix"),
-            "end_unix": wall.get("end_unix"),
-            "state": (s.get("exit") or {}).get("state"),
-            "validity": (s.get("loadgen") or {}).get("validity"),
-            "metric": (s.get("loadgen") or {}).get("metric"),
-            "wall_throughput": _wall_value(s),
-        })
+        rows.append(
+            {
+                "node": s.get("node"),
+                "run_id": s.get("run_id"),
+                "run_dir": s.get("run_dir"),
+                "shard_start": s.get("shard_start"),
+                "samples_requested": s.get("samples_requested"),
+                "samples_processed": s.get("samples_processed"),
+                "duration_s": wall.get("duration_s"),
+                "start_unix": wall.get("start_unix"),
+                "end_unix": wall.get("end_unix"),
+                "state": (s.get("exit") or {}).get("state"),
+                "validity": (s.get("loadgen") or {}).get("validity"),
+                "metric": (s.get("loadgen") or {}).get("metric"),
+                "wall_throughput": _wall_value(s),
+            }
+        )
     starts = [r["start_unix"] for r in rows]
     ends = [r["end_unix"] for r in rows]
     span = figures.makespan(starts, ends)

@@ -78,15 +78,21 @@ async def test_sweep_then_equal_and_weighted_groups(tmp_path: Path) -> None:
     assert len(runs) == 8
     for s in runs.values():
         run_dir = tmp_path / "results" / s["run_dir"]
-        for name in ("mlperf_log_summary.txt", "mlperf_log_detail.txt", "stdout.log",
-                     "config.snapshot.toml", "orchestrator_summary.json"):
+        for name in (
+            "mlperf_log_summary.txt",
+            "mlperf_log_detail.txt",
+            "stdout.log",
+            "config.snapshot.toml",
+            "orchestrator_summary.json",
+        ):
             assert (run_dir / name).is_file(), (run_dir, name)
         assert s["samples_processed"] == s["samples_requested"]
         assert s["loadgen"]["complete"] and s["loadgen"]["validity"] == "VALID"
         assert s["loadgen"]["metric"]["unit"] == "samples/s"
         wall = s["wall"]
         assert s["wall_throughput"]["value"] == pytest.approx(
-            s["samples_processed"] / wall["duration_s"])
+            s["samples_processed"] / wall["duration_s"]
+        )
         assert run_dir.name.startswith(s["node"] + "_")
 
     groups = {g.summary["name"]: g.summary for g in orch.store.groups()}
@@ -98,8 +104,9 @@ async def test_sweep_then_equal_and_weighted_groups(tmp_path: Path) -> None:
     # Group figures equal what the shard summaries hold, recomputed independently.
     for g in (eq, w):
         shards = [runs[sh["run_id"]] for sh in g["shards"]]
-        span = max(s["wall"]["end_unix"] for s in shards) - min(s["wall"]["start_unix"]
-                                                              for s in shards)
+        span = max(s["wall"]["end_unix"] for s in shards) - min(
+            s["wall"]["start_unix"] for s in shards
+        )
         assert g["makespan_s"] == pytest.approx(span)
         processed = sum(s["samples_processed"] for s in shards)
         assert g["combined_throughput"] == pytest.approx(processed / span)
@@ -132,9 +139,11 @@ async def test_cancel_kills_the_process_group_and_keeps_partial_results(tmp_path
 
 
 async def test_harness_error_after_complete_summary_is_not_a_failed_benchmark(
-        tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, speeds={"slow": 200}, plan=one_run(40),
-                       extra_args="--exit-code-after 1")
+    tmp_path: Path,
+) -> None:
+    cfg = write_config(
+        tmp_path, speeds={"slow": 200}, plan=one_run(40), extra_args="--exit-code-after 1"
+    )
     _, outcome, _ = await run(cfg)
     (s,) = summaries(tmp_path / "results").values()
     assert s["exit"]["state"] == RunState.HARNESS_ERROR_AFTER_COMPLETE.value
@@ -144,8 +153,9 @@ async def test_harness_error_after_complete_summary_is_not_a_failed_benchmark(
 
 
 async def test_crashed_harness_is_failed_with_the_reason(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, speeds={"slow": 200}, plan=one_run(80),
-                       extra_args="--crash-after 10")
+    cfg = write_config(
+        tmp_path, speeds={"slow": 200}, plan=one_run(80), extra_args="--crash-after 10"
+    )
     _, outcome, _ = await run(cfg)
     (s,) = summaries(tmp_path / "results").values()
     assert s["exit"]["state"] == RunState.FAILED.value
@@ -159,8 +169,9 @@ async def test_stray_audit_config_is_refused_before_launch(tmp_path: Path) -> No
     cwd = tmp_path / "harness"
     cwd.mkdir()
     (cwd / "audit.config").write_text("*.*.mode = 2\n")
-    cfg = write_config(tmp_path, speeds={"slow": 200}, plan=one_run(20),
-                       bench_extra=f'cwd = "{cwd}"')
+    cfg = write_config(
+        tmp_path, speeds={"slow": 200}, plan=one_run(20), bench_extra=f'cwd = "{cwd}"'
+    )
     _, outcome, _ = await run(cfg)
     (s,) = summaries(tmp_path / "results").values()
     assert s["exit"]["state"] == RunState.FAILED.value
@@ -169,8 +180,12 @@ async def test_stray_audit_config_is_refused_before_launch(tmp_path: Path) -> No
 
 
 async def test_user_conf_loadgen_would_reject_is_refused(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, speeds={"slow": 200}, plan=one_run(20),
-                       user_conf="demo.Offline.target_qps = fast\n")
+    cfg = write_config(
+        tmp_path,
+        speeds={"slow": 200},
+        plan=one_run(20),
+        user_conf="demo.Offline.target_qps = fast\n",
+    )
     _, outcome, _ = await run(cfg)
     (s,) = summaries(tmp_path / "results").values()
     assert s["exit"]["state"] == RunState.FAILED.value
@@ -178,8 +193,13 @@ async def test_user_conf_loadgen_would_reject_is_refused(tmp_path: Path) -> None
 
 
 async def test_a_run_without_completions_is_flagged_stalled(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, speeds={"slow": 200}, plan=one_run(20),
-                       extra_args="--load-time 2.5", settings_extra="stall_timeout_s = 1")
+    cfg = write_config(
+        tmp_path,
+        speeds={"slow": 200},
+        plan=one_run(20),
+        extra_args="--load-time 2.5",
+        settings_extra="stall_timeout_s = 1",
+    )
     _, outcome, events = await run(cfg)
     states = [e.state for e in events if isinstance(e, RunStateChanged)]
     assert RunState.STALLED in states

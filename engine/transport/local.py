@@ -45,7 +45,9 @@ class LocalTransport:
 
     async def run_shell(self, script: str, *, timeout: float = 30.0) -> CommandResult:
         proc = await asyncio.create_subprocess_exec(
-            "sh", "-c", script,
+            "sh",
+            "-c",
+            script,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -57,8 +59,9 @@ class LocalTransport:
             proc.kill()
             await proc.wait()
             return CommandResult(124, "", f"timed out after {timeout:g}s")
-        return CommandResult(proc.returncode or 0, out.decode(errors="replace"),
-                             err.decode(errors="replace"))
+        return CommandResult(
+            proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")
+        )
 
     async def stream_lines(self, argv: Sequence[str]) -> AsyncIterator[str]:
         proc = await asyncio.create_subprocess_exec(
@@ -111,7 +114,9 @@ class LocalTransport:
         await self.make_dirs(request.run_dir)
         for name, data in request.files.items():
             await self.write_file(f"{request.run_dir}/{name}", data)
-        await self.write_file(f"{request.run_dir}/{detach.COMMAND}", request.command.encode() + b"\n")
+        await self.write_file(
+            f"{request.run_dir}/{detach.COMMAND}", request.command.encode() + b"\n"
+        )
         env = {**self.node.env, **request.env}
         await self.write_file(
             f"{request.run_dir}/{detach.LAUNCH}",
