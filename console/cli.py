@@ -106,6 +106,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mlconsole: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug of ours: one line, and the traceback on request
+        import os
+
+        if os.environ.get("MLCONSOLE_DEBUG"):
+            raise
+        print(
+            f"mlconsole: internal error: {type(exc).__name__}: {exc} "
+            "(set MLCONSOLE_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
 
 
 def _usage(message: str) -> Exception:
