@@ -20,6 +20,7 @@ A terminal control console for MLPerf Inference LoadGen runs on a fleet of GPU n
   mlconsole --batch CONFIG      run the plan headless: a line per state change, reports at the end
   mlconsole check CONFIG        preflight every node concurrently (SSH, Python, LoadGen, GPUs, disk)
   mlconsole inspect PATH        print what was parsed from a run dir or a LoadGen log
+  mlconsole attach CONFIG       follow runs a closed console left running on their nodes
   mlconsole report RESULTS_DIR  rebuild charts and reports from recorded results alone
   mlconsole init [PATH]         write a commented starter config
 
@@ -28,7 +29,7 @@ node speeds: no GPU and no SSH needed.
 Exit codes: 0 success, 1 some runs failed, 2 bad input, 130 interrupted.
 """
 
-SUBCOMMANDS = ("check", "inspect", "report", "init")
+SUBCOMMANDS = ("check", "inspect", "report", "init", "attach")
 
 
 def _main_parser() -> argparse.ArgumentParser:
@@ -67,6 +68,13 @@ def _sub_parser(cmd: str) -> argparse.ArgumentParser:
         p.description = "Rebuild every chart and markdown report from recorded results alone."
         p.add_argument("results_dir", help="results directory (holds <node>_<timestamp>/ dirs)")
         p.add_argument("--reports-dir", default="reports", help="where to write (default: reports)")
+    elif cmd == "attach":
+        p.description = (
+            "Re-attach to runs that were started but never collected (the console "
+            "was closed or lost its link): follow each to its end, then collect, "
+            "summarise and rebuild the reports."
+        )
+        p.add_argument("config", help="config file (TOML) naming the runs' nodes")
     elif cmd == "init":
         p.description = "Write a commented starter config."
         p.add_argument(
@@ -132,6 +140,8 @@ def _dispatch(cmd: str, ns: argparse.Namespace) -> int:
         return _inspect(ns.path, ns.json)
     if cmd == "report":
         return _report(ns.results_dir, ns.reports_dir)
+    if cmd == "attach":
+        return _batch(ns.config, None, attach=True)
     if cmd == "init":
         from engine.starter import write_starter_config
 
@@ -185,13 +195,13 @@ def _check(config_path: str, as_json: bool) -> int:
     return EXIT_OK if all(f.reachable for f in facts) else EXIT_FAILED
 
 
-def _batch(config_path: str, stages: list[str] | None) -> int:
+def _batch(config_path: str, stages: list[str] | None, *, attach: bool = False) -> int:
     import asyncio
     import signal
 
     from console.batch import BatchPrinter
     from engine.config import config_warnings, load_config
-    from engine.orchestrator import Orchestrator
+    from engine.orchestrator import Orchestrator, plan_outcome
 
     config = load_config(config_path)
     unknown = [s for s in stages or () if s not in {st.name for st in config.plan.stages}]
@@ -221,7 +231,17 @@ def _batch(config_path: str, stages: list[str] | None) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_signal)
         try:
-            outcome = await orch.run_plan(stages)
+            if attach:
+                summaries = await orch.reattach()
+                if not summaries:
+                    print(
+                        "mlconsole: no unfinished runs in the journal of "
+                        f"{config.settings.results_dir}",
+                        file=sys.stderr,
+                    )
+                outcome = plan_outcome(summaries, 0.0)
+            else:
+                outcome = await orch.run_plan(stages)
         finally:
             await orch.close()
         if interrupted:

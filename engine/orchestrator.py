@@ -222,7 +222,7 @@ class Orchestrator:
             else:
                 summaries.extend(await self._run_stage(stage))
         await self.export_reports()
-        outcome = _outcome(summaries, time.monotonic() - t0)
+        outcome = plan_outcome(summaries, time.monotonic() - t0)
         self.bus.publish(
             PlanFinished(
                 outcome.ok, outcome.succeeded, outcome.failed, outcome.cancelled, outcome.elapsed_s
@@ -491,7 +491,7 @@ def _write_run_report(ex: RunExecution) -> None:
     write_run_report(ex.placement.run_dir)
 
 
-def _outcome(summaries: Sequence[Mapping[str, Any]], elapsed: float) -> PlanOutcome:
+def plan_outcome(summaries: Sequence[Mapping[str, Any]], elapsed: float) -> PlanOutcome:
     ok_states = {RunState.SUCCEEDED.value, RunState.HARNESS_ERROR_AFTER_COMPLETE.value}
     succeeded, failed, cancelled, failures = [], [], [], []
     for s in summaries:

@@ -156,3 +156,31 @@ def test_report_rebuilds_from_recorded_results_alone(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     assert (out / "charts" / "performance_analysis.png").is_file()
     assert mlconsole("report", str(tmp_path / "nothing")).returncode == 2
+
+
+def test_a_killed_console_loses_nothing_attach_collects_the_run(tmp_path: Path) -> None:
+    """The console dies (SIGKILL) mid-run; the run goes on detached on its node, and
+    `mlconsole attach` follows it to the end and collects complete results."""
+    cfg = write_config(tmp_path, speeds={"slow": 60}, plan=ONE_RUN.format(node="slow", samples=240))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "console.cli", "--batch", str(cfg)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "progress" in line:
+            break
+    proc.kill()
+    proc.wait(timeout=10)
+    assert not list((tmp_path / "results").glob("*/orchestrator_summary.json"))
+    res = mlconsole("attach", str(cfg))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "re-attached to s1-slow-240" in res.stdout
+    (summary,) = (tmp_path / "results").glob("*/orchestrator_summary.json")
+    s = json.loads(summary.read_text())
+    assert s["exit"]["state"] == "succeeded" and s["samples_processed"] == 240
+    node_stdout = tmp_path / "nodes" / "slow" / "runs" / s["run_dir"] / "stdout.log"
+    assert (summary.parent / "stdout.log").read_bytes() == node_stdout.read_bytes()
+    assert mlconsole("attach", str(cfg)).returncode == 0  # nothing left to follow
