@@ -149,12 +149,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _say(text: str) -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        from engine.harness.sut import discard_stdout
+
+        discard_stdout()
+
+
+def _flush_stdout() -> None:
+    """Flush what was said, so stderr lines come after it."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        from engine.harness.sut import discard_stdout
+
+        discard_stdout()
 
 
 def _fail(text: str) -> None:
-    sys.stdout.flush()
+    _flush_stdout()
     sys.stderr.write(f"{_NAME}: error: {text}\n")
     sys.stderr.flush()
 
@@ -222,8 +237,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for line in resolved.ignored_lines:
         sys.stderr.write(
-            f"{_NAME}: warning: {args.user_conf}:{line} has no spaces around '='; "
-            "LoadGen ignores such lines\n"
+            f"{_NAME}: warning: LoadGen ignores {args.user_conf}:{line} without a word "
+            "(write `key = value`, with spaces around '=')\n"
         )
     expected = resolved.expected_samples
     _say(

@@ -311,7 +311,7 @@ def build_settings(req: RunRequest) -> ResolvedSettings:
         settings=s,
         accuracy=accuracy,
         token_latencies=token_latencies,
-        overridden=tuple(overridden),
+        overridden=tuple(sorted(overridden)),
         expected_samples=expected,
         ignored_lines=parsed.ignored,
     )

@@ -89,8 +89,25 @@ class ProgressReporter:
         if self.completed >= self._next_at or self.completed == self.total:
             every = self._every()
             self._next_at = (self.completed // every + 1) * every
-            self._out.write(f"progress {self.completed}/{self.total} samples\n")
-            self._out.flush()
+            try:
+                self._out.write(f"progress {self.completed}/{self.total} samples\n")
+                self._out.flush()
+            except (OSError, ValueError):
+                discard_stdout()
+
+
+def discard_stdout() -> None:
+    """Send stdout to /dev/null once its reader is gone (a closed pipe).
+
+    The benchmark and its log files matter more than its console: without this, the next
+    write, or Python's final flush, would raise BrokenPipeError and stop the run.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def total_from_detail_log(path: str) -> int | None:
@@ -190,6 +207,18 @@ class SimulatedSut:
             return due
 
     def _answer(self) -> None:
+        try:
+            self._answer_until_stopped()
+        except BaseException as e:
+            # LoadGen waits forever for samples a dead SUT thread never completes; end the
+            # process instead, leaving the incomplete logs as they are.
+            try:
+                sys.stderr.write(f"demo harness: error: the simulated node failed: {e!r}\n")
+                sys.stderr.flush()
+            finally:
+                os._exit(1)
+
+    def _answer_until_stopped(self) -> None:
         while (due := self._due()) is not None:
             firsts = [e for e in due if e[2] == _FIRST_TOKEN]
             dones = [e for e in due if e[2] == _DONE]
@@ -205,7 +234,10 @@ class SimulatedSut:
                 self._completed += len(dones)
                 self._progress.add(len(dones))
                 if crash:
-                    sys.stdout.flush()
+                    try:
+                        sys.stdout.flush()
+                    except (OSError, ValueError):
+                        pass
                     sys.stderr.write(
                         f"demo harness: crashing on purpose after {self._completed} samples "
                         "(--crash-after)\n"
