@@ -296,6 +296,17 @@ def test_user_conf_overrides_harness_defaults_and_progress_follows_loadgen(tmp_p
     assert f"LoadGen ignores {conf}:5 without a word" in run.stderr
 
 
+def test_a_user_conf_that_repeats_a_harness_default_keeps_the_count_known(tmp_path):
+    conf = tmp_path / "user.conf"
+    conf.write_text("demo.Offline.min_duration = 0\n")  # as configs/demo.toml does
+    run = harness(
+        tmp_path, "--total-sample-count", "30", "--speed", "400", "--user-conf", str(conf)
+    )
+    assert_complete(run)
+    assert "expect 30 samples; user.conf overrides: min_duration" in run.stdout
+    assert run.progress[-1] == (30, 30)
+
+
 @pytest.mark.parametrize(
     "text, reason",
     [

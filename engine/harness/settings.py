@@ -29,8 +29,9 @@ MODES = ("performance", "accuracy")
 # value: a run at a sustainable QPS can be VALID, an overloaded one is not.
 LATENCY_BOUND_FACTOR = 10
 
-# user.conf keys that decide how many samples a run issues. When a user.conf sets one of
-# them, only LoadGen knows the count (its detail log says it); otherwise the harness does.
+# user.conf keys that decide how many samples a run issues. When a user.conf gives one of
+# them a value other than the harness's, only LoadGen knows the count (its detail log says
+# it); otherwise the harness does.
 RUN_LENGTH_KEYS = frozenset(
     {
         "mode",
@@ -175,68 +176,63 @@ def _ns(seconds: float) -> int:
     return max(1, round(seconds * 1e9))
 
 
-def _harness_defaults(req: RunRequest) -> Iterator[tuple[str, Callable[[lg.TestSettings], None]]]:
-    """(user.conf key, how to apply the harness default), in the order they must apply.
+# A harness default: (user.conf key, TestSettings attribute, value given the settings so far).
+Default = tuple[str, str, Callable[[lg.TestSettings], object]]
 
-    Query counts come last because in MultiStream they depend on samples_per_query, which a
-    user.conf may have changed.
+
+def _harness_defaults(req: RunRequest) -> Iterator[Default]:
+    """The harness defaults, in the order they must apply.
+
+    Values are functions of the settings so far because in MultiStream the latency and query
+    count depend on samples_per_query, which a user.conf may have changed.
     """
     node = req.node
     n = req.total_sample_count
     accuracy = req.mode == "accuracy"
 
-    def put(attr: str, value: object) -> Callable[[lg.TestSettings], None]:
-        return lambda s: setattr(s, attr, value)
+    def const(value: object) -> Callable[[lg.TestSettings], object]:
+        return lambda s: value
 
     mode = lg.TestMode.AccuracyOnly if accuracy else lg.TestMode.PerformanceOnly
-    yield "mode", put("mode", mode)
-    yield "min_duration", put("min_duration_ms", 0)
-    yield "max_duration", put("max_duration_ms", 0)
-    yield "performance_sample_count_override", put("performance_sample_count_override", n)
+    yield "mode", "mode", const(mode)
+    yield "min_duration", "min_duration_ms", const(0)
+    yield "max_duration", "max_duration_ms", const(0)
+    yield "performance_sample_count_override", "performance_sample_count_override", const(n)
     # Equal-issue mode (mlperf.conf turns it on for LLMs) pads the count to a multiple of the
     # loaded set; off, the run issues exactly what was asked.
-    yield "sample_concatenate_permutation", put("sample_concatenate_permutation", False)
-    yield "use_token_latencies", put("use_token_latencies", node.tokens > 0)
+    yield "sample_concatenate_permutation", "sample_concatenate_permutation", const(False)
+    yield "use_token_latencies", "use_token_latencies", const(node.tokens > 0)
     if req.accuracy_log_probability is not None:
-        yield (
-            "accuracy_log_probability",
-            put("accuracy_log_probability", req.accuracy_log_probability),
-        )
+        p = req.accuracy_log_probability
+        yield "accuracy_log_probability", "accuracy_log_probability", const(p)
 
+    bound = LATENCY_BOUND_FACTOR
     if req.scenario == "Offline":
-        yield "target_qps", put("offline_expected_qps", float(req.target_qps))
+        yield "target_qps", "offline_expected_qps", const(float(req.target_qps))
         # With min_duration 0, LoadGen sizes the single query as min_query_count samples.
-        yield "min_query_count", put("min_query_count", n)
+        yield "min_query_count", "min_query_count", const(n)
     elif req.scenario == "Server":
-        yield "target_qps", put("server_target_qps", float(req.target_qps))
+        yield "target_qps", "server_target_qps", const(float(req.target_qps))
+        yield "target_latency", "server_target_latency_ns", const(_ns(node.service_s * bound))
+        if node.tokens > 0:
+            yield "ttft_latency", "ttft_latency", const(_ns(node.ttft_s * bound))
+            yield "tpot_latency", "tpot_latency", const(_ns(node.tpot_s * bound))
+        yield "min_query_count", "min_query_count", const(n)
+    elif req.scenario == "SingleStream":
+        yield "target_latency", "single_stream_expected_latency_ns", const(_ns(node.service_s))
+        yield "min_query_count", "min_query_count", const(n)
+    else:  # MultiStream
+        yield "samples_per_query", "multi_stream_samples_per_query", const(8)
         yield (
             "target_latency",
-            put("server_target_latency_ns", _ns(node.service_s * LATENCY_BOUND_FACTOR)),
+            "multi_stream_expected_latency_ns",
+            lambda s: _ns(node.query_time_s(s.multi_stream_samples_per_query)),
         )
-        if node.tokens > 0:
-            yield "ttft_latency", put("ttft_latency", _ns(node.ttft_s * LATENCY_BOUND_FACTOR))
-            yield "tpot_latency", put("tpot_latency", _ns(node.tpot_s * LATENCY_BOUND_FACTOR))
-        yield "min_query_count", put("min_query_count", n)
-    elif req.scenario == "SingleStream":
-        yield "target_latency", put("single_stream_expected_latency_ns", _ns(node.service_s))
-        yield "min_query_count", put("min_query_count", n)
-    else:  # MultiStream
-        yield "samples_per_query", put("multi_stream_samples_per_query", 8)
-
-        def query_latency(s: lg.TestSettings) -> None:
-            s.multi_stream_expected_latency_ns = _ns(
-                node.query_time_s(s.multi_stream_samples_per_query)
-            )
-
-        def query_count(s: lg.TestSettings) -> None:
-            s.min_query_count = multistream_queries(n, s)
-
-        yield "target_latency", query_latency
-        yield "min_query_count", query_count
+        yield "min_query_count", "min_query_count", lambda s: multistream_queries(n, s)
     # No cap: with min_duration 0 LoadGen generates exactly min_query_count queries, and in
     # Server it logs reaching max_query_count as an error ("Ending early: Max query count
     # reached"). A user.conf that lengthens the run is then not cut short either.
-    yield "max_query_count", put("max_query_count", 0)
+    yield "max_query_count", "max_query_count", const(0)
 
 
 def multistream_queries(samples: int, settings: lg.TestSettings) -> int:
@@ -279,11 +275,17 @@ def build_settings(req: RunRequest) -> ResolvedSettings:
 
     from_user = keys_set_for(parsed.assignments, req.model, req.scenario)
     overridden: list[str] = []
-    for key, apply in _harness_defaults(req):
+    # user.conf keys whose value differs from the harness default, or that have none
+    changed = set(from_user)
+    for key, attr, value_of in _harness_defaults(req):
+        changed.discard(key)
+        value = value_of(s)
         if key in from_user:
             overridden.append(key)
+            if getattr(s, attr) != value:
+                changed.add(key)
         else:
-            apply(s)
+            setattr(s, attr, value)
 
     accuracy = s.mode == lg.TestMode.AccuracyOnly
     if s.mode not in (lg.TestMode.AccuracyOnly, lg.TestMode.PerformanceOnly):
@@ -299,7 +301,7 @@ def build_settings(req: RunRequest) -> ResolvedSettings:
         )
 
     expected: int | None
-    if from_user & RUN_LENGTH_KEYS:
+    if changed & RUN_LENGTH_KEYS:
         expected = None
     elif req.scenario == "MultiStream":
         expected = multistream_queries(req.total_sample_count, s) * (
