@@ -21,6 +21,7 @@ import pytest
 
 from engine.harness.node import SimulatedNode, SlotSchedule
 from engine.harness.settings import keys_set_for, parse_conf
+from engine.loadgen.parse import read_run_logs
 
 REPO = Path(__file__).resolve().parents[1]
 PROGRESS = re.compile(r"progress (?P<completed>\d+)/(?P<total>\d+)")
@@ -142,6 +143,7 @@ def test_offline_run_issues_exactly_the_requested_samples_at_the_simulated_speed
     assert d["effective_performance_sample_count"] == 300
     assert d["effective_min_duration_ms"] == 0
     assert d["result_validity"] == "VALID"
+    assert (run.out / "mlperf_log_trace.json").stat().st_size == 0  # --trace is off
     assert run.metric("Samples per second") == pytest.approx(200, rel=0.25)
     assert d["result_samples_per_second"] == pytest.approx(200, rel=0.25)
     assert_progress(run, 300)
@@ -182,10 +184,12 @@ def test_singlestream_has_one_sample_in_flight_so_latency_is_the_service_time(tm
         "200",
         "--concurrency",
         "2",
+        "--trace",
     )
     assert_complete(run)
     d = run.detail
     assert d["result_query_count"] == 60
+    assert '{"name":"Sample"' in (run.out / "mlperf_log_trace.json").read_text()
     assert run.metric("QPS w/o loadgen overhead") == pytest.approx(100, rel=0.25)
     assert run.metric("Mean latency (ns)") == pytest.approx(10e6, rel=0.25)
     assert_progress(run, 60)
@@ -363,6 +367,9 @@ def test_exit_code_after_a_complete_summary_and_load_time_outside_loadgen(tmp_pa
     )
     assert run.rc == 7
     assert "Result is : VALID" in run.summary and run.detail["num_errors"] == 0
+    # The reader the orchestrator uses agrees: LoadGen finished, whatever the exit code.
+    logs = read_run_logs(run.out)
+    assert logs.complete and logs.samples_processed == 40
     assert "on purpose" in run.stderr
     assert run.wall_s >= 0.5
     # LoadGen's clock starts after the simulated loading: 40 samples at 400/s take ~0.1 s.
@@ -384,6 +391,7 @@ def test_crash_after_leaves_an_incomplete_run(tmp_path):
     assert run.rc == 3
     assert "Result is" not in run.summary
     assert "num_errors" not in run.detail
+    assert not read_run_logs(run.out).complete
     assert run.progress[-1] == (10, 100)
     assert "crashing on purpose" in run.stderr
 
