@@ -116,6 +116,8 @@ def total_from_detail_log(path: str) -> int | None:
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
             for line in f:
+                if not line.endswith("\n"):
+                    break  # LoadGen is still writing this line
                 if '"generated_query_count"' in line:
                     queries = _mllog_int(line)
                 elif '"generated_samples_per_query"' in line:
