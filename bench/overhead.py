@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""`overhead_ratio`: what the console adds to one run.
+
+Console: `Orchestrator.run_plan()` on a config with one local run of the bundled harness
+(real LoadGen, simulated node), timed from the call to its return, nothing subtracted: launch
+through the detached wrapper, following, the poll that notices the exit, fetching, parsing,
+the summary and the reports. Direct: the very same rendered harness command (`render_run`,
+same arguments, a fresh output dir on the same file system, stdout and stderr to files, as the
+wrapper does) run with `subprocess`, timed from start to exit.
+
+The run is about 20 s of LoadGen time so that the ratio means something. Console and direct
+runs alternate (so both see the same background load) and repeat; the ratio is the median of
+the pairs' ratios. `--profile` runs one console run under cProfile instead and prints where
+its time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from figure_lines import figure, load_average, machine, median, note, spread, use_repo
+
+SPEED = 100  # simulated samples/s
+SAMPLES = 2000  # 20 s at SPEED
+PAIRS = 3
+TARGET = 1.03
+
+HARNESS = (
+    "{python} -m engine.harness.demo --scenario {scenario} --mode {mode} "
+    "--total-sample-count {samples} --shard-start {shard_start} --output-dir {output_dir} "
+    "--user-conf {user_conf} --model {model} --speed {speed} --concurrency 4"
+)
+
+
+def config_text(root: Path, samples: int) -> str:
+    """One local simulated node, one run; the runner's default poll interval (0.5 s)."""
+    return f"""
+[settings]
+results_dir = "{root / "results"}"
+reports_dir = "{root / "reports"}"
+
+[nodes.node]
+transport = "local"
+workdir = "{root / "node"}"
+simulated = true
+vars = {{ speed = {SPEED} }}
+
+[benchmarks.demo]
+command = "{HARNESS}"
+dataset_size = 13368
+scenario = "Offline"
+model = "demo"
+progress_pattern = 'progress (?P<completed>\\d+)/(?P<total>\\d+)'
+user_conf = "demo.Offline.min_duration = 0"
+simulated = true
+
+[[plan]]
+kind = "run"
+node = "node"
+benchmark = "demo"
+samples = {samples}
+"""
+
+
+def load(root: Path, samples: int):  # noqa: ANN201 - engine.model.Config, imported lazily
+    from engine.config import parse_config
+
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / "bench.toml"
+    path.write_text(config_text(root, samples))
+    return parse_config(path.read_text(), str(path))
+
+
+def reports_stand_in() -> str | None:
+    """If engine/report.py (the reports engineer's module) does not exist yet, the orchestrator
+    cannot finish a plan: put a do-nothing module in its place and say so. None when the real
+    one is there."""
+    import importlib.util
+
+    if importlib.util.find_spec("engine.report") is not None:
+        return None
+    import types
+
+    stand_in = types.ModuleType("engine.report")
+    stand_in.rebuild_reports = lambda results, reports: []  # type: ignore[attr-defined]
+    stand_in.write_run_report = lambda run_dir: None  # type: ignore[attr-defined]
+    sys.modules["engine.report"] = stand_in
+    return "engine/report.py is absent: reports were NOT built; the console time excludes them"
+
+
+SEGMENTS = (
+    ("launch", "call", "run_start", "run_plan called -> the wrapper's start time"),
+    ("run", "run_start", "run_end", "the harness under the detached wrapper"),
+    ("notice_exit", "run_end", "collecting", "the wrapper's end time -> the poll that sees it"),
+    ("collect", "collecting", "summarised", "fetch, read_run_logs, summary"),
+    ("run_report", "summarised", "run_finished", "the per-run markdown report"),
+    ("reports", "run_finished", "reports_written", "rebuild_reports over the results dir"),
+    ("return", "reports_written", "returned", "PlanFinished and return"),
+)
+
+
+class Timeline:
+    """Wall-clock marks (time.time(), the clock the wrapper's `date` also reads here) from the
+    orchestrator's own events: where a console run's time goes."""
+
+    def __init__(self) -> None:
+        self.marks: dict[str, float] = {}
+
+    def mark(self, name: str, t: float | None = None) -> None:
+        self.marks.setdefault(name, time.time() if t is None else t)
+
+    def __call__(self, event: object) -> None:
+        from engine.events import ReportsWritten, RunFinished, RunStateChanged
+        from engine.model import RunState
+
+        if isinstance(event, RunStateChanged):
+            if event.state == RunState.COLLECTING:
+                self.mark("collecting")
+            elif event.state.terminal:
+                self.mark("summarised")
+        elif isinstance(event, RunFinished):
+            self.mark("run_finished")
+        elif isinstance(event, ReportsWritten):
+            self.mark("reports_written")
+
+    def segments(self) -> dict[str, float | None]:
+        out: dict[str, float | None] = {}
+        for name, a, b, _ in SEGMENTS:
+            ta, tb = self.marks.get(a), self.marks.get(b)
+            out[name] = None if ta is None or tb is None else tb - ta
+        return out
+
+
+async def console_once(root: Path, samples: int) -> tuple[float, Timeline, dict]:
+    """(run_plan seconds, the timeline of the run, its orchestrator_summary.json)."""
+    import json
+
+    from engine.orchestrator import Orchestrator
+
+    orch = Orchestrator(load(root, samples))
+    timeline = Timeline()
+    orch.bus.add_listener(timeline)
+    timeline.mark("call")
+    t0 = time.perf_counter()
+    outcome = await orch.run_plan()
+    elapsed = time.perf_counter() - t0
+    timeline.mark("returned")
+    await orch.close()
+    if not outcome.ok:
+        raise SystemExit(f"overhead: the console run failed: {outcome.failures}")
+    (summary_path,) = (root / "results").glob("*/orchestrator_summary.json")
+    summary = json.loads(summary_path.read_text())
+    timeline.mark("run_start", summary["wall"]["start_unix"])
+    timeline.mark("run_end", summary["wall"]["end_unix"])
+    return elapsed, timeline, summary
+
+
+def direct_once(root: Path, samples: int) -> float:
+    """The same rendered command, run straight from a subprocess."""
+    from engine.command import render_run
+
+    config = load(root, samples)
+    (spec,) = config.plan.all_runs()
+    out = root / "direct"
+    out.mkdir(parents=True)
+    rendered = render_run(
+        config.nodes[spec.node],
+        config.benchmarks[spec.benchmark],
+        spec,
+        output_dir=str(out),
+        user_conf_path=str(out / "user.conf"),
+    )
+    (out / "user.conf").write_text(rendered.user_conf or "")
+    with open(out / "stdout.log", "wb") as so, open(out / "stderr.log", "wb") as se:
+        t0 = time.perf_counter()
+        rc = subprocess.run(
+            ["sh", "-c", rendered.command], cwd=out, stdin=subprocess.DEVNULL, stdout=so, stderr=se
+        ).returncode
+        elapsed = time.perf_counter() - t0
+    if rc != 0:
+        raise SystemExit(f"overhead: the direct run exited with {rc}; see {out}")
+    return elapsed
+
+
+def describe(timeline: Timeline) -> str:
+    return ", ".join(
+        f"{name} {'?' if v is None else f'{v:.3f}'} s" for name, v in timeline.segments().items()
+    )
+
+
+def profile(samples: int) -> int:
+    """One console run under cProfile: where the console's own time goes."""
+    import cProfile
+    import pstats
+
+    with tempfile.TemporaryDirectory(prefix="mlconsole-bench-overhead-") as tmp:
+        prof = cProfile.Profile()
+        prof.enable()
+        elapsed, timeline, _ = asyncio.run(console_once(Path(tmp) / "p", samples))
+        prof.disable()
+    print(f"console {elapsed:.3f} s; " + describe(timeline))
+    pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
+    return 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--samples", type=int, default=SAMPLES)
+    ap.add_argument("--pairs", type=int, default=PAIRS)
+    ap.add_argument("--profile", action="store_true", help="profile one console run instead")
+    ns = ap.parse_args()
+    use_repo()
+    stand_in = reports_stand_in()
+    if ns.profile:
+        return profile(ns.samples)
+    print(f"machine: {machine()}")
+    if stand_in:
+        note(stand_in)
+    ratios, consoles, directs = [], [], []
+    parts: dict[str, list[float]] = {name: [] for name, *_ in SEGMENTS}
+    with tempfile.TemporaryDirectory(prefix="mlconsole-bench-overhead-") as tmp:
+        for i in range(ns.pairs):
+            direct = direct_once(Path(tmp) / f"d{i}", ns.samples)
+            console, timeline, summary = asyncio.run(console_once(Path(tmp) / f"c{i}", ns.samples))
+            ratios.append(console / direct)
+            consoles.append(console)
+            directs.append(direct)
+            for name, value in timeline.segments().items():
+                if value is not None:
+                    parts[name].append(value)
+            note(
+                f"pair {i + 1}: console {console:.3f} s, direct {direct:.3f} s, ratio "
+                f"{console / direct:.4f}; {summary['samples_processed']} samples; "
+                f"load average {load_average()}"
+            )
+            note(f"pair {i + 1} console timeline: {describe(timeline)}")
+    figure("overhead_ratio", median(ratios))
+    note(f"ratio spread: {spread(ratios)}; target <= {TARGET}")
+    for name, _, _, what in SEGMENTS:
+        figure(f"overhead_{name}_s", median(parts[name]))
+        note(f"{what}: {spread(parts[name], 's')}")
+    figure("overhead_console_s", median(consoles))
+    figure("overhead_direct_s", median(directs))
+    note(
+        f"console {spread(consoles, 's')}; direct {spread(directs, 's')}; "
+        f"{ns.samples} samples at {SPEED} samples/s, poll interval 0.5 s (the default)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
