@@ -10,14 +10,18 @@ wrapper does) run with `subprocess`, timed from start to exit.
 
 The run is about 20 s of LoadGen time so that the ratio means something. Console and direct
 runs alternate (so both see the same background load) and repeat; the ratio is the median of
-the pairs' ratios. `--profile` runs one console run under cProfile instead and prints where
-its time goes.
+the pairs' ratios. Each console run is a fresh interpreter, as `mlconsole --batch` is, so the
+imports the report step needs (charts) are paid every time, as they are for a user.
+
+`--profile` instead runs one console run under cProfile, then profiles its report steps
+(which run in worker threads) cold in a fresh interpreter: where the console's time goes.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import subprocess
 import sys
 import tempfile
@@ -77,23 +81,6 @@ def load(root: Path, samples: int):  # noqa: ANN201 - engine.model.Config, impor
     return parse_config(path.read_text(), str(path))
 
 
-def reports_stand_in() -> str | None:
-    """If engine/report.py (the reports engineer's module) does not exist yet, the orchestrator
-    cannot finish a plan: put a do-nothing module in its place and say so. None when the real
-    one is there."""
-    import importlib.util
-
-    if importlib.util.find_spec("engine.report") is not None:
-        return None
-    import types
-
-    stand_in = types.ModuleType("engine.report")
-    stand_in.rebuild_reports = lambda results, reports: []  # type: ignore[attr-defined]
-    stand_in.write_run_report = lambda run_dir: None  # type: ignore[attr-defined]
-    sys.modules["engine.report"] = stand_in
-    return "engine/report.py is absent: reports were NOT built; the console time excludes them"
-
-
 SEGMENTS = (
     ("launch", "call", "run_start", "run_plan called -> the wrapper's start time"),
     ("run", "run_start", "run_end", "the harness under the detached wrapper"),
@@ -139,8 +126,6 @@ class Timeline:
 
 async def console_once(root: Path, samples: int) -> tuple[float, Timeline, dict]:
     """(run_plan seconds, the timeline of the run, its orchestrator_summary.json)."""
-    import json
-
     from engine.orchestrator import Orchestrator
 
     orch = Orchestrator(load(root, samples))
@@ -188,14 +173,40 @@ def direct_once(root: Path, samples: int) -> float:
     return elapsed
 
 
-def describe(timeline: Timeline) -> str:
-    return ", ".join(
-        f"{name} {'?' if v is None else f'{v:.3f}'} s" for name, v in timeline.segments().items()
+def console_in_fresh_process(root: Path, samples: int) -> tuple[float, dict, int]:
+    """A console run in a new interpreter, as `mlconsole --batch` would be: nothing the
+    previous runs imported is warm. (run_plan seconds, timeline segments, samples)."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--console-once", str(root), "--samples", str(samples)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
     )
+    if out.returncode != 0:
+        raise SystemExit(f"overhead: the console run failed: {out.stderr.strip()[-2000:]}")
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    return data["elapsed"], data["segments"], data["samples"]
+
+
+def console_once_main(root: Path, samples: int) -> int:
+    elapsed, timeline, summary = asyncio.run(console_once(root, samples))
+    data = {
+        "elapsed": elapsed,
+        "segments": timeline.segments(),
+        "samples": summary["samples_processed"],
+    }
+    print(json.dumps(data))
+    return 0
+
+
+def describe(segments: dict) -> str:
+    return ", ".join(f"{k} {'?' if v is None else f'{v:.3f}'} s" for k, v in segments.items())
 
 
 def profile(samples: int) -> int:
-    """One console run under cProfile: where the console's own time goes."""
+    """One console run under cProfile (the main thread: engine and runner), then the report
+    steps, which the orchestrator runs in worker threads where cProfile does not see them,
+    profiled cold in a fresh interpreter on the same results."""
     import cProfile
     import pstats
 
@@ -204,8 +215,32 @@ def profile(samples: int) -> int:
         prof.enable()
         elapsed, timeline, _ = asyncio.run(console_once(Path(tmp) / "p", samples))
         prof.disable()
-    print(f"console {elapsed:.3f} s; " + describe(timeline))
-    pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
+        print(f"console {elapsed:.3f} s; " + describe(timeline.segments()))
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+        print("\n== the report steps, cold, in a fresh interpreter")
+        subprocess.run(
+            [sys.executable, __file__, "--profile-reports", str(Path(tmp) / "p")], check=False
+        )
+    return 0
+
+
+def profile_reports(root: Path) -> int:
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile()
+    t0 = time.perf_counter()
+    prof.enable()
+    from engine.report import rebuild_reports, write_run_report
+
+    (run_dir,) = [p.parent for p in (root / "results").glob("*/orchestrator_summary.json")]
+    write_run_report(run_dir)
+    t1 = time.perf_counter()
+    rebuild_reports(root / "results", root / "reports-again")
+    prof.disable()
+    t2 = time.perf_counter()
+    print(f"write_run_report (with its imports) {t1 - t0:.3f} s, rebuild_reports {t2 - t1:.3f} s")
+    pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
     return 0
 
 
@@ -214,32 +249,34 @@ def main() -> int:
     ap.add_argument("--samples", type=int, default=SAMPLES)
     ap.add_argument("--pairs", type=int, default=PAIRS)
     ap.add_argument("--profile", action="store_true", help="profile one console run instead")
+    ap.add_argument("--console-once", metavar="DIR", help=argparse.SUPPRESS)
+    ap.add_argument("--profile-reports", metavar="DIR", help=argparse.SUPPRESS)
     ns = ap.parse_args()
     use_repo()
-    stand_in = reports_stand_in()
+    if ns.console_once:
+        return console_once_main(Path(ns.console_once), ns.samples)
+    if ns.profile_reports:
+        return profile_reports(Path(ns.profile_reports))
     if ns.profile:
         return profile(ns.samples)
     print(f"machine: {machine()}")
-    if stand_in:
-        note(stand_in)
     ratios, consoles, directs = [], [], []
     parts: dict[str, list[float]] = {name: [] for name, *_ in SEGMENTS}
     with tempfile.TemporaryDirectory(prefix="mlconsole-bench-overhead-") as tmp:
         for i in range(ns.pairs):
             direct = direct_once(Path(tmp) / f"d{i}", ns.samples)
-            console, timeline, summary = asyncio.run(console_once(Path(tmp) / f"c{i}", ns.samples))
+            console, segments, samples = console_in_fresh_process(Path(tmp) / f"c{i}", ns.samples)
             ratios.append(console / direct)
             consoles.append(console)
             directs.append(direct)
-            for name, value in timeline.segments().items():
+            for name, value in segments.items():
                 if value is not None:
                     parts[name].append(value)
             note(
                 f"pair {i + 1}: console {console:.3f} s, direct {direct:.3f} s, ratio "
-                f"{console / direct:.4f}; {summary['samples_processed']} samples; "
-                f"load average {load_average()}"
+                f"{console / direct:.4f}; {samples} samples; load average {load_average()}"
             )
-            note(f"pair {i + 1} console timeline: {describe(timeline)}")
+            note(f"pair {i + 1} console timeline: {describe(segments)}")
     figure("overhead_ratio", median(ratios))
     note(f"ratio spread: {spread(ratios)}; target <= {TARGET}")
     for name, _, _, what in SEGMENTS:
@@ -249,7 +286,8 @@ def main() -> int:
     figure("overhead_direct_s", median(directs))
     note(
         f"console {spread(consoles, 's')}; direct {spread(directs, 's')}; "
-        f"{ns.samples} samples at {SPEED} samples/s, poll interval 0.5 s (the default)"
+        f"{ns.samples} samples at {SPEED} samples/s, poll interval 0.5 s (the default); "
+        "each console run in a fresh interpreter (cold imports, as `mlconsole --batch`)"
     )
     return 0
 

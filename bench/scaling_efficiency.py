@@ -224,10 +224,6 @@ def main() -> int:
     ap.add_argument("--local", action="store_true", help="local nodes instead of loopback SSH")
     ns = ap.parse_args()
     use_repo()
-    from overhead import reports_stand_in
-
-    if stand_in := reports_stand_in():
-        note(stand_in)
     return asyncio.run(main_async(ns.local))
 
 
