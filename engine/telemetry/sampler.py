@@ -206,7 +206,7 @@ class _NodeClock:
             return TelemetryBatch(node, "ok", tuple(samples))
         shifted = tuple(dataclasses.replace(s, ts=s.ts + self.shift_s) for s in samples)
         note = (
-            f"node times were {self.shift_s / 3600:+g} h off (nvidia-smi printed local time "
+            f"node times were {-self.shift_s / 3600:+g} h off (nvidia-smi printed local time "
             "despite TZ=UTC) and were corrected"
         )
         return TelemetryBatch(node, "ok", shifted, note)
