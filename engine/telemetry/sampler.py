@@ -68,6 +68,7 @@ async def sample_node(
     `node.gpus` set, only those GPUs are sampled.
     """
     source = source or ("nvml" if node.transport == "local" else "nvidia-smi")
+    interval_s = max(interval_s, MIN_INTERVAL_MS / 1000)
     if source == "nvml":
         batches = _sample_nvml(node, interval_s)
     elif source == "nvidia-smi":
