@@ -22,6 +22,7 @@ from engine.events import (
     RunProgress,
     RunStateChanged,
     StageStarted,
+    TelemetrySampled,
 )
 from engine.model import RunState
 
@@ -78,6 +79,7 @@ class BatchPrinter:
         self.t0 = time.monotonic()
         self._progress_mark: dict[str, tuple[float, int]] = {}
         self._stages = 0
+        self._gpu_state: dict[str, str] = {}
 
     def _print(self, text: str) -> None:
         el = int(time.monotonic() - self.t0)
@@ -148,6 +150,17 @@ class BatchPrinter:
                     f"succeeded, {len(event.failed)} failed, "
                     f"{len(event.cancelled)} cancelled"
                 )
+            case TelemetrySampled():
+                # One line when a node's telemetry state changes, not one per sample.
+                if self._gpu_state.get(event.node) != event.state:
+                    self._gpu_state[event.node] = event.state
+                    if event.state == "ok":
+                        gpus = ", ".join(
+                            f"gpu{g.gpu} {fmt_num(g.utilization_pct, '%')}" for g in event.samples
+                        )
+                        self._print(f"telemetry {event.node}: sampling ({gpus})")
+                    else:
+                        self._print(f"telemetry {event.node}: no GPU telemetry ({event.state})")
             case _:
                 pass
 
