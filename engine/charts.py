@@ -35,6 +35,7 @@ GPU_UTILIZATION = "gpu_utilization.png"
 WALL_LABEL = "wall throughput (samples/s, includes model load)"
 # Enough lines to compare runs; more would be an unreadable tangle. The title says so.
 MAX_TELEMETRY_RUNS = 16
+MAX_GROUPS = 12
 _COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c")
 
 
@@ -196,7 +197,7 @@ def _projection_panel(ax: Axes, rows: list[dict[str, Any]], labels: list[str]) -
     ax.legend(fontsize=7)
 
 
-def performance_chart(results: Results, path: Path) -> Path:
+def performance_figure(results: Results) -> Figure:
     nodes = results.nodes.to_dicts()
     runs = results.runs.select(
         "node", "ok", "duration_s", "samples_requested", "samples_processed", "samples_mismatch"
@@ -212,14 +213,15 @@ def performance_chart(results: Results, path: Path) -> Path:
     fig.suptitle(f"Performance analysis: {len(runs)} recorded runs{_suffix(results)}")
     # Fixed margins: tight_layout measures every text and costs more than the drawing.
     fig.subplots_adjust(left=0.07, right=0.93, top=0.92, bottom=0.08, hspace=0.35, wspace=0.25)
-    return _save(fig, path)
+    return fig
 
 
 # --- scaling_analysis.png ----------------------------------------------------------------------
 
 
-def scaling_chart(results: Results, path: Path) -> Path:
-    groups = results.groups.to_dicts()
+def scaling_figure(results: Results) -> Figure:
+    recorded = results.groups.sort("start_unix", nulls_last=False).to_dicts()
+    groups = recorded[-MAX_GROUPS:]
     fig = _figure(12, 5)
     left, right = fig.subplots(1, 2)
     left.set_title("Group throughput: measured vs ideal (sum of single-node runs)")
@@ -247,15 +249,16 @@ def scaling_chart(results: Results, path: Path) -> Path:
         right.margins(y=0.25)
         right.set_ylabel("ratio")
         right.legend(fontsize=7)
-    fig.suptitle(f"Parallel groups: {len(groups)} recorded{_suffix(results)}")
+    shown = f", newest {len(groups)} shown" if len(groups) < len(recorded) else ""
+    fig.suptitle(f"Parallel groups: {len(recorded)} recorded{shown}{_suffix(results)}")
     fig.subplots_adjust(left=0.07, right=0.97, top=0.85, bottom=0.15, wspace=0.25)
-    return _save(fig, path)
+    return fig
 
 
 # --- throughput_comparison.png -----------------------------------------------------------------
 
 
-def comparison_chart(results: Results, path: Path) -> Path:
+def comparison_figure(results: Results) -> Figure:
     sweeps = results.sweeps.to_dicts()
     fig = _figure(12, 5)
     left, right = fig.subplots(1, 2)
@@ -296,7 +299,7 @@ def comparison_chart(results: Results, path: Path) -> Path:
             _note(right, "no LoadGen metric recorded")
     fig.suptitle(f"Throughput comparison per node{_suffix(results)}")
     fig.subplots_adjust(left=0.07, right=0.97, top=0.85, bottom=0.12, wspace=0.25)
-    return _save(fig, path)
+    return fig
 
 
 # --- gpu_utilization.png -----------------------------------------------------------------------
@@ -327,7 +330,7 @@ def telemetry_series(results: Results) -> list[tuple[str, str, list[GpuSample]]]
     return list(reversed(found))
 
 
-def gpu_chart(results: Results, path: Path) -> Path:
+def gpu_figure(results: Results) -> Figure:
     series = telemetry_series(results)
     fig = _figure(12, 5)
     ax = fig.subplots()
@@ -351,7 +354,15 @@ def gpu_chart(results: Results, path: Path) -> Path:
         capped = f", newest {MAX_TELEMETRY_RUNS} runs" if len(series) >= MAX_TELEMETRY_RUNS else ""
         ax.set_title(f"GPU utilization over time per run{capped}{_suffix(results)}")
     fig.subplots_adjust(left=0.07, right=0.97, top=0.9, bottom=0.12)
-    return _save(fig, path)
+    return fig
+
+
+CHARTS = (
+    (PERFORMANCE, performance_figure),
+    (SCALING, scaling_figure),
+    (COMPARISON, comparison_figure),
+    (GPU_UTILIZATION, gpu_figure),
+)
 
 
 def write_charts(results: Results, out_dir: Path) -> list[Path]:
@@ -359,9 +370,4 @@ def write_charts(results: Results, out_dir: Path) -> list[Path]:
 
     gpu_utilization.png says "no GPU telemetry recorded" when no run has telemetry samples."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [
-        performance_chart(results, out_dir / PERFORMANCE),
-        scaling_chart(results, out_dir / SCALING),
-        comparison_chart(results, out_dir / COMPARISON),
-        gpu_chart(results, out_dir / GPU_UTILIZATION),
-    ]
+    return [_save(build(results), out_dir / name) for name, build in CHARTS]

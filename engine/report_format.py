@@ -34,12 +34,11 @@ def num(x: float | int | None, sig: int = 4) -> str:
 
 
 def exact(x: float | int | None) -> str:
-    """A recorded value as recorded (LoadGen's metric already carries its own precision)."""
+    """A recorded value as recorded: LoadGen's metric already carries its own precision, so up
+    to 15 significant digits (float noise beyond that is dropped), thousands separated."""
     if x is None:
         return MISSING
-    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
-        return f"{int(x):,}"
-    return f"{x:,}"
+    return f"{x:,.15g}"
 
 
 def ratio(x: float | None) -> str:
@@ -60,6 +59,11 @@ def seconds(x: float | None) -> str:
         h, m = divmod(m, 60)
         text += f" ({h}h {m:02d}m {s:02d}s)" if h else f" ({m}m {s:02d}s)"
     return text
+
+
+def reasons(items: Iterable[str]) -> str:
+    """LoadGen's reasons on one line, each without its closing full stop."""
+    return "; ".join(str(r).rstrip(". ") for r in items)
 
 
 def names(items: Iterable[str], limit: int = 6) -> str:

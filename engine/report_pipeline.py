@@ -16,7 +16,17 @@ from typing import Any
 
 from engine import figures
 from engine.analysis import Results
-from engine.report_format import MISSING, cell, exact, missing, names, num, ratio, seconds
+from engine.report_format import (
+    MISSING,
+    cell,
+    exact,
+    missing,
+    names,
+    num,
+    ratio,
+    reasons,
+    seconds,
+)
 from engine.report_run import metric_text, samples_text, validity_text, wall_text
 from engine.store import GROUP_SUMMARY, RUN_SUMMARY
 
@@ -351,14 +361,14 @@ class PipelineReport:
                 lines.append(
                     f"{n['node']} ({_family(n)}): wall throughput is {num(100 * share, 3)}% of "
                     f"LoadGen's metric ({num(n['wall_throughput'])} vs {num(n['mean_metric'])} "
-                    "samples/s); the difference is start-up and model load, which LoadGen's "
-                    "timer does not see."
+                    "samples/s): wall time runs from launch to exit (start-up and model load "
+                    "included), LoadGen's timer only over its own test."
                 )
         lines += self._sweep_insights()
         for r in self.runs:
             if r["validity"] == "INVALID":
-                reasons = "; ".join(r["validity_reasons"]) or "LoadGen gave no reason"
-                lines.append(f"`{r['run_dir']}` is **INVALID**: {reasons}.")
+                why = reasons(r["validity_reasons"]) or "LoadGen gave no reason"
+                lines.append(f"`{r['run_dir']}` is **INVALID**: {why}.")
             if r["samples_mismatch"]:
                 lines.append(
                     f"`{r['run_dir']}`: LoadGen processed {num(r['samples_processed'])} of "
@@ -457,8 +467,10 @@ class PipelineReport:
             return f"{num(size)} samples / {num(tp)} samples/s ({what}) / 3600 = {num(hours)} h"
         if not size:
             return missing("dataset size unknown")
+        if tp is None:
+            return missing(f"no {what} recorded")
         if what == "LoadGen metric" and unit != "samples/s":
-            return missing(f"the LoadGen metric is in {unit or 'no unit'}, not samples/s")
+            return missing(f"the LoadGen metric is in {unit}, not samples/s")
         return missing(f"no {what}")
 
     def _sweep_insights(self) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Any
 from engine import figures
 from engine.analysis import run_row
 from engine.errors import MlconsoleError
-from engine.report_format import MISSING, cell, exact, missing, num, percent, seconds
+from engine.report_format import MISSING, cell, exact, missing, num, percent, reasons, seconds
 from engine.store import RUN_SCHEMA, RUN_SUMMARY, RecordedRun, check_component
 
 SIMULATED_NOTE = (
@@ -111,9 +111,9 @@ def render_run_report(rec: RecordedRun) -> str:
     if row["simulated"]:
         out += [f"> {SIMULATED_NOTE}", ""]
     if row["validity"] == "INVALID":
-        reasons = "; ".join(row["validity_reasons"]) or "LoadGen gave no reason"
+        why = reasons(row["validity_reasons"]) or "LoadGen gave no reason"
         out += [
-            f"> **INVALID**: LoadGen judged this run INVALID ({reasons}). "
+            f"> **INVALID**: LoadGen judged this run INVALID ({why}). "
             "It is not a valid MLPerf result.",
             "",
         ]
@@ -197,7 +197,9 @@ def _projection(row: Mapping[str, Any], hours: float | None, tp: float | None, w
     if hours is None:
         if not row["dataset_size"]:
             return missing("dataset size unknown")
-        if what == "LoadGen metric" and row["metric_unit"] not in (None, "samples/s"):
+        if tp is None:
+            return missing(f"no {what} recorded")
+        if what == "LoadGen metric" and row["metric_unit"] != "samples/s":
             return missing(f"the LoadGen metric is in {row['metric_unit']}, not samples/s")
         return missing(f"no {what}")
     return (
