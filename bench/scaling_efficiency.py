@@ -120,21 +120,42 @@ split = "weighted"
 
 
 async def one_pass(root: Path, lab: object | None) -> dict[str, dict]:
-    """Run the plan once; the group summaries by group name."""
+    """Run the plan once; the group summaries by group name, each with `fanout_s` added:
+    seconds from the orchestrator's GroupStarted event to each shard's wrapper start (the
+    node's `date`, the same clock here)."""
+    import time
+
     from engine.config import load_config
+    from engine.events import GroupStarted
     from engine.orchestrator import Orchestrator
 
     root.mkdir(parents=True)
     path = root / "scaling.toml"
     path.write_text(config_text(root, lab))
     orch = Orchestrator(load_config(path))
+    group_started: dict[str, float] = {}
+
+    def on_event(event: object) -> None:
+        if isinstance(event, GroupStarted):
+            group_started[event.name] = time.time()
+
+    orch.bus.add_listener(on_event)
     try:
         outcome = await orch.run_plan()
     finally:
         await orch.close()
     if not outcome.ok:
         raise RuntimeError(f"runs failed: {outcome.failures}")
-    return {g.summary["name"]: dict(g.summary) for g in orch.store.groups()}
+    groups = {}
+    for g in orch.store.groups():
+        summary = dict(g.summary)
+        t0 = group_started.get(summary["name"])
+        summary["fanout_s"] = {
+            sh["node"]: None if t0 is None or sh["start_unix"] is None else sh["start_unix"] - t0
+            for sh in summary["shards"]
+        }
+        groups[summary["name"]] = summary
+    return groups
 
 
 def describe(group: dict) -> str:
@@ -142,15 +163,15 @@ def describe(group: dict) -> str:
     split = ", ".join(
         f"{s['node']} {s['samples_requested']} samples in {s['duration_s']:.2f} s" for s in shards
     )
-    starts = [s["start_unix"] for s in shards]
     ends = [s["end_unix"] for s in shards]
+    fanout = ", ".join(f"{n} {v:.3f} s" for n, v in group["fanout_s"].items() if v is not None)
     singles = ", ".join(
         f"{n} {v:.2f}/s" for n, v in group["single_run_throughputs"].items() if v is not None
     )
     return (
         f"split {group['split']}: {split}; makespan {group['makespan_s']:.2f} s, combined "
-        f"{group['combined_throughput']:.2f} samples/s vs singles {singles}; shard starts "
-        f"{max(starts) - min(starts):.3f} s apart, ends {max(ends) - min(ends):.2f} s apart"
+        f"{group['combined_throughput']:.2f} samples/s vs singles {singles}; group start to "
+        f"shard start: {fanout}; shard ends {max(ends) - min(ends):.2f} s apart"
     )
 
 
@@ -179,6 +200,7 @@ async def main_async(local: bool) -> int:
     lab = None if local else start_lab()
     effs: dict[str, list[float]] = {"equal": [], "weighted": []}
     spans: dict[str, list[float]] = {"equal": [], "weighted": []}
+    fanouts: list[float] = []
     try:
         with tempfile.TemporaryDirectory(prefix="mlconsole-bench-scaling-") as tmp:
             for i in range(REPEATS):
@@ -197,6 +219,8 @@ async def main_async(local: bool) -> int:
                         effs[name].append(g["scaling_efficiency"])
                     if g["makespan_s"] is not None:
                         spans[name].append(g["makespan_s"])
+                    if None not in g["fanout_s"].values():
+                        fanouts.append(max(g["fanout_s"].values()))
                     note(
                         f"pass {i + 1} {name}: efficiency {g['scaling_efficiency']:.4f}; "
                         f"{describe(g)}; load average {load_average()}"
@@ -211,6 +235,10 @@ async def main_async(local: bool) -> int:
         note(f"{name} efficiency spread: {spread(effs[name])}")
         figure(f"scaling_makespan_{name}_s", median(spans[name]))
         note(f"{name} makespan spread: {spread(spans[name], 's')}")
+    figure("scaling_fanout_s", median(fanouts))
+    note(
+        f"group start to the last shard's start, both groups of every pass: {spread(fanouts, 's')}"
+    )
     note(
         f"{TOTAL} samples over nodes at {SPEEDS['slow']} and {SPEEDS['fast']} simulated "
         f"samples/s; singles from a sweep of {SWEEP_SAMPLES} samples per node; target weighted "
