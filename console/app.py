@@ -1,0 +1,549 @@
+"""The console: a Textual app over the engine's events.
+
+`run_console(config_arg, theme)` is what `mlconsole [CONFIG]` calls. The app owns one
+Orchestrator, runs its coroutines as workers on the app's event loop, and shows what the
+engine publishes: the bridge batches events (~10 Hz), `ConsoleState` folds them, and the main
+screen's widgets repaint what changed — only while the main screen is on display. Charts are
+rebuilt at most once a second. Nothing here computes a figure or blocks on I/O.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual.app import App
+from textual.color import Color
+from textual.theme import Theme
+from textual.worker import Worker, WorkerState
+
+from console.batch import run_result_line
+from console.bridge import FLUSH_INTERVAL_S, EventBridge
+from console.commands import ConsoleCommands
+from console.messages import ActionFailed, EngineBatch, SummaryText
+from console.screens.config_error import ConfigErrorScreen
+from console.screens.confirm import ConfirmScreen
+from console.screens.help import HelpScreen
+from console.screens.main import MainScreen
+from console.screens.run_details import (
+    RunDetailsScreen,
+    group_details_text,
+    read_summary_file,
+    run_details_text,
+)
+from console.state import Changes, ConsoleState
+from engine.errors import ConfigError, MlconsoleError
+from engine.events import Notice
+from engine.model import Config
+
+THEMES_DIR = Path(__file__).resolve().parent.parent / "themes"
+CHART_INTERVAL_S = 1.0
+_THEME_FIELDS = {
+    "primary",
+    "secondary",
+    "warning",
+    "error",
+    "success",
+    "accent",
+    "foreground",
+    "background",
+    "surface",
+    "panel",
+    "boost",
+}
+_VARIABLE = re.compile(r"^\s*\$([A-Za-z][A-Za-z0-9-]*)\s*:\s*([^;]+);", re.MULTILINE)
+
+
+def load_theme_files(directory: Path = THEMES_DIR) -> list[Theme]:
+    """A Textual Theme per `<name>.tcss` palette file (base.tcss holds rules, not a palette)."""
+    themes = []
+    for path in sorted(directory.glob("*.tcss")):
+        if path.stem == "base":
+            continue
+        found = dict(_VARIABLE.findall(path.read_text()))
+        if "primary" not in found:
+            continue
+        fields = {k: v.strip() for k, v in found.items() if k in _THEME_FIELDS}
+        variables = {k: v.strip() for k, v in found.items() if k not in _THEME_FIELDS}
+        dark = Color.parse(fields.get("background", "#000000")).brightness < 0.5
+        themes.append(Theme(name=path.stem, dark=dark, variables=variables, **fields))
+    return themes
+
+
+class ConsoleApp(App[int]):
+    """`config` None with `config_error` set shows the error screen and exits with 2.
+
+    `clock` dates chart points that carry no time of their own; `preflight_on_start` probes
+    the nodes as soon as the console opens (off in tests that want a still picture)."""
+
+    TITLE = "mlconsole"
+    CSS_PATH = str(THEMES_DIR / "base.tcss")
+    COMMANDS = App.COMMANDS | {ConsoleCommands}
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(
+        self,
+        config: Config | None,
+        *,
+        config_note: str = "",
+        theme: str | None = None,
+        config_error: ConfigError | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        preflight_on_start: bool = False,
+        flush_interval_s: float = FLUSH_INTERVAL_S,
+        chart_interval_s: float = CHART_INTERVAL_S,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.config_note = config_note
+        self.config_error = config_error
+        self.requested_theme = theme or (config.settings.theme if config else None) or "dark"
+        self.state = ConsoleState(config, clock)
+        self.preflight_on_start = preflight_on_start
+        self.flush_interval_s = flush_interval_s
+        self.chart_interval_s = chart_interval_s
+        self.orchestrator: Any = None
+        self.bridge: EventBridge | None = None
+        self.summaries: dict[str, tuple[str, str]] = {}  # run_id -> (title, text) for the log
+        self.theme_names: list[str] = []
+        self._stale = True  # the main screen missed updates while hidden
+        self._charts_dirty = True
+        self.sub_title = config_note
+
+    # --- start and stop ---------------------------------------------------------------------
+
+    def get_default_screen(self) -> Any:
+        if self.config_error is not None:
+            return ConfigErrorScreen(self.config_error)
+        return MainScreen(id="main")
+
+    def on_mount(self) -> None:
+        for t in load_theme_files():
+            self.register_theme(t)
+            self.theme_names.append(t.name)
+        try:
+            self.theme = self.requested_theme
+        except Exception:  # noqa: BLE001 - InvalidThemeError: say so, keep the default
+            self.theme = "dark"
+            self.notify(
+                f"no theme named {self.requested_theme!r}; themes: "
+                + ", ".join(self.theme_names)
+                + " (or any Textual theme)",
+                severity="warning",
+            )
+        if self.config_error is not None or self.config is None:
+            return
+        from engine.orchestrator import Orchestrator
+
+        self.orchestrator = Orchestrator(self.config)
+        self.bridge = EventBridge(self.orchestrator.bus, self.post_message, self.flush_interval_s)
+        self.bridge.attach()
+        self.set_interval(self.chart_interval_s, self._chart_tick)
+        self.sync_views()
+        if self.preflight_on_start:
+            self.action_preflight()
+        self.run_worker(
+            self._look_for_unfinished, thread=True, exit_on_error=False, group="journal"
+        )
+
+    def _look_for_unfinished(self) -> None:
+        unfinished = self.orchestrator.store.unfinished()
+        if unfinished:
+            self.post_message(
+                EngineBatch(
+                    (
+                        Notice(
+                            f"{len(unfinished)} runs from an earlier console are unfinished: "
+                            "press a to re-attach and follow them",
+                            "warning",
+                        ),
+                    )
+                )
+            )
+
+    async def on_unmount(self) -> None:
+        if self.bridge is not None:
+            self.bridge.detach()
+        if self.orchestrator is not None:
+            await self.orchestrator.close()
+
+    # --- engine -> views --------------------------------------------------------------------
+
+    @property
+    def main(self) -> MainScreen | None:
+        stack = self.screen_stack
+        screen = stack[0] if stack else None
+        return screen if isinstance(screen, MainScreen) else None
+
+    @property
+    def main_visible(self) -> bool:
+        main = self.main
+        return main is not None and self.screen is main
+
+    def on_engine_batch(self, message: EngineBatch) -> None:
+        changes = self.state.apply_all(message.events)
+        self._charts_dirty |= changes.chart
+        self._tell(changes)
+        for run_id in changes.finished:
+            self._load_run_summary(run_id)
+        if self.main_visible and not self._stale:
+            self._paint(changes)
+        else:
+            self._stale = True
+
+    def _tell(self, changes: Changes) -> None:
+        """Notifications work on any screen."""
+        for notice in changes.notices:
+            if notice.level in ("warning", "error"):
+                severity = "error" if notice.level == "error" else "warning"
+                self.notify(notice.message, severity=severity, markup=False, timeout=8)
+        if changes.reports is not None:
+            paths = changes.reports
+            md = [p for p in paths if p.endswith(".md")]
+            where = str(Path(paths[0]).parent) if paths else "nowhere"
+            reports_dir = self.config.settings.reports_dir if self.config else where
+            self.notify(
+                f"report exported: {len(paths)} files in {reports_dir}"
+                + (f" (e.g. {md[-1]})" if md else ""),
+                title="Export",
+                markup=False,
+                timeout=10,
+            )
+        if changes.plan_finished is not None:
+            ev = changes.plan_finished
+            self.notify(
+                self.state.plan_note,
+                severity="information" if ev.ok else "warning",
+                markup=False,
+            )
+
+    def _paint(self, changes: Changes) -> None:
+        main = self.main
+        assert main is not None
+        with self.batch_update():
+            keys = set(changes.runs) | set(changes.groups)
+            for run_id in changes.runs:
+                gid = self.state.runs[run_id].group_id if run_id in self.state.runs else None
+                if gid:
+                    keys.add(gid)
+            main.runs_table.sync(self.state, None if changes.rows_added else sorted(keys))
+            if changes.nodes:
+                main.nodes_panel.sync(self.state, changes.nodes)
+            pane = main.log_pane
+            for run_id, lines in changes.logs.items():
+                pane.append(run_id, lines)
+            if changes.header:
+                self._paint_notice(main)
+
+    def sync_views(self) -> None:
+        """Repaint the whole main screen from the state (after it was hidden, or on demand)."""
+        main = self.main
+        if main is None or not main.is_mounted:
+            return
+        self._stale = False
+        with self.batch_update():
+            main.runs_table.sync(self.state)
+            main.nodes_panel.sync(self.state)
+            self._show_log(main, main.log_pane.run_id or main.runs_table.selected_key)
+            self._paint_notice(main)
+        self._charts_dirty = True
+        self._chart_tick()
+
+    def _paint_notice(self, main: MainScreen) -> None:
+        parts = [f"config: {self.config.source}" if self.config else "no config"]
+        if self.state.simulated:
+            parts.append("node speeds SIMULATED (demo harness)")
+        if self.state.plan_note:
+            parts.append(self.state.plan_note)
+        notice = self.state.last_notice
+        if notice is not None and not notice.message.startswith("node speeds in this config"):
+            parts.append(notice.message)
+        main.notice.update(Text(" · ".join(parts)))
+        main.notice.set_class(self.state.simulated, "-warning")
+
+    def _chart_tick(self) -> None:
+        if not self._charts_dirty or not self.main_visible:
+            return
+        main = self.main
+        assert main is not None
+        self._charts_dirty = False
+        throughput, gpu = main.charts
+        throughput.set_series(self.state.throughput)
+        notes = sorted(
+            {f"{n.name}: {n.telemetry_note}" for n in self.state.nodes.values() if n.telemetry_note}
+        )
+        gpu.set_series(self.state.utilization, "no GPU telemetry — " + "; ".join(notes))
+        for chart in (throughput, gpu):
+            if chart.display and chart.region.area:
+                chart.replot()
+
+    # --- selection and the log --------------------------------------------------------------
+
+    def follow(self, key: str) -> None:
+        """The table cursor moved to `key`: the log pane follows that run."""
+        main = self.main
+        if main is not None and main.log_pane.run_id != key:
+            self._show_log(main, key)
+
+    def _show_log(self, main: MainScreen, key: str | None) -> None:
+        pane = main.log_pane
+        if key is not None and key in self.state.groups:
+            g = self.state.groups[key]
+            pane.show_run(None, [f"group {g.name}: select one of its shards to follow its log"])
+            return
+        lines = self.state.logs.get(key, ()) if key else ()
+        pane.show_run(key, lines, self.summaries.get(key) if key else None)
+
+    def _load_run_summary(self, run_id: str) -> None:
+        row = self.state.runs.get(run_id)
+        if row is None:
+            return
+        run_dir = row.run_dir
+        summary = row.summary
+
+        def read() -> None:
+            text, reason = read_summary_file(run_dir)
+            self.post_message(SummaryText(run_id, text, reason))
+
+        if summary is not None and not run_dir:
+            self.post_message(SummaryText(run_id, None, "no run dir"))
+        else:
+            self.run_worker(read, thread=True, exit_on_error=False, group="summaries")
+
+    def on_summary_text(self, message: SummaryText) -> None:
+        row = self.state.runs.get(message.run_id)
+        if message.text is not None:
+            entry = ("LoadGen summary (mlperf_log_summary.txt)", message.text)
+        elif row is not None and row.summary is not None:
+            entry = (f"run summary ({message.reason})", run_result_line(dict(row.summary)))
+        else:
+            return
+        self.summaries[message.run_id] = entry
+        main = self.main
+        if main is not None and self.main_visible:
+            main.log_pane.append_summary(message.run_id, *entry)
+
+    # --- actions (keys, palette) ------------------------------------------------------------
+
+    def selected_key(self) -> str | None:
+        main = self.main
+        return main.runs_table.selected_key if main is not None else None
+
+    def group_stage_names(self) -> list[str]:
+        if self.config is None:
+            return []
+        return [s.name for s in self.config.plan.stages if s.group is not None]
+
+    def _engine_call(
+        self, name: str, call: Callable[[Any], Any], *, group: str = "engine"
+    ) -> Worker[Any] | None:
+        """Run `call(orchestrator)` (a coroutine) as a worker; its failure is notified."""
+        if self.orchestrator is None:
+            return None
+        return self.run_worker(call(self.orchestrator), name=name, group=group, exit_on_error=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state == WorkerState.ERROR and worker.group in ("plan", "engine"):
+            err = worker.error
+            text = str(err) if isinstance(err, MlconsoleError) else (f"{type(err).__name__}: {err}")
+            self.post_message(ActionFailed(worker.name, text))
+
+    def on_action_failed(self, message: ActionFailed) -> None:
+        self.notify(
+            f"{message.action} failed: {message.message}",
+            severity="error",
+            markup=False,
+            timeout=10,
+        )
+
+    def action_start_plan(self) -> None:
+        self.start_stages(None)
+
+    def start_stages(self, stages: Sequence[str] | None) -> None:
+        if self.orchestrator is None:
+            return
+        if self.state.plan_running or self.workers_running("plan"):
+            self.notify("a plan is already running; cancel runs first or wait", markup=False)
+            return
+        what = "the plan" if stages is None else "stage " + ", ".join(stages)
+        self.notify(f"starting {what}", markup=False, timeout=3)
+        self.state.plan_running = True
+        self._engine_call("start", lambda o: self._run_plan(o, stages), group="plan")
+
+    async def _run_plan(self, orchestrator: Any, stages: Sequence[str] | None) -> None:
+        try:
+            await orchestrator.run_plan(list(stages) if stages else None)
+        finally:
+            self.state.plan_running = False
+
+    def workers_running(self, group: str) -> bool:
+        return any(w.group == group and not w.is_finished for w in self.workers)
+
+    def action_start_group(self) -> None:
+        key = self.selected_key()
+        group = self.state.group_of(key) if key else None
+        if group is None:
+            self.notify("select a group (or one of its shards) to start its stage", markup=False)
+            return
+        self.start_stages([group.name])
+
+    def action_cancel_run(self) -> None:
+        key = self.selected_key()
+        if key is None:
+            return
+        if key in self.state.groups:
+            targets = [
+                s
+                for s in self.state.groups[key].shards
+                if s in self.state.runs and self.state.runs[s].live
+            ]
+        else:
+            targets = [key] if key in self.state.runs and self.state.runs[key].live else []
+        if not targets:
+            self.notify(f"{key} is not running", markup=False)
+            return
+        message = (
+            f"Cancel {', '.join(targets)}? The run's processes on its node are killed; "
+            "what LoadGen wrote so far is kept in the run dir and the run is recorded "
+            "as cancelled."
+        )
+
+        def answer(choice: str | None) -> None:
+            if choice == "cancel":
+                done = [t for t in targets if self.orchestrator.cancel(t)]
+                self.notify(
+                    f"cancelling {', '.join(done) or 'nothing (already ended)'}", markup=False
+                )
+
+        self.push_screen(
+            ConfirmScreen(
+                "Cancel run",
+                message,
+                [("keep", "Keep running", "primary"), ("cancel", "Cancel run", "error")],
+            ),
+            answer,
+        )
+
+    def action_rerun(self) -> None:
+        key = self.selected_key()
+        row = self.state.runs.get(key or "")
+        if row is None:
+            self.notify("select a run to re-run it", markup=False)
+            return
+        if row.live:
+            self.notify(f"{row.run_id} is still running", markup=False)
+            return
+        self.notify(f"re-running {row.run_id} on {row.node}", markup=False, timeout=3)
+        self._engine_call(f"re-run {row.run_id}", lambda o: o.rerun(row.run_id))
+
+    def action_preflight(self) -> None:
+        self._engine_call("preflight", lambda o: o.preflight())
+
+    def action_export(self) -> None:
+        if self._engine_call("export", lambda o: o.export_reports()):
+            self.notify("exporting the report…", markup=False, timeout=3)
+
+    def action_attach(self) -> None:
+        self._engine_call("re-attach", lambda o: o.reattach())
+
+    def action_details(self) -> None:
+        key = self.selected_key()
+        if key is None:
+            return
+        if key in self.state.groups:
+            g = self.state.groups[key]
+            self.push_screen(
+                RunDetailsScreen(f"group {g.name}", group_details_text(g.summary, g.name, g.state))
+            )
+            return
+        row = self.state.runs.get(key)
+        if row is None:
+            return
+        text = run_details_text(row.summary, row.run_dir, row.state)
+        self.push_screen(RunDetailsScreen(f"run {row.run_id}", text, row.run_dir))
+
+    def action_toggle_side(self) -> None:
+        main = self.main
+        if main is not None:
+            main.toggle_class("-show-charts")
+            self._charts_dirty = True
+            self.call_after_refresh(self._chart_tick)
+
+    def action_toggle_theme(self) -> None:
+        names = self.theme_names or ["textual-dark", "textual-light"]
+        i = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(i + 1) % len(names)]
+        self.notify(f"theme: {self.theme}", timeout=2, markup=False)
+
+    def action_help(self) -> None:
+        main = self.main
+        bindings = list(main.BINDINGS) if main is not None else []
+        self.push_screen(HelpScreen(bindings))  # type: ignore[arg-type]
+
+    async def action_quit_console(self) -> None:
+        live = self.state.live_runs
+        if self.orchestrator is not None:
+            live = sorted(set(live) | set(self.orchestrator.live_runs))
+        if not live:
+            await self._leave(cancel=False)
+            return
+        message = (
+            f"{len(live)} runs are live: {', '.join(live[:6])}{'…' if len(live) > 6 else ''}.\n"
+            "Quit and they keep going on their nodes, detached; `mlconsole attach "
+            f"{self.config.source if self.config else 'CONFIG'}` (or `a` in a new console) "
+            "follows them to their end and collects their results."
+        )
+
+        async def answer(choice: str | None) -> None:
+            if choice in ("quit", "cancel"):
+                await self._leave(cancel=choice == "cancel")
+
+        self.push_screen(
+            ConfirmScreen(
+                "Quit with runs live?",
+                message,
+                [
+                    ("stay", "Stay", "primary"),
+                    ("quit", "Quit, runs keep going", "warning"),
+                    ("cancel", "Cancel runs and quit", "error"),
+                ],
+            ),
+            answer,
+        )
+
+    async def _leave(self, *, cancel: bool) -> None:
+        if cancel and self.orchestrator is not None:
+            self.orchestrator.cancel_all()
+            self.notify("cancelling live runs…", markup=False)
+            plan = [w for w in self.workers if w.group in ("plan", "engine")]
+            if plan:
+                await self.workers.wait_for_complete(plan)
+        self.exit(0)
+
+
+def run_console(config_arg: str | None, theme: str | None) -> int:
+    """Open the console on the config `config_arg` names (or the one `find_config` picks).
+    A config error is shown on a screen, not raised; returns the exit code (2 for a config
+    error, 0 otherwise)."""
+    from engine.config import find_config, load_config
+
+    config: Config | None = None
+    error: ConfigError | None = None
+    note = ""
+    try:
+        path, note = find_config(config_arg)
+        config = load_config(path)
+    except ConfigError as err:
+        error = err
+    app = ConsoleApp(
+        config, config_note=note, theme=theme, config_error=error, preflight_on_start=True
+    )
+    code = app.run()
+    if error is not None:
+        return error.exit_code
+    return code if isinstance(code, int) else 0

@@ -1,0 +1,51 @@
+"""`?`: every key of the main screen, generated from the app's bindings (so it cannot drift),
+and what the console does with runs on SSH nodes when it quits."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+ABOUT = """\
+The console is a view over the engine: every throughput, ETA and validity it shows was
+computed by the engine and recorded in the run's summary.
+
+Runs are started detached on their nodes. Quitting while runs are live asks first; runs
+keep going on their nodes (SSH or local), and `mlconsole attach CONFIG` (or `a` in a new
+console) follows them again to their end.
+
+Command palette: ctrl+p offers the same actions by name, plus one entry per group and theme.
+Themes: dark and light (themes/*.tcss); `--theme NAME` or settings.theme picks one at start,
+`t` switches. Any Textual theme name works too (ansi-dark suits 16-color terminals)."""
+
+
+def key_table(bindings: list[Binding]) -> str:
+    rows = []
+    for b in bindings:
+        if not b.description:
+            continue
+        keys = ", ".join(b.key_display or k for k in b.key.split(","))
+        rows.append(f"  {keys:<12} {b.tooltip or b.description}")
+    return "\n".join(rows)
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,q,question_mark", "close", "Close", show=True),
+    ]
+
+    def __init__(self, bindings: list[Binding]) -> None:
+        super().__init__()
+        self.bindings_shown = bindings
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help"):
+            yield Static("mlconsole — keys", id="help-title")
+            yield Static(key_table(self.bindings_shown), id="help-keys", markup=False)
+            yield Static(ABOUT, id="help-about", markup=False)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,488 @@
+"""What the console shows, folded from engine events: runs, groups, nodes, log tails and the
+chart series. Pure Python (no Textual), so it is tested without an app.
+
+Every figure here was computed by the engine and arrived in an event (RunProgress.rate and
+.eta_s, the summaries' wall throughput and validity); the state only keeps the latest one.
+`apply` returns what changed, so the widgets repaint only that.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.events import (
+    Event,
+    GroupFinished,
+    GroupStarted,
+    NodeChecked,
+    NodeStateChanged,
+    Notice,
+    PlanFinished,
+    PlanStarted,
+    ReportsWritten,
+    RunFinished,
+    RunLog,
+    RunProgress,
+    RunQueued,
+    RunStateChanged,
+    StageStarted,
+    TelemetrySampled,
+)
+from engine.model import Config, GpuSample, NodeFacts, RunSpec, RunState
+
+LOG_LINES = 2000  # per run, in memory; the full logs are in the run dir
+GPU_HISTORY = 24  # samples kept per GPU for the sparkline
+SERIES_POINTS = 600  # points kept per chart series
+PLANNED = "planned"  # a run of the config's plan that has not been queued yet
+
+
+@dataclass
+class RunRow:
+    """One run (or group shard) as the runs table shows it."""
+
+    run_id: str
+    node: str
+    benchmark: str
+    scenario: str
+    mode: str
+    samples: int
+    stage: str = ""
+    label: str = ""
+    group_id: str | None = None
+    state: str = PLANNED
+    detail: str = ""
+    run_dir: str | None = None
+    completed: int | None = None
+    total: int | None = None
+    eta_s: float | None = None
+    rate: float | None = None  # RunProgress.rate while running, wall throughput when finished
+    validity: str | None = None
+    summary: Mapping[str, Any] | None = None
+
+    @classmethod
+    def from_spec(cls, spec: RunSpec, state: str = PLANNED) -> RunRow:
+        return cls(
+            run_id=spec.run_id,
+            node=spec.node,
+            benchmark=spec.benchmark,
+            scenario=str(spec.scenario),
+            mode=str(spec.mode),
+            samples=spec.samples,
+            stage=spec.stage,
+            label=spec.label,
+            group_id=spec.group_id,
+            state=state,
+        )
+
+    @property
+    def live(self) -> bool:
+        return self.state not in (PLANNED, RunState.QUEUED.value) and not self.terminal
+
+    @property
+    def terminal(self) -> bool:
+        return self.state in {s.value for s in RunState if s.terminal}
+
+
+@dataclass
+class GroupRow:
+    """A parallel group: its shards are ordinary runs; its own figures come from
+    GroupFinished.summary."""
+
+    group_id: str
+    name: str
+    nodes: tuple[str, ...]
+    benchmark: str
+    scenario: str
+    mode: str
+    total_samples: int
+    state: str = PLANNED
+    shards: tuple[str, ...] = ()
+    split: str = ""
+    split_source: str = ""
+    group_dir: str | None = None
+    summary: Mapping[str, Any] | None = None
+
+
+@dataclass
+class GpuView:
+    index: int
+    name: str | None = None
+    utilization_pct: float | None = None
+    memory_used_mib: float | None = None
+    memory_total_mib: float | None = None
+    history: deque[float] = field(default_factory=lambda: deque(maxlen=GPU_HISTORY))
+
+
+@dataclass
+class NodeView:
+    name: str
+    state: str = "unknown"
+    detail: str = ""
+    simulated: bool = False
+    transport: str = "local"
+    facts: NodeFacts | None = None
+    telemetry_state: str | None = None  # from the last TelemetrySampled
+    gpus: dict[int, GpuView] = field(default_factory=dict)
+    last_error: str | None = None
+    current_run: str | None = None
+
+    @property
+    def telemetry_note(self) -> str | None:
+        """Why there is no GPU telemetry, or None when there is some."""
+        if self.gpus and any(g.utilization_pct is not None for g in self.gpus.values()):
+            return None
+        if self.telemetry_state and self.telemetry_state != "ok":
+            return self.telemetry_state
+        if self.facts is not None and self.facts.gpu_state != "ok":
+            return self.facts.gpu_state
+        if self.simulated:
+            return "simulated node"
+        return "not sampled yet"
+
+
+@dataclass
+class Changes:
+    """What one batch of events changed; widgets repaint only this."""
+
+    runs: set[str] = field(default_factory=set)
+    groups: set[str] = field(default_factory=set)
+    nodes: set[str] = field(default_factory=set)
+    logs: dict[str, list[str]] = field(default_factory=dict)  # run_id -> new lines
+    finished: list[str] = field(default_factory=list)  # run ids that ended in this batch
+    notices: list[Notice] = field(default_factory=list)
+    reports: tuple[str, ...] | None = None
+    plan_finished: PlanFinished | None = None
+    chart: bool = False
+    header: bool = False
+    rows_added: bool = False
+
+    def merge(self, other: Changes) -> None:
+        self.runs |= other.runs
+        self.groups |= other.groups
+        self.nodes |= other.nodes
+        for run_id, lines in other.logs.items():
+            self.logs.setdefault(run_id, []).extend(lines)
+        self.finished += other.finished
+        self.notices += other.notices
+        self.reports = other.reports or self.reports
+        self.plan_finished = other.plan_finished or self.plan_finished
+        self.chart |= other.chart
+        self.header |= other.header
+        self.rows_added |= other.rows_added
+
+    @property
+    def any(self) -> bool:
+        return bool(
+            self.runs
+            or self.groups
+            or self.nodes
+            or self.logs
+            or self.finished
+            or self.notices
+            or self.reports is not None
+            or self.plan_finished
+            or self.chart
+            or self.header
+        )
+
+
+def stderr_line(line: str) -> str:
+    """How a stderr line is told apart in the merged tail (the Log widget has no markup)."""
+    return f"[stderr] {line}"
+
+
+class ConsoleState:
+    """The console's model: built from the config, then folded from events.
+
+    `clock` gives the x of chart points that carry no time of their own (RunProgress); tests
+    pass a fixed clock so that a picture is reproducible.
+    """
+
+    def __init__(self, config: Config | None, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.t0 = clock()
+        self.runs: dict[str, RunRow] = {}
+        self.groups: dict[str, GroupRow] = {}
+        self.nodes: dict[str, NodeView] = {}
+        self.logs: dict[str, deque[str]] = {}
+        self.order: list[str] = []  # top-level table keys: run ids and group ids
+        self.throughput: dict[str, deque[tuple[float, float]]] = {}  # node -> (t, samples/s)
+        self.utilization: dict[str, deque[tuple[float, float]]] = {}  # "node/gpuN" -> (t, %)
+        self.telemetry_t0: float | None = None
+        self.plan_running = False
+        self.plan_note = ""
+        self.last_notice: Notice | None = None
+        self.simulated = bool(config and config.simulated)
+        if config is not None:
+            self._from_config(config)
+
+    def _from_config(self, config: Config) -> None:
+        for name, node in config.nodes.items():
+            self.nodes[name] = NodeView(name, simulated=node.simulated, transport=node.transport)
+        for stage in config.plan.stages:
+            for spec in stage.runs:
+                self.runs[spec.run_id] = RunRow.from_spec(spec)
+                self.order.append(spec.run_id)
+            if stage.group is not None:
+                g = stage.group
+                self.groups[g.group_id] = GroupRow(
+                    group_id=g.group_id,
+                    name=g.name,
+                    nodes=g.nodes,
+                    benchmark=g.benchmark,
+                    scenario=str(g.scenario),
+                    mode=str(g.mode),
+                    total_samples=g.total_samples,
+                )
+                self.order.append(g.group_id)
+
+    # --- queries ----------------------------------------------------------------------------
+
+    @property
+    def live_runs(self) -> list[str]:
+        return [r.run_id for r in self.runs.values() if r.live]
+
+    def group_of(self, key: str) -> GroupRow | None:
+        """The group a table key names: a group row, or one of its shards."""
+        if key in self.groups:
+            return self.groups[key]
+        run = self.runs.get(key)
+        if run is not None and run.group_id is not None:
+            return self.groups.get(run.group_id)
+        return None
+
+    def table_keys(self) -> list[str]:
+        """Row keys in display order: each group row is followed by its shards."""
+        keys: list[str] = []
+        for key in self.order:
+            keys.append(key)
+            if key in self.groups:
+                keys.extend(s for s in self.groups[key].shards if s in self.runs)
+        return keys
+
+    def group_validity(self, group: GroupRow) -> str | None:
+        """VALID when every shard's LoadGen run is VALID, INVALID when one is not, else None."""
+        found = [self.runs[s].validity for s in group.shards if s in self.runs]
+        if not found or any(v is None for v in found):
+            return "INVALID" if "INVALID" in found else None
+        return "VALID" if all(v == "VALID" for v in found) else "INVALID"
+
+    def group_progress(self, group: GroupRow) -> tuple[int | None, int | None]:
+        """Completed and total samples over the group's shards (a count, not a figure)."""
+        shards = [self.runs[s] for s in group.shards if s in self.runs]
+        if not shards or any(s.total is None for s in shards):
+            return None, None
+        return sum(s.completed or 0 for s in shards), sum(s.total or 0 for s in shards)
+
+    # --- folding ----------------------------------------------------------------------------
+
+    def apply_all(self, events: Iterable[Event]) -> Changes:
+        changes = Changes()
+        for ev in events:
+            self.apply(ev, changes)
+        return changes
+
+    def apply(self, ev: Event, changes: Changes) -> None:
+        match ev:
+            case RunQueued():
+                self._queued(ev.run, changes)
+            case RunStateChanged():
+                row = self.runs.get(ev.run_id)
+                if row is None:
+                    return
+                row.state = ev.state.value
+                row.detail = ev.detail
+                row.run_dir = ev.run_dir or row.run_dir
+                changes.runs.add(ev.run_id)
+                self._group_state(row.group_id, changes)
+            case RunProgress():
+                row = self.runs.get(ev.run_id)
+                if row is None:
+                    return
+                row.completed, row.total = ev.completed, ev.total
+                row.eta_s, row.rate = ev.eta_s, ev.rate
+                changes.runs.add(ev.run_id)
+                if row.group_id:
+                    changes.groups.add(row.group_id)
+                if ev.rate is not None:
+                    self._point(self.throughput, row.node, self.clock() - self.t0, ev.rate)
+                    changes.chart = True
+            case RunLog():
+                lines = ev.lines if ev.stream == "stdout" else [stderr_line(x) for x in ev.lines]
+                buf = self.logs.setdefault(ev.run_id, deque(maxlen=LOG_LINES))
+                buf.extend(lines)
+                changes.logs.setdefault(ev.run_id, []).extend(lines)
+            case RunFinished():
+                self._finished(ev, changes)
+            case GroupStarted():
+                self._group_started(ev, changes)
+            case GroupFinished():
+                g = self.groups.get(ev.group_id)
+                if g is not None:
+                    g.state = "finished"
+                    g.group_dir = ev.group_dir
+                    g.summary = ev.summary
+                    changes.groups.add(ev.group_id)
+            case NodeStateChanged():
+                node = self._node(ev.node)
+                node.state = ev.state.value
+                node.detail = ev.detail
+                node.current_run = ev.detail if ev.state.value == "busy" else None
+                if ev.state.value in ("unreachable", "link lost") and ev.detail:
+                    node.last_error = ev.detail
+                changes.nodes.add(ev.node)
+            case NodeChecked():
+                node = self._node(ev.facts.node)
+                node.facts = ev.facts
+                if ev.facts.error:
+                    node.last_error = ev.facts.error
+                for info in ev.facts.gpus:
+                    gpu = node.gpus.setdefault(info.index, GpuView(info.index))
+                    gpu.name = info.name
+                    gpu.memory_total_mib = info.memory_total_mib
+                    gpu.memory_used_mib = info.memory_used_mib
+                    if info.utilization_pct is not None:
+                        gpu.utilization_pct = info.utilization_pct
+                changes.nodes.add(ev.facts.node)
+            case TelemetrySampled():
+                self._telemetry(ev, changes)
+            case PlanStarted():
+                self.plan_running = True
+                self.simulated = self.simulated or ev.simulated
+                self.plan_note = f"plan: {ev.runs} runs in {ev.stages} stages"
+                changes.header = True
+            case StageStarted():
+                self.plan_note = f"stage {ev.index + 1}: {ev.name} ({ev.kind})"
+                changes.header = True
+            case PlanFinished():
+                self.plan_running = False
+                self.plan_note = (
+                    f"plan done: {len(ev.succeeded)} succeeded, {len(ev.failed)} failed, "
+                    f"{len(ev.cancelled)} cancelled"
+                )
+                changes.plan_finished = ev
+                changes.header = True
+            case Notice():
+                self.last_notice = ev
+                changes.notices.append(ev)
+                changes.header = True
+            case ReportsWritten():
+                changes.reports = tuple(str(p) for p in ev.paths)
+            case _:
+                pass
+
+    def _queued(self, spec: RunSpec, changes: Changes) -> None:
+        row = self.runs.get(spec.run_id)
+        if row is None or row.terminal:
+            # A fresh row; a run id seen before (the plan started again) starts over.
+            self.runs[spec.run_id] = RunRow.from_spec(spec, RunState.QUEUED.value)
+            self.logs.pop(spec.run_id, None)
+        else:
+            row.state = RunState.QUEUED.value
+            row.samples = spec.samples
+        changes.runs.add(spec.run_id)
+        if row is not None:
+            return
+        changes.rows_added = True
+        group = self.groups.get(spec.group_id or "")
+        if group is not None and spec.run_id in group.shards:
+            return
+        if group is not None and group.state == PLANNED:
+            # A shard of a group about to start (RunQueued comes before GroupStarted).
+            group.shards = (*group.shards, spec.run_id)
+        elif spec.run_id not in self.order:
+            self.order.append(spec.run_id)
+
+    def _finished(self, ev: RunFinished, changes: Changes) -> None:
+        row = self.runs.get(ev.run_id)
+        if row is None:
+            return
+        s = ev.summary
+        row.state = ev.state.value
+        row.run_dir = ev.run_dir or row.run_dir
+        row.summary = s
+        lg = s.get("loadgen") or {}
+        row.validity = lg.get("validity")
+        wall = s.get("wall_throughput") or {}
+        row.rate = wall.get("value")
+        row.eta_s = None
+        processed = s.get("samples_processed")
+        if processed is not None:
+            row.completed = processed
+            row.total = row.total or s.get("samples_requested")
+        row.detail = (s.get("exit") or {}).get("detail") or row.detail
+        changes.runs.add(ev.run_id)
+        changes.finished.append(ev.run_id)
+        self._group_state(row.group_id, changes)
+
+    def _group_started(self, ev: GroupStarted, changes: Changes) -> None:
+        g = self.groups.get(ev.group_id)
+        first = ev.shards[0] if ev.shards else None
+        if g is None:
+            g = GroupRow(
+                group_id=ev.group_id,
+                name=ev.name,
+                nodes=tuple(s.node for s in ev.shards),
+                benchmark=first.benchmark if first else "",
+                scenario=str(first.scenario) if first else "",
+                mode=str(first.mode) if first else "",
+                total_samples=sum(s.samples for s in ev.shards),
+            )
+            self.groups[ev.group_id] = g
+            self.order.append(ev.group_id)
+            changes.rows_added = True
+        g.state = "running"
+        changes.rows_added |= g.shards != tuple(s.run_id for s in ev.shards)
+        g.shards = tuple(s.run_id for s in ev.shards)
+        g.split, g.split_source = ev.split, ev.split_source
+        g.summary, g.group_dir = None, None
+        for spec in ev.shards:
+            if spec.run_id not in self.runs:
+                self._queued(spec, changes)
+        changes.groups.add(ev.group_id)
+
+    def _group_state(self, group_id: str | None, changes: Changes) -> None:
+        if group_id is None or group_id not in self.groups:
+            return
+        g = self.groups[group_id]
+        if g.summary is None and g.shards:
+            shards = [self.runs[s] for s in g.shards if s in self.runs]
+            g.state = "collecting" if all(s.terminal for s in shards) else "running"
+        changes.groups.add(group_id)
+
+    def _node(self, name: str) -> NodeView:
+        return self.nodes.setdefault(name, NodeView(name))
+
+    def _telemetry(self, ev: TelemetrySampled, changes: Changes) -> None:
+        node = self._node(ev.node)
+        node.telemetry_state = ev.state
+        changes.nodes.add(ev.node)
+        for sample in ev.samples:
+            self._gpu_sample(node, sample)
+            if sample.utilization_pct is not None:
+                if self.telemetry_t0 is None:
+                    self.telemetry_t0 = sample.ts
+                key = f"{ev.node}/gpu{sample.gpu}"
+                self._point(
+                    self.utilization, key, sample.ts - self.telemetry_t0, sample.utilization_pct
+                )
+                changes.chart = True
+
+    @staticmethod
+    def _gpu_sample(node: NodeView, sample: GpuSample) -> None:
+        gpu = node.gpus.setdefault(sample.gpu, GpuView(sample.gpu))
+        gpu.name = sample.name or gpu.name
+        gpu.utilization_pct = sample.utilization_pct
+        gpu.memory_used_mib = sample.memory_used_mib
+        gpu.memory_total_mib = sample.memory_total_mib or gpu.memory_total_mib
+        if sample.utilization_pct is not None:
+            gpu.history.append(sample.utilization_pct)
+
+    @staticmethod
+    def _point(
+        series: dict[str, deque[tuple[float, float]]], key: str, t: float, value: float
+    ) -> None:
+        series.setdefault(key, deque(maxlen=SERIES_POINTS)).append((t, value))
