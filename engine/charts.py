@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,7 +54,8 @@ def _figure(width: float, height: float) -> Figure:
 
 def _save(fig: Figure, path: Path) -> Path:
     """Atomic: a viewer never sees half a PNG."""
-    tmp = path.with_name(f".{path.name}.tmp")
+    # Unique per writer: the console's export key and the end of a plan may rebuild at once.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     fig.savefig(tmp, dpi=DPI, format="png", metadata={"Software": None})
     os.replace(tmp, path)
     return path

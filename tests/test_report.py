@@ -171,7 +171,7 @@ def test_seed_jw2_log_through_the_real_parser_and_summary_builder(tmp_path: Path
     proj = re.search(r"= " + NUMBER + " h", _cell(md, "Full-dataset projection, wall"))
     assert proj
     _close(proj[1], DATASET / (100 / 722.6) / 3600)  # 26.83 h, not the seed's 48.2 h
-    paths = rebuild_reports(tmp_path / "results", tmp_path / "reports")
+    paths = write_pipeline_report(tmp_path / "results", tmp_path / "reports", charts=False)
     pipeline = paths[-1].read_text()
     assert "1 **INVALID**" in pipeline and "compliant" not in pipeline.lower()
 
@@ -180,6 +180,7 @@ def test_seed_jw2_log_through_the_real_parser_and_summary_builder(tmp_path: Path
 
 
 def _pipeline(root: Path, out: Path, **kw: Any) -> str:
+    kw.setdefault("charts", False)  # the chart tests cover the PNGs; these read the markdown
     paths = write_pipeline_report(root, out, **kw)
     assert paths[-1] == out / "mlconsole_pipeline_report.md"
     return paths[-1].read_text()
@@ -192,7 +193,7 @@ def _section(md: str, title: str) -> str:
 
 def test_pipeline_report_has_the_seed_sections(standard: tuple[Path, Standard], tmp_path) -> None:
     root, _ = standard
-    md = _pipeline(root, tmp_path / "reports")
+    md = _pipeline(root, tmp_path / "reports", charts=True)
     for title in (
         "Executive summary",
         "Single-node results",
@@ -360,3 +361,29 @@ def test_run_reports_in_a_results_dir_built_by_hand(tmp_path: Path) -> None:
     assert _cell(md, "Full-dataset projection, LoadGen") == (
         "— (the LoadGen metric is in ns, not samples/s)"
     )
+
+
+def test_concurrent_rebuilds_leave_whole_files(
+    standard: tuple[Path, Standard], tmp_path: Path
+) -> None:
+    """The end of a plan and the console's export key may rebuild at the same moment."""
+    import threading
+
+    from PIL import Image
+
+    root, _ = standard
+    out: list[list[Path]] = []
+    threads = [
+        threading.Thread(target=lambda: out.append(rebuild_reports(root, tmp_path / "r")))
+        for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(out) == 2 and out[0] == out[1]
+    for p in out[0]:
+        if p.suffix == ".png":
+            with Image.open(p) as img:
+                img.verify()
+    assert not list((tmp_path / "r").rglob("*.tmp")) and not list(root.rglob("*.tmp"))
