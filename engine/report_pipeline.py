@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from engine import figures
 from engine.analysis import Results
 from engine.report_format import (
     MISSING,
@@ -24,9 +23,9 @@ from engine.report_format import (
     names,
     num,
     ratio,
-    reasons,
     seconds,
 )
+from engine.report_insights import Rows, families, family, insight_lines
 from engine.report_run import metric_text, samples_text, validity_text, wall_text
 from engine.store import GROUP_SUMMARY, RUN_SUMMARY
 
@@ -39,10 +38,6 @@ def _rel(path: Path, start: Path) -> str:
         return os.path.relpath(path, start)
     except ValueError:  # another drive (Windows)
         return str(path)
-
-
-def _family(r: Mapping[str, Any]) -> str:
-    return f"{r['benchmark']} / {r['scenario']} / {r['mode']}"
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
@@ -58,11 +53,15 @@ class PipelineReport:
         self.r = results
         self.reports_dir = reports_dir
         self.charts = list(charts)
-        self.runs = results.runs.to_dicts()
-        self.nodes = results.nodes.to_dicts()
-        self.groups = results.groups.to_dicts()
-        self.shards = results.shards.to_dicts()
-        self.sweeps = results.sweeps.to_dicts()
+        self.rows = Rows(
+            runs=results.runs.to_dicts(),
+            nodes=results.nodes.to_dicts(),
+            groups=results.groups.to_dicts(),
+            shards=results.shards.to_dicts(),
+            sweeps=results.sweeps.to_dicts(),
+        )
+        self.runs, self.nodes, self.groups = self.rows.runs, self.rows.nodes, self.rows.groups
+        self.shards = self.rows.shards
         self.results_dir = Path(os.path.abspath(results.results_dir))
 
     def render(self) -> str:
@@ -134,13 +133,13 @@ class PipelineReport:
                 + ("; …" if len(short) > 6 else "")
                 + "."
             )
-        for fam in self._families():
+        for fam in families(self.nodes):
             measured = [n for n in fam if n["wall_throughput"] is not None]
             if len(measured) < 2:
                 continue
             top = max(measured, key=lambda n: (n["wall_throughput"], str(n["node"])))
             out.append(
-                f"- {_family(top)}: fastest node by wall throughput is {top['node']}, "
+                f"- {family(top)}: fastest node by wall throughput is {top['node']}, "
                 f"{ratio(top['relative_wall'])} the baseline {top['baseline_node']} "
                 f"({top['baseline_source']})."
             )
@@ -178,7 +177,7 @@ class PipelineReport:
                 rows.append(
                     [
                         n["node"],
-                        _family(n),
+                        family(n),
                         n["runs"],
                         f"{n['metric_name'] or ''}: {metric}".lstrip(": "),
                         wall,
@@ -332,54 +331,7 @@ class PipelineReport:
 
     def insights(self) -> list[str]:
         out = ["## Insights", "", "Each sentence is computed from the figures above.", ""]
-        lines: list[str] = []
-        for fam in self._families():
-            base = next((n for n in fam if n["node"] == n["baseline_node"]), None)
-            for n in fam:
-                if base is None or n is base or n["relative_wall"] is None:
-                    continue
-                text = (
-                    f"{n['node']} is {ratio(n['relative_wall'])} {base['node']} by wall "
-                    f"throughput on {_family(n)} ({num(n['wall_throughput'])} vs "
-                    f"{num(base['wall_throughput'])} samples/s; runs {names(n['wall_runs'], 3)} "
-                    f"vs {names(base['wall_runs'], 3)})"
-                )
-                if n["relative_loadgen"] is not None:
-                    text += (
-                        f" and {ratio(n['relative_loadgen'])} by LoadGen metric "
-                        f"({num(n['mean_metric'])} vs {num(base['mean_metric'])} "
-                        f"{n['metric_unit']})"
-                    )
-                lines.append(text + ".")
-        for n in self.nodes:
-            share = (
-                figures.relative(n["wall_throughput"], n["mean_metric"])
-                if n["metric_unit"] == "samples/s"
-                else None
-            )
-            if share is not None:
-                lines.append(
-                    f"{n['node']} ({_family(n)}): wall throughput is {num(100 * share, 3)}% of "
-                    f"LoadGen's metric ({num(n['wall_throughput'])} vs {num(n['mean_metric'])} "
-                    "samples/s): wall time runs from launch to exit (start-up and model load "
-                    "included), LoadGen's timer only over its own test."
-                )
-        lines += self._sweep_insights()
-        for r in self.runs:
-            if r["validity"] == "INVALID":
-                why = reasons(r["validity_reasons"]) or "LoadGen gave no reason"
-                lines.append(f"`{r['run_dir']}` is **INVALID**: {why}.")
-            if r["samples_mismatch"]:
-                lines.append(
-                    f"`{r['run_dir']}`: LoadGen processed {num(r['samples_processed'])} of "
-                    f"{num(r['samples_requested'])} requested samples; its per-sample figures "
-                    "use the processed count."
-                )
-            if not r["ok"]:
-                detail = f": {r['exit_detail']}" if r["exit_detail"] else ""
-                lines.append(f"`{r['run_dir']}` did not complete ({r['state']}){detail}.")
-        lines += self._group_insights()
-        lines += self._telemetry_insights()
+        lines = insight_lines(self.rows)
         return out + ([f"- {t}" for t in lines] or ["- Nothing to compare yet."])
 
     def projections(self) -> list[str]:
@@ -399,7 +351,7 @@ class PipelineReport:
                 rows.append(
                     [
                         n["node"],
-                        _family(n),
+                        family(n),
                         what,
                         self._projection_text(n["dataset_size"], tp, hours, n["metric_unit"], what),
                         names(n["wall_runs"] if what == "wall throughput" else n["run_dirs"], 3),
@@ -409,7 +361,7 @@ class PipelineReport:
             rows.append(
                 [
                     f"group {g['name']}",
-                    _family(g),
+                    family(g),
                     "combined throughput",
                     self._projection_text(
                         g["dataset_size"],
@@ -441,12 +393,6 @@ class PipelineReport:
 
     # --- pieces --------------------------------------------------------------------------------
 
-    def _families(self) -> list[list[dict[str, Any]]]:
-        fams: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-        for n in self.nodes:
-            fams.setdefault((n["benchmark"], n["scenario"], n["mode"]), []).append(n)
-        return list(fams.values())
-
     def _or_missing(self, text: str, g: Mapping[str, Any], which: str) -> str:
         if which == "combined" and g["combined_throughput"] is None:
             if g["samples_processed"] is None:
@@ -472,72 +418,6 @@ class PipelineReport:
         if what == "LoadGen metric" and unit != "samples/s":
             return missing(f"the LoadGen metric is in {unit}, not samples/s")
         return missing(f"no {what}")
-
-    def _sweep_insights(self) -> list[str]:
-        series: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-        for s in self.sweeps:
-            series.setdefault((s["node"], s["benchmark"], s["scenario"], s["mode"]), []).append(s)
-        out = []
-        for (node, *_), pts in series.items():
-            pts = [p for p in pts if p["wall_throughput"] is not None]
-            if len(pts) < 2:
-                continue
-            first, last = pts[0], pts[-1]
-            out.append(
-                f"{node}: wall throughput {num(first['wall_throughput'])} → "
-                f"{num(last['wall_throughput'])} samples/s from {num(first['samples_requested'])} "
-                f"to {num(last['samples_requested'])} samples requested (runs "
-                f"{names(first['run_dirs'], 2)}; {names(last['run_dirs'], 2)})."
-            )
-        return out
-
-    def _group_insights(self) -> list[str]:
-        out = []
-        for g in self.groups:
-            if g["scaling_efficiency"] is not None:
-                out.append(
-                    f"Group {g['name']} ({g['split']} split): combined "
-                    f"{num(g['combined_throughput'])} samples/s vs ideal "
-                    f"{num(g['ideal_throughput'])} samples/s, scaling efficiency "
-                    f"{num(g['scaling_efficiency'], 3)} (`{g['group_dir']}`)."
-                )
-            mine = [s for s in self.shards if s["group_dir"] == g["group_dir"]]
-            if g["end_unix"] is None:
-                continue
-            for s in mine:
-                if s["end_unix"] is None:
-                    continue
-                idle = g["end_unix"] - s["end_unix"]
-                if idle > 0:
-                    out.append(
-                        f"Group {g['name']}: {s['node']}'s shard (`{s['run_dir']}`, "
-                        f"{num(s['samples_requested'])} samples) ended {num(idle)} s before the "
-                        "group's last shard."
-                    )
-        return out
-
-    def _telemetry_insights(self) -> list[str]:
-        with_util = [r for r in self.runs if r["util_mean"] is not None]
-        if not with_util:
-            states = sorted({str(r["telemetry_state"]) for r in self.runs if r["telemetry_state"]})
-            if not self.runs:
-                return []
-            return [
-                "No GPU telemetry was recorded"
-                + (f" (the summaries say: {', '.join(states)})" if states else "")
-                + "; GPU utilization is unknown."
-            ]
-        out = []
-        for node in sorted({str(r["node"]) for r in with_util}):
-            mine = [r for r in with_util if str(r["node"]) == node]
-            mean = sum(r["util_mean"] for r in mine) / len(mine)
-            top = max((r["util_max"] for r in mine if r["util_max"] is not None), default=None)
-            out.append(
-                f"{node}: GPU utilization mean {num(mean, 3)}% (max "
-                f"{num(top, 3) if top is not None else MISSING}%) over {len(mine)} run(s) with "
-                f"telemetry ({names((r['run_dir'] for r in mine), 3)})."
-            )
-        return out
 
 
 def render_pipeline_report(results: Results, reports_dir: Path, charts: Sequence[Path]) -> str:
