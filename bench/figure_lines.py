@@ -39,7 +39,7 @@ def machine() -> str:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemTotal"):
                 kib = int(line.split()[1])
-                mem = f"{kib / 1024 / 1024:.1f} GiB MemTotal"
+                mem = f"MemTotal {kib} kB ({kib / 1024 / 1024:.1f} GiB)"
                 break
     except (OSError, ValueError, IndexError):
         pass
