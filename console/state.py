@@ -432,7 +432,12 @@ class ConsoleState:
                 total_samples=sum(s.samples for s in ev.shards),
             )
             self.groups[ev.group_id] = g
-            self.order.append(ev.group_id)
+            # Its shards were queued before the group was announced: the group row takes
+            # the place of the first of them, and they move under it.
+            ids = {s.run_id for s in ev.shards}
+            at = next((i for i, k in enumerate(self.order) if k in ids), len(self.order))
+            self.order.insert(at, ev.group_id)
+            self.order = [k for k in self.order if k not in ids]
             changes.rows_added = True
         g.state = "running"
         changes.rows_added |= g.shards != tuple(s.run_id for s in ev.shards)

@@ -9,17 +9,18 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-ABOUT = """\
-The console is a view over the engine: every throughput, ETA and validity it shows was
-computed by the engine and recorded in the run's summary.
-
-Runs are started detached on their nodes. Quitting while runs are live asks first; runs
-keep going on their nodes (SSH or local), and `mlconsole attach CONFIG` (or `a` in a new
-console) follows them again to their end.
-
-Command palette: ctrl+p offers the same actions by name, plus one entry per group and theme.
-Themes: dark and light (themes/*.tcss); `--theme NAME` or settings.theme picks one at start,
-`t` switches. Any Textual theme name works too (ansi-dark suits 16-color terminals)."""
+ABOUT = (
+    "The console is a view over the engine: every throughput, ETA and validity it shows was "
+    "computed by the engine and recorded in the run's summary.\n\n"
+    "Runs are started detached on their nodes. Quitting while runs are live asks first; "
+    "the runs keep going on their nodes (SSH or local), and `mlconsole attach CONFIG` (or `a` "
+    "in a new console) follows them again to their end and collects their results.\n\n"
+    "Command palette: ctrl+p offers the same actions by name, plus one entry per group and "
+    "per theme.\n\n"
+    "Themes: dark and light (themes/*.tcss); `--theme NAME` or settings.theme picks one at "
+    "start, `t` switches. Any Textual theme name works too (ansi-dark suits 16-color "
+    "terminals)."
+)
 
 
 def key_table(bindings: list[Binding]) -> str:

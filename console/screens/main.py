@@ -86,4 +86,4 @@ class MainScreen(Screen[None]):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.app.run_action("details")
+        self.app.action_details()  # type: ignore[attr-defined]

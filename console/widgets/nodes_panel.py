@@ -30,20 +30,22 @@ def sparkline(values: Iterable[float], width: int = SPARK_WIDTH, top: float = 10
     return "".join(out)
 
 
-def _mib(x: float | None) -> str:
-    if x is None:
-        return "?"
-    return f"{x / 1024:.1f}" if x >= 1024 else f"{x:.0f}M"
+def _gib(x: float | None, digits: int) -> str:
+    return "?" if x is None else f"{x / 1024:.{digits}f}"
 
 
-def gpu_line(gpu: GpuView) -> str:
+def gpu_lines(gpu: GpuView) -> list[str]:
+    """'gpu0 A30  35% mem 13.7/24G', then the recent utilization as a sparkline."""
     name = (gpu.name or "GPU").removeprefix("NVIDIA ")
-    util = "—" if gpu.utilization_pct is None else f"{gpu.utilization_pct:3.0f}%"
+    util = "  —" if gpu.utilization_pct is None else f"{gpu.utilization_pct:3.0f}%"
     if gpu.memory_used_mib is None and gpu.memory_total_mib is None:
         mem = "mem —"
     else:
-        mem = f"mem {_mib(gpu.memory_used_mib)}/{_mib(gpu.memory_total_mib)}G"
-    return f" {gpu.index} {name[:14]}  {util} {mem} {sparkline(gpu.history)}".rstrip()
+        mem = f"mem {_gib(gpu.memory_used_mib, 1)}/{_gib(gpu.memory_total_mib, 0)}G"
+    lines = [f"gpu{gpu.index} {name[:10]} {util} {mem}"]
+    if gpu.history:
+        lines.append(f"     {sparkline(gpu.history)}")
+    return lines
 
 
 def node_text(node: NodeView) -> Text:
@@ -56,18 +58,19 @@ def node_text(node: NodeView) -> Text:
     if node.simulated:
         text.append("  (simulated)")
     if node.current_run:
-        text.append(f"\n run {node.current_run}")
+        text.append(f"\nrun {node.current_run}")
     facts = node.facts
     if facts is not None and facts.loadgen_version:
-        text.append(f"\n LoadGen {facts.loadgen_version}")
+        text.append(f"\nLoadGen {facts.loadgen_version}")
     note = node.telemetry_note
     if node.gpus:
         for index in sorted(node.gpus):
-            text.append("\n" + gpu_line(node.gpus[index]))
+            for line in gpu_lines(node.gpus[index]):
+                text.append("\n" + line)
     if note is not None:
-        text.append(f"\n no GPU telemetry: {note}")
+        text.append(f"\nno GPU telemetry: {note}")
     if node.last_error:
-        text.append(f"\n error: {node.last_error}")
+        text.append(f"\nerror: {node.last_error}")
     return text
 
 
