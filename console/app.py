@@ -42,6 +42,7 @@ from engine.model import Config
 
 THEMES_DIR = Path(__file__).resolve().parent.parent / "themes"
 CHART_INTERVAL_S = 1.0
+TABLE_INTERVAL_S = 1.0
 _THEME_FIELDS = {
     "primary",
     "secondary",
@@ -96,6 +97,7 @@ class ConsoleApp(App[int]):
         preflight_on_start: bool = False,
         flush_interval_s: float = FLUSH_INTERVAL_S,
         chart_interval_s: float = CHART_INTERVAL_S,
+        table_interval_s: float = TABLE_INTERVAL_S,
     ) -> None:
         super().__init__()
         self.config = config
@@ -111,6 +113,12 @@ class ConsoleApp(App[int]):
         self.summaries: dict[str, tuple[str, str]] = {}  # run_id -> (title, text) for the log
         self.theme_names: list[str] = []
         self._stale = True  # the main screen missed updates while hidden
+        self.table_interval_s = table_interval_s
+        self._last_table_paint = 0.0
+        self._rows_timer: Any = None
+        self._dirty_rows: set[str] = set()
+        self._dirty_nodes: set[str] = set()
+        self._rows_added = False
         self._charts_dirty = True
         self.sub_title = config_note
 
@@ -222,22 +230,43 @@ class ConsoleApp(App[int]):
             )
 
     def _paint(self, changes: Changes) -> None:
+        """Log lines go out with every batch (~10 Hz, one write_lines); table rows and node
+        cards at most every `table_interval_s`, since a table repaint costs far more."""
         main = self.main
         assert main is not None
+        self._dirty_rows |= changes.runs | changes.groups
+        for run_id in changes.runs:
+            gid = self.state.runs[run_id].group_id if run_id in self.state.runs else None
+            if gid:
+                self._dirty_rows.add(gid)
+        self._dirty_nodes |= changes.nodes
+        self._rows_added |= changes.rows_added
         with self.batch_update():
-            keys = set(changes.runs) | set(changes.groups)
-            for run_id in changes.runs:
-                gid = self.state.runs[run_id].group_id if run_id in self.state.runs else None
-                if gid:
-                    keys.add(gid)
-            main.runs_table.sync(self.state, None if changes.rows_added else sorted(keys))
-            if changes.nodes:
-                main.nodes_panel.sync(self.state, changes.nodes)
             pane = main.log_pane
             for run_id, lines in changes.logs.items():
                 pane.append(run_id, lines)
             if changes.header:
                 self._paint_notice(main)
+        wait = self._last_table_paint + self.table_interval_s - time.monotonic()
+        if wait <= 0 or changes.rows_added or changes.finished:
+            self._paint_rows()
+        elif self._rows_timer is None:
+            self._rows_timer = self.set_timer(wait, self._paint_rows)
+
+    def _paint_rows(self) -> None:
+        self._rows_timer = None
+        main = self.main
+        if main is None or not self.main_visible:
+            self._stale = True
+            return
+        self._last_table_paint = time.monotonic()
+        keys, nodes = self._dirty_rows, self._dirty_nodes
+        rows_added = self._rows_added
+        self._dirty_rows, self._dirty_nodes, self._rows_added = set(), set(), False
+        with self.batch_update():
+            main.runs_table.sync(self.state, None if rows_added else sorted(keys))
+            if nodes:
+                main.nodes_panel.sync(self.state, nodes)
 
     def sync_views(self) -> None:
         """Repaint the whole main screen from the state (after it was hidden, or on demand)."""
@@ -245,6 +274,7 @@ class ConsoleApp(App[int]):
         if main is None or not main.is_mounted:
             return
         self._stale = False
+        self._dirty_rows, self._dirty_nodes, self._rows_added = set(), set(), False
         with self.batch_update():
             main.runs_table.sync(self.state)
             main.nodes_panel.sync(self.state)

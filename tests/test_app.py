@@ -98,7 +98,8 @@ def summaries(results: Path) -> dict[str, dict[str, Any]]:
 
 async def test_plan_progress_log_details_export_theme_help_quit(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, speeds={"slow": 150, "fast": 300}, plan=SWEEP_AND_GROUP)
-    app = ConsoleApp(load_config(cfg), config_note="test config")
+    # Table repaints every 0.2 s instead of 1 s, so that a 1 s run shows several steps.
+    app = ConsoleApp(load_config(cfg), config_note="test config", table_interval_s=0.2)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert "planned" in cell(app, "s1-slow-150", "state")
@@ -267,9 +268,10 @@ async def test_palette_preflight_and_no_color(tmp_path: Path, monkeypatch: Any) 
         await wait_for(
             pilot, lambda: all(n.state == "ready" and n.facts for n in app.state.nodes.values())
         )
-        await pilot.pause(0.3)
+        # Node cards repaint within a second (the table and cards are throttled to 1 Hz).
+        await wait_for(pilot, lambda: "ready" in app.export_screenshot())
         svg = app.export_screenshot()
-        assert "ready" in svg and "Runs" in svg and "LoadGen" in svg
+        assert "Runs" in svg and "LoadGen" in svg and "slow" in svg
         await pilot.press("q")
 
 

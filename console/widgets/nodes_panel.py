@@ -80,13 +80,22 @@ def state_class(state: str) -> str:
 
 class NodeCard(Static):
     def __init__(self, node: NodeView) -> None:
-        super().__init__(node_text(node), classes="node-card " + state_class(node.state))
+        self._text = node_text(node)
+        super().__init__(self._text, classes="node-card " + state_class(node.state))
         self.node_name = node.name
 
     def show(self, node: NodeView) -> None:
         for name in _STATE_CLASSES:
             self.set_class(state_class(node.state) == f"state-{name}", f"state-{name}")
-        self.update(node_text(node))
+        text = node_text(node)
+        if text == self._text:
+            return
+        # Telemetry changes numbers, not the number of lines: skip the relayout then.
+        same_shape = [len(x) for x in text.plain.split("\n")] == [
+            len(x) for x in self._text.plain.split("\n")
+        ]
+        self._text = text
+        self.update(text, layout=not same_shape)
 
 
 class NodesPanel(VerticalScroll):
