@@ -198,10 +198,12 @@ class ConsoleApp(App[int]):
         self._tell(changes)
         for run_id in changes.finished:
             self._load_run_summary(run_id)
-        if self.main_visible and not self._stale:
-            self._paint(changes)
-        else:
+        if not self.main_visible:
             self._stale = True
+        elif self._stale:
+            self.sync_views()
+        else:
+            self._paint(changes)
 
     def _tell(self, changes: Changes) -> None:
         """Notifications work on any screen."""
@@ -212,8 +214,7 @@ class ConsoleApp(App[int]):
         if changes.reports is not None:
             paths = changes.reports
             md = [p for p in paths if p.endswith(".md")]
-            where = str(Path(paths[0]).parent) if paths else "nowhere"
-            reports_dir = self.config.settings.reports_dir if self.config else where
+            reports_dir = self.config.settings.reports_dir if self.config else "?"
             self.notify(
                 f"report exported: {len(paths)} files in {reports_dir}"
                 + (f" (e.g. {md[-1]})" if md else ""),
@@ -515,6 +516,10 @@ class ConsoleApp(App[int]):
         bindings = list(main.BINDINGS) if main is not None else []
         self.push_screen(HelpScreen(bindings))  # type: ignore[arg-type]
 
+    async def action_quit(self) -> None:
+        """ctrl+q asks too when runs are live."""
+        await self.action_quit_console()
+
     async def action_quit_console(self) -> None:
         live = self.state.live_runs
         if self.orchestrator is not None:
@@ -522,10 +527,12 @@ class ConsoleApp(App[int]):
         if not live:
             await self._leave(cancel=False)
             return
+        shown = ", ".join(live[:6]) + ("…" if len(live) > 6 else "")
+        config = self.config.source if self.config else "CONFIG"
         message = (
-            f"{len(live)} runs are live: {', '.join(live[:6])}{'…' if len(live) > 6 else ''}.\n"
-            "Quit and they keep going on their nodes, detached; `mlconsole attach "
-            f"{self.config.source if self.config else 'CONFIG'}` (or `a` in a new console) "
+            f"{len(live)} {'run is' if len(live) == 1 else 'runs are'} live: {shown}.\n"
+            "Quit, and they keep going on their nodes, detached (runs of the plan not yet "
+            f"started will not start); `mlconsole attach {config}` (or `a` in a new console) "
             "follows them to their end and collects their results."
         )
 
@@ -539,8 +546,8 @@ class ConsoleApp(App[int]):
                 message,
                 [
                     ("stay", "Stay", "primary"),
-                    ("quit", "Quit, runs keep going", "warning"),
-                    ("cancel", "Cancel runs and quit", "error"),
+                    ("quit", "Quit, runs go on", "warning"),
+                    ("cancel", "Cancel runs, quit", "error"),
                 ],
             ),
             answer,
