@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.text import Text
 from textual.app import App
 from textual.color import Color
 from textual.theme import Theme
@@ -112,14 +111,7 @@ class ConsoleApp(App[int]):
         self.bridge: EventBridge | None = None
         self.summaries: dict[str, tuple[str, str]] = {}  # run_id -> (title, text) for the log
         self.theme_names: list[str] = []
-        self._stale = True  # the main screen missed updates while hidden
         self.table_interval_s = table_interval_s
-        self._last_table_paint = 0.0
-        self._rows_timer: Any = None
-        self._dirty_rows: set[str] = set()
-        self._dirty_nodes: set[str] = set()
-        self._rows_added = False
-        self._charts_dirty = True
         self.sub_title = config_note
 
     # --- start and stop ---------------------------------------------------------------------
@@ -127,7 +119,8 @@ class ConsoleApp(App[int]):
     def get_default_screen(self) -> Any:
         if self.config_error is not None:
             return ConfigErrorScreen(self.config_error)
-        return MainScreen(id="main")
+        source = self.config.source if self.config else "no config"
+        return MainScreen(self.state, self.summaries, source, self.table_interval_s)
 
     def on_mount(self) -> None:
         for t in load_theme_files():
@@ -187,23 +180,30 @@ class ConsoleApp(App[int]):
         screen = stack[0] if stack else None
         return screen if isinstance(screen, MainScreen) else None
 
-    @property
-    def main_visible(self) -> bool:
-        main = self.main
-        return main is not None and self.screen is main
-
     def on_engine_batch(self, message: EngineBatch) -> None:
         changes = self.state.apply_all(message.events)
-        self._charts_dirty |= changes.chart
         self._tell(changes)
         for run_id in changes.finished:
             self._load_run_summary(run_id)
-        if not self.main_visible:
-            self._stale = True
-        elif self._stale:
-            self.sync_views()
+        main = self.main
+        if main is None:
+            return
+        if self.screen is not main:
+            main.stale = True
+            main.charts_dirty |= changes.chart
+        elif main.stale:
+            main.sync()
         else:
-            self._paint(changes)
+            main.paint(changes)
+
+    def sync_views(self) -> None:
+        """Repaint the whole main screen from the state."""
+        if self.main is not None:
+            self.main.sync()
+
+    def _chart_tick(self) -> None:
+        if self.main is not None:
+            self.main.chart_tick()
 
     def _tell(self, changes: Changes) -> None:
         """Notifications work on any screen."""
@@ -229,105 +229,6 @@ class ConsoleApp(App[int]):
                 severity="information" if ev.ok else "warning",
                 markup=False,
             )
-
-    def _paint(self, changes: Changes) -> None:
-        """Log lines go out with every batch (~10 Hz, one write_lines); table rows and node
-        cards at most every `table_interval_s`, since a table repaint costs far more."""
-        main = self.main
-        assert main is not None
-        self._dirty_rows |= changes.runs | changes.groups
-        for run_id in changes.runs:
-            gid = self.state.runs[run_id].group_id if run_id in self.state.runs else None
-            if gid:
-                self._dirty_rows.add(gid)
-        self._dirty_nodes |= changes.nodes
-        self._rows_added |= changes.rows_added
-        with self.batch_update():
-            pane = main.log_pane
-            for run_id, lines in changes.logs.items():
-                pane.append(run_id, lines)
-            if changes.header:
-                self._paint_notice(main)
-        wait = self._last_table_paint + self.table_interval_s - time.monotonic()
-        if wait <= 0 or changes.rows_added or changes.finished:
-            self._paint_rows()
-        elif self._rows_timer is None:
-            self._rows_timer = self.set_timer(wait, self._paint_rows)
-
-    def _paint_rows(self) -> None:
-        self._rows_timer = None
-        main = self.main
-        if main is None or not self.main_visible:
-            self._stale = True
-            return
-        self._last_table_paint = time.monotonic()
-        keys, nodes = self._dirty_rows, self._dirty_nodes
-        rows_added = self._rows_added
-        self._dirty_rows, self._dirty_nodes, self._rows_added = set(), set(), False
-        with self.batch_update():
-            main.runs_table.sync(self.state, None if rows_added else sorted(keys))
-            if nodes:
-                main.nodes_panel.sync(self.state, nodes)
-
-    def sync_views(self) -> None:
-        """Repaint the whole main screen from the state (after it was hidden, or on demand)."""
-        main = self.main
-        if main is None or not main.is_mounted:
-            return
-        self._stale = False
-        self._dirty_rows, self._dirty_nodes, self._rows_added = set(), set(), False
-        with self.batch_update():
-            main.runs_table.sync(self.state)
-            main.nodes_panel.sync(self.state)
-            self._show_log(main, main.log_pane.run_id or main.runs_table.selected_key)
-            self._paint_notice(main)
-        self._charts_dirty = True
-        self._chart_tick()
-
-    def _paint_notice(self, main: MainScreen) -> None:
-        parts = [f"config: {self.config.source}" if self.config else "no config"]
-        if self.state.simulated:
-            parts.append("node speeds SIMULATED (demo harness)")
-        if self.state.plan_note:
-            parts.append(self.state.plan_note)
-        notice = self.state.last_notice
-        if notice is not None and not notice.message.startswith("node speeds in this config"):
-            parts.append(notice.message)
-        main.notice.update(Text(" · ".join(parts)))
-        main.notice.set_class(self.state.simulated, "-warning")
-
-    def _chart_tick(self) -> None:
-        if not self._charts_dirty or not self.main_visible:
-            return
-        main = self.main
-        assert main is not None
-        self._charts_dirty = False
-        throughput, gpu = main.charts
-        throughput.set_series(self.state.throughput)
-        notes = sorted(
-            {f"{n.name}: {n.telemetry_note}" for n in self.state.nodes.values() if n.telemetry_note}
-        )
-        gpu.set_series(self.state.utilization, "no GPU telemetry — " + "; ".join(notes))
-        for chart in (throughput, gpu):
-            if chart.display and chart.region.area:
-                chart.replot()
-
-    # --- selection and the log --------------------------------------------------------------
-
-    def follow(self, key: str) -> None:
-        """The table cursor moved to `key`: the log pane follows that run."""
-        main = self.main
-        if main is not None and main.log_pane.run_id != key:
-            self._show_log(main, key)
-
-    def _show_log(self, main: MainScreen, key: str | None) -> None:
-        pane = main.log_pane
-        if key is not None and key in self.state.groups:
-            g = self.state.groups[key]
-            pane.show_run(None, [f"group {g.name}: select one of its shards to follow its log"])
-            return
-        lines = self.state.logs.get(key, ()) if key else ()
-        pane.show_run(key, lines, self.summaries.get(key) if key else None)
 
     def _load_run_summary(self, run_id: str) -> None:
         row = self.state.runs.get(run_id)
@@ -355,7 +256,7 @@ class ConsoleApp(App[int]):
             return
         self.summaries[message.run_id] = entry
         main = self.main
-        if main is not None and self.main_visible:
+        if main is not None and self.screen is main:
             main.log_pane.append_summary(message.run_id, *entry)
 
     # --- actions (keys, palette) ------------------------------------------------------------
@@ -499,11 +400,8 @@ class ConsoleApp(App[int]):
         self.push_screen(RunDetailsScreen(f"run {row.run_id}", text, row.run_dir))
 
     def action_toggle_side(self) -> None:
-        main = self.main
-        if main is not None:
-            main.toggle_class("-show-charts")
-            self._charts_dirty = True
-            self.call_after_refresh(self._chart_tick)
+        if self.main is not None:
+            self.main.toggle_side()
 
     def action_toggle_theme(self) -> None:
         names = self.theme_names or ["textual-dark", "textual-light"]
