@@ -48,6 +48,18 @@ def sshd_missing_reason() -> str | None:
     return None
 
 
+def _die_with_parent() -> None:
+    """In the sshd child before exec: SIGTERM it when the test process dies, so a killed
+    test run leaves no sshd behind (Linux PR_SET_PDEATHSIG; elsewhere a no-op)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -265,6 +277,7 @@ class SshLab:
             proc = subprocess.Popen(
                 [SSHD, "-D", "-e", "-f", str(cfg)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
             log.close()
             server = Sshd(port, d, host_key, proc)

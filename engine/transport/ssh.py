@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import shlex
 import signal
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
 
 # OpenSSH's sftp-server answers reads of at most ~256 KiB; asking for more only splits them.
 _MAX_READ = 256 * 1024
+# One SFTP request (open, read, stat ...) that takes longer means the session is wedged.
+SFTP_OP_TIMEOUT_S = 60.0
 
 
 def _cancel_script(pgid: int, grace_s: float) -> str:
@@ -87,6 +90,21 @@ def _exit_code(exit_status: int | None, exit_signal: Any) -> int | None:
         except KeyError:
             return 255
     return None
+
+
+async def _close_file(f: Any) -> None:
+    """Close a remote file handle without ever hanging a cleanup: when the task is being
+    cancelled (shutdown cancels asyncssh's own reader task too, so no reply would come) the
+    handle is left to the end of the SFTP session."""
+    import asyncssh
+
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        return
+    try:
+        await asyncio.wait_for(f.close(), 5.0)
+    except (TimeoutError, asyncssh.Error, OSError):
+        pass
 
 
 class SshTransport:
@@ -199,15 +217,27 @@ class SshTransport:
                 raise TransportError(f"on node {self.node.name!r}: {exc}") from None
 
     @asynccontextmanager
-    async def _files(self) -> AsyncIterator[asyncssh.SFTPClient]:
-        """The shared SFTP client; link failures become LinkLost, other SFTP errors pass."""
+    async def _files(
+        self, timeout: float | None = SFTP_OP_TIMEOUT_S
+    ) -> AsyncIterator[asyncssh.SFTPClient]:
+        """The shared SFTP client; link failures become LinkLost, other SFTP errors pass as
+        TransportError. An SFTP server that stops answering (a hung mount under the file)
+        would block every later request on the session, so past `timeout` the connection is
+        dropped as lost and the caller's reconnect gets a fresh one."""
         import asyncssh
 
         if not self.connected or self._sftp is None:
             raise self._not_connected()
         sftp, state = self._sftp, self._state
         try:
-            yield sftp
+            async with asyncio.timeout(timeout):
+                yield sftp
+        except TimeoutError:
+            if state is self._state:
+                self._discard()
+            raise LinkLost(
+                self.node.name, f"an SFTP request got no answer within {timeout:g} s"
+            ) from None
         except (asyncssh.Error, OSError) as exc:
             if (lost := self._link_lost(state, exc)) is not None:
                 raise lost from None
@@ -216,14 +246,28 @@ class SshTransport:
 
     # --- commands -------------------------------------------------------------------------------
 
-    def _sh(self, script: str) -> str:
-        """The exec request: `sh -c` (whatever the login shell is) with the node's env."""
+    def _sh(self, script: str, *, timeout: float | None = None) -> str:
+        """The exec request: `sh -c` (whatever the login shell is) with the node's env.
+
+        With `timeout`, the node's own `timeout` (coreutils, where present) ends the script's
+        whole process group: sshd does not deliver SSH signal requests to root sessions, and a
+        channel stays open on the server until its command exits, so a stuck command must be
+        ended on the node to give its MaxSessions slot back.
+        """
         exports = "".join(
             f"export {name}={shlex.quote(value)}\n"
             for name, value in self.node.env.items()
             if detach.valid_env_name(name)
         )
-        return "sh -c " + shlex.quote(exports + script)
+        inner = "sh -c " + shlex.quote(exports + script)
+        if timeout is None:
+            return inner
+        limit = f"{max(timeout, 0.1):.3f}"
+        outer = (
+            "if command -v timeout >/dev/null 2>&1; then "
+            f"exec timeout -k 2 {limit} {inner}; else exec {inner}; fi"
+        )
+        return "sh -c " + shlex.quote(outer)
 
     async def home(self) -> str:
         if self._home is None:
@@ -238,12 +282,17 @@ class SshTransport:
         import asyncssh
 
         state = self._state
+        t0 = time.monotonic()
         async with self._session() as conn:
             proc = await conn.create_process(
-                self._sh(script), stdin=asyncssh.DEVNULL, encoding="utf-8", errors="replace"
+                self._sh(script, timeout=timeout),
+                stdin=asyncssh.DEVNULL,
+                encoding="utf-8",
+                errors="replace",
             )
             try:
-                res = await proc.wait(timeout=timeout)
+                # The node's `timeout` normally ends it first (exit 124); this is the backstop.
+                res = await proc.wait(timeout=timeout + 3.0)
             except asyncssh.TimeoutError as exc:
                 if (lost := self._link_lost(state, exc)) is not None:
                     raise lost from None
@@ -253,15 +302,20 @@ class SshTransport:
                 await self._end(proc, state, "KILL")
                 raise
         code = _exit_code(res.exit_status, res.exit_signal)
+        stderr = str(res.stderr or "")
+        if code == 124 and time.monotonic() - t0 >= timeout * 0.95:
+            stderr += f"timed out after {timeout:g}s"
         if code is None:
             # No status and no signal: the channel ended with the connection.
             lost = self._link_lost(state, ConnectionError("no exit status"))
             raise lost or LinkLost(self.node.name, "the command ended without an exit status")
-        return CommandResult(code, str(res.stdout or ""), str(res.stderr or ""))
+        return CommandResult(code, str(res.stdout or ""), stderr)
 
     async def _end(self, proc: asyncssh.SSHClientProcess, state: LinkState, sig: str) -> None:
-        """Signal a command still running and wait (briefly) for its channel to close, so the
-        channel is really gone before its slot is given back."""
+        """Close a command's channel and wait (briefly) until the server has closed it too, so
+        the slot is free on the node before it is given back here. The signal is a courtesy:
+        sshd ignores signal requests on root sessions; a stream's command ends at its next
+        write (SIGPIPE), a stuck short command at the node-side `timeout`."""
         import asyncssh
 
         if proc.exit_status is None and proc.exit_signal is None and not state.lost:
@@ -270,6 +324,9 @@ class SshTransport:
             except (asyncssh.Error, OSError):
                 pass
         proc.close()
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            return
         try:
             await asyncio.wait_for(proc.wait_closed(), 5.0)
         except (TimeoutError, asyncssh.Error, OSError):
@@ -341,7 +398,7 @@ class SshTransport:
                         break  # short read: the end of the file as it is now
                 return b"".join(parts)
             finally:
-                await f.close()
+                await _close_file(f)
 
     async def size(self, path: str) -> int | None:
         import asyncssh
@@ -437,7 +494,8 @@ class SshTransport:
                 continue
             remote = f"{remote_dir.rstrip('/')}/{name}"
             local = dest / name
-            async with self._files() as sftp:
+            # No per-request limit: a large log may take long; keepalives notice a dead link.
+            async with self._files(timeout=None) as sftp:
                 try:
                     want = (await sftp.stat(remote)).size
                     await sftp.get(remote, str(local))
