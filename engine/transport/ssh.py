@@ -155,6 +155,9 @@ class SshTransport:
                     f"logged in, but the SFTP subsystem did not start ({exc}); the node's "
                     "sshd_config needs a `Subsystem sftp` line",
                 ) from None
+            except BaseException:
+                conn.abort()  # cancelled while the SFTP session started: leave nothing open
+                raise
             self._conn, self._sftp, self._state = conn, sftp, state
 
     async def close(self) -> None:
