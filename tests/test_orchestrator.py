@@ -210,3 +210,28 @@ def test_shard_sizes_add_up_and_follow_weights() -> None:
     assert figures.shard_sizes(320, {"a": 20.0, "b": 42.0}) == {"a": 103, "b": 217}
     assert figures.shard_sizes(5, {"a": None, "b": 1.0}) == {"a": 3, "b": 2}
     assert sum(figures.shard_sizes(1001, {"a": 1.0, "b": 2.0, "c": 3.3}).values()) == 1001
+
+
+async def test_a_group_with_no_measurements_calibrates_then_sizes_shards(tmp_path: Path) -> None:
+    plan = """
+[[plan]]
+kind = "group"
+name = "cal"
+nodes = ["slow", "fast"]
+benchmark = "demo"
+total_samples = 600
+split = "auto"
+calibrate = true
+"""
+    cfg = write_config(tmp_path, speeds={"slow": 100, "fast": 210}, plan=plan)
+    orch, outcome, _ = await run(cfg)
+    assert outcome.ok, outcome.failures
+    runs = summaries(tmp_path / "results")
+    calibration = [s for s in runs.values() if s["label"] == "calibration"]
+    assert {s["node"] for s in calibration} == {"slow", "fast"}
+    (group,) = (g.summary for g in orch.store.groups())
+    assert group["split"] == "weighted"
+    for s in calibration:
+        assert s["run_dir"] in group["split_source"]
+    slow_n, fast_n = (sh["samples_requested"] for sh in group["shards"])
+    assert slow_n + fast_n == 600 and fast_n > 1.5 * slow_n
