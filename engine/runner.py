@@ -31,6 +31,7 @@ DETAIL_FILE = f"{LOG_PREFIX}detail.txt"
 TRACE_FILE = f"{LOG_PREFIX}trace.json"
 ACCURACY_FILE = f"{LOG_PREFIX}accuracy.json"
 MAX_LOG_LINES_PER_EVENT = 500
+END_POLL_S = 0.05
 
 
 class TelemetryHandle(Protocol):
@@ -216,8 +217,12 @@ class RunExecution:
                 self._set(RunState.STALLED, f"no new completions for {stall_s:g}s")
             elif not stalled and self.state == RunState.STALLED:
                 self._set(RunState.RUNNING)
+            # Once every sample is done the harness is about to exit: look more often, so the
+            # console notices the end within ~50 ms instead of a whole poll interval.
+            done, total, _ = progress.current()
+            wait_s = min(poll_s, END_POLL_S) if total and done >= total else poll_s
             try:
-                await asyncio.wait_for(self._cancel.wait(), poll_s)
+                await asyncio.wait_for(self._cancel.wait(), wait_s)
             except TimeoutError:
                 pass
         telemetry_summary = await telemetry.stop() if telemetry is not None else None
