@@ -242,6 +242,8 @@ async def test_quit_leaves_runs_going_and_a_new_console_reattaches(tmp_path: Pat
         )
         await pilot.press("a")
         await wait_for(pilot, lambda: again.state.runs["s1-fast-500"].state == "succeeded")
+        # Validity comes with RunFinished, after the run's report is written.
+        await wait_for(pilot, lambda: again.state.runs["s1-fast-500"].validity is not None)
         assert again.state.runs["s1-fast-500"].validity == "VALID"
         assert "succeeded" in cell(again, "s1-fast-500", "state")
     assert summaries(tmp_path / "results")["s1-fast-500"]["samples_processed"] == 500

@@ -30,7 +30,7 @@ from engine.loadgen.progress import (
     progress_from_stdout,
 )
 
-REFERENCE = Path("/work/shared/reference")
+REFERENCE = Path(__file__).resolve().parent / "data" / "reference"
 SEED = REFERENCE / "seed-logs"
 OFFICIAL = REFERENCE / "official-logs" / "amd-8xmi300x-llama2-70b-server"
 RUNNER = Path(__file__).parent / "data" / "loadgen" / "run_loadgen.py"

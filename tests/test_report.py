@@ -18,7 +18,7 @@ from engine.report import rebuild_reports, write_pipeline_report, write_run_repo
 from engine.store import write_json
 from tests.data.results.builder import DATASET, RATIO, ResultsBuilder, Standard, standard_results
 
-SEED_LOG = Path(__file__).resolve().parents[2] / "shared/reference/seed-logs"
+SEED_LOG = Path(__file__).resolve().parent / "data" / "reference" / "seed-logs"
 NUMBER = r"(-?[\d,]+(?:\.\d+)?)"
 
 

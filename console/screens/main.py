@@ -188,8 +188,13 @@ class MainScreen(Screen[None]):
         """Rebuild the charts whose data changed, if they are on screen."""
         if not self.charts_dirty or not self.is_current:
             return
+        # The app's chart timer can fire before this screen's children are composed, or
+        # while the app is shutting down: then there is nothing to paint yet.
+        throughput = self.query_one_optional("#chart-throughput", LiveChart)
+        gpu = self.query_one_optional("#chart-gpu", LiveChart)
+        if throughput is None or gpu is None:
+            return
         self.charts_dirty = False
-        throughput, gpu = self.charts
         throughput.set_series(self.state.throughput)
         notes = sorted(
             {f"{n.name}: {n.telemetry_note}" for n in self.state.nodes.values() if n.telemetry_note}
