@@ -75,6 +75,7 @@ class Orchestrator:
         self._specs: dict[str, RunSpec] = {}
         self._stop = False
         self._snapshot: str | None = None
+        self._prewarm: asyncio.Task[None] | None = None
         self._ctx = RunContext(
             config=config,
             bus=self.bus,
@@ -200,6 +201,9 @@ class Orchestrator:
         """Run the config's plan (or the named stages). Reports are rebuilt at the end."""
         t0 = time.monotonic()
         self._stop = False
+        # The reports at the end need polars and matplotlib (about 1 s of imports): load them
+        # in a thread while the first runs go, not after the last one ends.
+        self._prewarm = asyncio.create_task(asyncio.to_thread(_import_report_libraries))
         plan_stages = [s for s in self.config.plan.stages if stages is None or s.name in stages]
         n_runs = sum(len(s.runs) or len(s.group.nodes if s.group else ()) for s in plan_stages)
         self.bus.publish(
@@ -481,6 +485,13 @@ class Orchestrator:
         )
         self.bus.publish(ReportsWritten(tuple(paths)))
         return paths
+
+
+def _import_report_libraries() -> None:
+    import engine.analysis  # noqa: F401  (polars)
+    import engine.charts  # noqa: F401
+
+    engine.charts._figure(1, 1)  # matplotlib's Agg backend and Figure
 
 
 def _write_run_report(ex: RunExecution) -> None:
