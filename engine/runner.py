@@ -197,14 +197,17 @@ class RunExecution:
         while True:
             try:
                 if self.cancelled and not cancelled:
-                    cancelled = True
                     await transport.cancel(self.handle)
+                    cancelled = True  # only once the kill went through
                 status = await transport.status(self.handle)
                 final = status.state != "running"
                 await self._poll_tails(transport, tails, progress, final=final)
             except LinkLost:
                 self._set(RunState.LINK_LOST)
-                transport = await self.ctx.reconnect(self.node.name, self.spec.run_id)
+                try:
+                    transport = await self.ctx.reconnect(self.node.name, self.spec.run_id)
+                except LinkLost:  # the user cancelled while the link was down
+                    return await self._cancelled_unreachable(status, telemetry)
                 self._set(RunState.RUNNING)
                 continue
             now = time.monotonic()
@@ -221,6 +224,9 @@ class RunExecution:
             # console notices the end within ~50 ms instead of a whole poll interval.
             done, total, _ = progress.current()
             wait_s = min(poll_s, END_POLL_S) if total and done >= total else poll_s
+            if self.cancelled:  # the kill was sent: wait for the process group to go
+                await asyncio.sleep(min(poll_s, 0.2))
+                continue
             try:
                 await asyncio.wait_for(self._cancel.wait(), wait_s)
             except TimeoutError:
@@ -228,6 +234,22 @@ class RunExecution:
         telemetry_summary = await telemetry.stop() if telemetry is not None else None
         return await self._collect(
             transport, status, cancelled or self.cancelled, telemetry_summary
+        )
+
+    async def _cancelled_unreachable(self, status: Any, telemetry: Any) -> dict[str, Any]:
+        """Cancelled while the node could not be reached: say where the run may still be."""
+        p = self.placement
+        assert p is not None
+        telemetry_summary = await telemetry.stop() if telemetry is not None else None
+        detail = (
+            f"cancelled while the link to {self.node.name} was down; the run may still be "
+            f"going there in {p.node_run_dir} (kill its process group {self.handle.pid})"
+            if self.handle
+            else "cancelled while the link was down"
+        )
+        start = status.started_at if status is not None else None
+        return await self._write_summary(
+            RunState.CANCELLED, None, detail, start, None, None, telemetry_summary
         )
 
     # --- steps --------------------------------------------------------------------------------
@@ -343,7 +365,18 @@ class RunExecution:
                 break
             except LinkLost:
                 self._set(RunState.LINK_LOST)
-                transport = await self.ctx.reconnect(self.node.name, self.spec.run_id)
+                try:
+                    transport = await self.ctx.reconnect(self.node.name, self.spec.run_id)
+                except LinkLost:  # cancelled while the link was down
+                    detail = (
+                        f"cancelled while collecting; the files stay on {self.node.name} "
+                        f"in {p.node_run_dir}"
+                    )
+                    start = status.started_at if status is not None else None
+                    end = status.ended_at if status is not None else None
+                    return await self._write_summary(
+                        RunState.CANCELLED, None, detail, start, end, None, telemetry
+                    )
                 self._set(RunState.COLLECTING)
         if not report.ok:
             fetch_ok = False
@@ -355,9 +388,9 @@ class RunExecution:
         exit_code = status.exit_code if status is not None else None
         state, detail = _outcome(cancelled, status, logs, fetch_ok, fetch_detail, p.run_dir)
         start = status.started_at if status is not None else None
+        # Only the node's clock: a killed wrapper writes no ended_at, and mixing in the
+        # controller's clock would skew the duration by the clocks' difference.
         end = status.ended_at if status is not None else None
-        if end is None and status is not None and status.state != "running":
-            end = time.time() if cancelled else None
         return await self._write_summary(state, exit_code, detail, start, end, logs, telemetry)
 
     async def _finish_without_launch(self, state: RunState, detail: str) -> dict[str, Any]:

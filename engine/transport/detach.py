@@ -112,5 +112,6 @@ async def _alive(transport: Transport, handle: RunHandle) -> bool:
         return False
     cmdline = await transport.read_from(f"/proc/{handle.pid}/cmdline", 0, 4096)
     if not cmdline:
-        return True
+        # A kernel thread (parent 0 or kthreadd, 2) also has an empty cmdline: a reused pid.
+        return len(after_name) > 1 and after_name[1] not in (b"0", b"2")
     return LAUNCH.encode() in cmdline and handle.run_dir.encode() in cmdline

@@ -21,10 +21,12 @@ class LineTail:
 
     async def poll(self, transport: Transport, *, final: bool = False) -> list[str]:
         """New complete lines since the last call. With `final`, a last unterminated line is
-        returned too (the writer has exited)."""
+        returned too (the writer has exited). The offset moves only when the lines are
+        returned: if a read fails halfway (a lost link), the next call reads them again."""
         lines: list[str] = []
+        offset = self.offset
         while True:
-            data = await transport.read_from(self.path, self.offset, self.chunk)
+            data = await transport.read_from(self.path, offset, self.chunk)
             if not data:
                 break
             cut = data.rfind(b"\n")
@@ -32,17 +34,18 @@ class LineTail:
                 if len(data) < self.chunk:
                     if final:
                         lines.append(data.decode("utf-8", "replace"))
-                        self.offset += len(data)
+                        offset += len(data)
                     break
                 # A single line longer than the chunk: deliver it in pieces.
                 cut = len(data) - 1
             body = data[: cut + 1]
-            self.offset += len(body)
+            offset += len(body)
             lines.extend(body.decode("utf-8", "replace").splitlines())
             if len(data) < self.chunk:
                 rest = data[cut + 1 :]
                 if rest and final:
                     lines.append(rest.decode("utf-8", "replace"))
-                    self.offset += len(rest)
+                    offset += len(rest)
                 break
+        self.offset = offset
         return lines
