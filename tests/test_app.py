@@ -97,7 +97,8 @@ def summaries(results: Path) -> dict[str, dict[str, Any]]:
 
 
 async def test_plan_progress_log_details_export_theme_help_quit(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, speeds={"slow": 150, "fast": 300}, plan=SWEEP_AND_GROUP)
+    # slow takes about 2.5 s for its 150 samples, so the table shows several partial counts.
+    cfg = write_config(tmp_path, speeds={"slow": 60, "fast": 300}, plan=SWEEP_AND_GROUP)
     # Table repaints every 0.2 s instead of 1 s, so that a 1 s run shows several steps.
     app = ConsoleApp(load_config(cfg), config_note="test config", table_interval_s=0.2)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -118,6 +119,9 @@ async def test_plan_progress_log_details_export_theme_help_quit(tmp_path: Path) 
         assert len(partial) >= 2, shown
         # The cursor's run (the first row) is followed in the log pane, then its summary.
         await wait_for(pilot, lambda: any("Result is : VALID" in x for x in log_lines(app)))
+        # The harness copies the summary to stdout first; the pane adds LoadGen's own summary
+        # file when RunFinished arrives, after the run's report is written.
+        await wait_for(pilot, lambda: any("mlperf_log_summary.txt" in x for x in log_lines(app)))
         lines = log_lines(app)
         assert any(x.startswith("progress ") for x in lines)
         assert any("mlperf_log_summary.txt" in x for x in lines)
