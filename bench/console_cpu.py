@@ -44,7 +44,7 @@ def cpu_seconds() -> float:
 
 
 def write_plan_config(workdir: Path) -> Path:
-    from tests.local_config import write_config
+    from tests.support.config_writer import write_config
 
     workdir.mkdir(parents=True, exist_ok=True)
     nodes = {f"n{i:02d}": SPEED for i in range(1, RUNS + 1)}
@@ -73,9 +73,9 @@ def streaming(runs: dict) -> bool:
 
 
 async def engine_only(config_path: Path) -> tuple[list[float], int]:
-    from engine.config import load_config
+    from engine.config.load import load_config
     from engine.events import RunProgress
-    from engine.orchestrator import Orchestrator
+    from engine.run.orchestrator import Orchestrator
 
     orch = Orchestrator(load_config(config_path))
     completed: dict[str, int] = {}
@@ -100,9 +100,9 @@ async def engine_only(config_path: Path) -> tuple[list[float], int]:
 
 
 async def console(config_path: Path) -> tuple[list[float], int, int]:
-    from console.app import ConsoleApp
-    from console.messages import EngineBatch
-    from engine.config import load_config
+    from console.tui.app import ConsoleApp
+    from console.tui.messages import EngineBatch
+    from engine.config.load import load_config
 
     batches = [0]
 

@@ -31,7 +31,7 @@ PRESSES = 40
 
 
 def write_plan_config(workdir: Path) -> Path:
-    from tests.local_config import write_config
+    from tests.support.config_writer import write_config
 
     workdir.mkdir(parents=True, exist_ok=True)
     nodes = {f"n{i:02d}": SPEED for i in range(1, RUNS + 1)}
@@ -46,8 +46,8 @@ def write_plan_config(workdir: Path) -> Path:
 
 
 async def measure(config_path: Path, *, busy: bool) -> list[float]:
-    from console.app import ConsoleApp
-    from engine.config import load_config
+    from console.tui.app import ConsoleApp
+    from engine.config.load import load_config
 
     app = ConsoleApp(load_config(config_path), config_note="bench")
     painted: list[float] = []

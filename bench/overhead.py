@@ -73,7 +73,7 @@ samples = {samples}
 
 
 def load(root: Path, samples: int):  # noqa: ANN201 - engine.model.Config, imported lazily
-    from engine.config import parse_config
+    from engine.config.load import parse_config
 
     root.mkdir(parents=True, exist_ok=True)
     path = root / "bench.toml"
@@ -126,7 +126,7 @@ class Timeline:
 
 async def console_once(root: Path, samples: int) -> tuple[float, Timeline, dict]:
     """(run_plan seconds, the timeline of the run, its orchestrator_summary.json)."""
-    from engine.orchestrator import Orchestrator
+    from engine.run.orchestrator import Orchestrator
 
     orch = Orchestrator(load(root, samples))
     timeline = Timeline()
@@ -148,7 +148,7 @@ async def console_once(root: Path, samples: int) -> tuple[float, Timeline, dict]
 
 def direct_once(root: Path, samples: int) -> float:
     """The same rendered command, run straight from a subprocess."""
-    from engine.command import render_run
+    from engine.run.templates import render_run
 
     config = load(root, samples)
     (spec,) = config.plan.all_runs()
@@ -231,7 +231,7 @@ def profile_reports(root: Path) -> int:
     prof = cProfile.Profile()
     t0 = time.perf_counter()
     prof.enable()
-    from engine.report import rebuild_reports, write_run_report
+    from engine.analysis.report.rebuild import rebuild_reports, write_run_report
 
     (run_dir,) = [p.parent for p in (root / "results").glob("*/orchestrator_summary.json")]
     write_run_report(run_dir)

@@ -1,7 +1,7 @@
-"""Preflight fan-out: how long `engine.health.check_nodes` takes for 1, 8 and 32 SSH nodes.
+"""Preflight fan-out: how long `engine.run.preflight.check_nodes` takes for 1, 8 and 32 SSH nodes.
 
 Every node is a real SSH connection to a real OpenSSH sshd on 127.0.0.1 (started with the test
-fixtures' code, tests/sshd.py), logged in with a key and its host key checked; the probe is
+fixtures' code, tests/support/sshd.py), logged in with a key and its host key checked; the probe is
 the real one-round-trip script (uname, the node's python importing LoadGen, nvidia-smi — absent
 here —, df). What is NOT real: every node is this machine, so the figures measure mlconsole's
 concurrency plus the node-side sshd/login/probe CPU on these same cores, not network latency;
@@ -32,17 +32,15 @@ NODES_PER_SSHD = 8
 
 
 async def fan_out(n: int, repeat: int) -> tuple[list[float], list[str]]:
-    from engine.health import check_nodes
     from engine.model import Config, Plan
-    from tests.sshd import ssh_lab
+    from engine.run.preflight import check_nodes
+    from tests.support.sshd import ssh_lab
 
     times: list[float] = []
     problems: list[str] = []
     with ssh_lab() as lab:
         servers = [lab.server(i) for i in range((n + NODES_PER_SSHD - 1) // NODES_PER_SSHD)]
-        nodes = {
-            f"n{i:02d}": lab.node(f"n{i:02d}", servers[i // NODES_PER_SSHD]) for i in range(n)
-        }
+        nodes = {f"n{i:02d}": lab.node(f"n{i:02d}", servers[i // NODES_PER_SSHD]) for i in range(n)}
         config = Config(source="bench", nodes=nodes, benchmarks={}, plan=Plan())
         for _ in range(repeat):
             t0 = time.perf_counter()
@@ -57,7 +55,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per node count (default 3)")
     args = parser.parse_args()
     use_repo()
-    from tests.sshd import sshd_missing_reason
+    from tests.support.sshd import sshd_missing_reason
 
     print(f"machine: {machine()}")
     if reason := sshd_missing_reason():
@@ -71,7 +69,7 @@ def main() -> int:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         times, problems = asyncio.run(fan_out(n, args.repeat))
         after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the sshds were waited for
-        node_cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+        node_cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
         figure(f"preflight_{n}_s", median(times))
         sshds = (n + NODES_PER_SSHD - 1) // NODES_PER_SSHD
         note(f"{n} nodes on {sshds} loopback sshd(s): {spread(times, 's')}")

@@ -1,6 +1,6 @@
 """Time `mlconsole report` over 1,000 recorded runs (target: <= 3 s on two cores).
 
-Creates 1,000 synthetic run summaries (schema "mlconsole.run_summary" v1, see engine/store.py)
+Creates 1,000 synthetic run summaries (schema "mlconsole.run_summary" v1, see engine/results/store.py)
 and 20 group summaries in a temp dir, then times `mlconsole report RESULTS_DIR` end to end in
 a fresh process (imports included, as a user sees it) and `rebuild_reports` in this process.
 The summaries are synthetic: the figure measured is report speed, not benchmark speed.
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine import figures  # noqa: E402
-from engine.store import (  # noqa: E402
+from engine.results.store import (  # noqa: E402
     GROUP_SCHEMA,
     GROUP_SUMMARY,
     RUN_SCHEMA,
@@ -206,7 +206,7 @@ def main() -> None:
             start = time.perf_counter()
             subprocess.run(cli, check=True, stdout=subprocess.DEVNULL)
             timings.append(time.perf_counter() - start)
-        from engine.report import rebuild_reports
+        from engine.analysis.report.rebuild import rebuild_reports
 
         start = time.perf_counter()
         paths = rebuild_reports(results, reports)

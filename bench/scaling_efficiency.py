@@ -4,7 +4,7 @@ speed buys a parallel group.
 
 Two nodes, one 2.1x faster than the other (simulated speeds 40 and 84 samples/s, set through
 node vars), each reached over SSH: a real OpenSSH server on 127.0.0.1 per node, with its own
-host key, a client key and a known_hosts (`tests/sshd.py`), running the bundled harness (real
+host key, a client key and a known_hosts (`tests/support/sshd.py`), running the bundled harness (real
 LoadGen, simulated node). The real `Orchestrator` runs a config written to a temp dir:
 
 1. a sweep: one single run of SWEEP_SAMPLES on each node (their wall throughputs are the
@@ -125,9 +125,9 @@ async def one_pass(root: Path, lab: object | None) -> dict[str, dict]:
     node's `date`, the same clock here)."""
     import time
 
-    from engine.config import load_config
+    from engine.config.load import load_config
     from engine.events import GroupStarted
-    from engine.orchestrator import Orchestrator
+    from engine.run.orchestrator import Orchestrator
 
     root.mkdir(parents=True)
     path = root / "scaling.toml"
@@ -175,12 +175,12 @@ def describe(group: dict) -> str:
     )
 
 
-def start_lab():  # noqa: ANN201 - tests.sshd.SshLab | None, imported lazily
+def start_lab():  # noqa: ANN201 - tests.support.sshd.SshLab | None, imported lazily
     """Two real sshds on 127.0.0.1, or None (with the reason printed) when that cannot be."""
     try:
-        from tests.sshd import SshLab, sshd_missing_reason
+        from tests.support.sshd import SshLab, sshd_missing_reason
     except ImportError as exc:
-        note(f"tests/sshd.py not importable ({exc}); measuring on LOCAL nodes")
+        note(f"tests/support/sshd.py not importable ({exc}); measuring on LOCAL nodes")
         return None
     if reason := sshd_missing_reason():
         note(f"{reason}; measuring on LOCAL nodes")

@@ -66,8 +66,9 @@ def run_result_line(summary: dict[str, Any]) -> str:
     wall = summary.get("wall_throughput")
     parts.append(f"wall {fmt_num(wall['value'] if wall else None, 'samples/s')}")
     processed = summary.get("samples_processed")
-    parts.append(f"{'—' if processed is None else processed}/{summary.get('samples_requested')} "
-                 "samples")
+    parts.append(
+        f"{'—' if processed is None else processed}/{summary.get('samples_requested')} samples"
+    )
     parts.append(fmt_duration((summary.get("wall") or {}).get("duration_s")))
     return ", ".join(parts)
 

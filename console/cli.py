@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if ns.config:
                 raise _usage("give the config once: mlconsole --batch CONFIG")
             return _batch(ns.batch, ns.stage)
-        from console.app import run_console
+        from console.tui.app import run_console
 
         return run_console(ns.config, ns.theme)
     except MlconsoleError as exc:
@@ -143,7 +143,7 @@ def _dispatch(cmd: str, ns: argparse.Namespace) -> int:
     if cmd == "attach":
         return _batch(ns.config, None, attach=True)
     if cmd == "init":
-        from engine.starter import write_starter_config
+        from engine.config.starter import write_starter_config
 
         path = write_starter_config(ns.path, force=ns.force)
         print(f"wrote {path}; edit its nodes and plan, then: mlconsole --batch {path}")
@@ -168,7 +168,7 @@ def _inspect(path: str, as_json: bool) -> int:
 def _report(results_dir: str, reports_dir: str) -> int:
     from pathlib import Path
 
-    from engine.report import rebuild_reports
+    from engine.analysis.report.rebuild import rebuild_reports
 
     root = Path(results_dir)
     if not root.is_dir():
@@ -183,8 +183,8 @@ def _check(config_path: str, as_json: bool) -> int:
     import asyncio
     import json
 
-    from engine.config import load_config
-    from engine.health import check_nodes, facts_table, facts_to_json
+    from engine.config.load import load_config
+    from engine.run.preflight import check_nodes, facts_table, facts_to_json
 
     config = load_config(config_path)
     facts = asyncio.run(check_nodes(config))
@@ -200,8 +200,8 @@ def _batch(config_path: str, stages: list[str] | None, *, attach: bool = False) 
     import signal
 
     from console.batch import BatchPrinter
-    from engine.config import config_warnings, load_config
-    from engine.orchestrator import Orchestrator, plan_outcome
+    from engine.config.load import config_warnings, load_config
+    from engine.run.orchestrator import Orchestrator, plan_outcome
 
     config = load_config(config_path)
     unknown = [s for s in stages or () if s not in {st.name for st in config.plan.stages}]

@@ -2,7 +2,7 @@
 shows or writes is computed here, from recorded values; a figure whose inputs are missing or
 meaningless is None (shown as missing), never a guess.
 
-`engine.analysis` builds polars frames on top of these; the orchestrator, reports, charts,
+`engine.analysis.frames` builds polars frames on top of these; the orchestrator, reports, charts,
 batch lines and the TUI all call them rather than re-deriving a number.
 """
 

@@ -20,7 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
-from tests.test_app_snapshots import SELECTED, Clock, feed, make_app  # noqa: E402
+from tests.support.event_codec import SELECTED, Clock, feed, make_app  # noqa: E402
 
 SHOTS = [((80, 24), "dark"), ((160, 48), "dark"), ((160, 48), "light")]
 

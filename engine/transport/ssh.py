@@ -145,9 +145,7 @@ class SshTransport:
             state = LinkState()
             conn = await open_connection(self.node, state)
             try:
-                sftp = await asyncio.wait_for(
-                    conn.start_sftp_client(), self.node.login_timeout_s
-                )
+                sftp = await asyncio.wait_for(conn.start_sftp_client(), self.node.login_timeout_s)
             except (asyncssh.Error, OSError, TimeoutError) as exc:
                 conn.abort()
                 raise NodeUnreachable(
@@ -244,8 +242,9 @@ class SshTransport:
         except (asyncssh.Error, OSError) as exc:
             if (lost := self._link_lost(state, exc)) is not None:
                 raise lost from None
-            raise TransportError(f"file operation on node {self.node.name!r} failed: {exc}") \
-                from None
+            raise TransportError(
+                f"file operation on node {self.node.name!r} failed: {exc}"
+            ) from None
 
     # --- commands -------------------------------------------------------------------------------
 
@@ -425,8 +424,12 @@ class SshTransport:
                     if name in (".", "..") or attrs.type != asyncssh.FILEXFER_TYPE_REGULAR:
                         continue
                     out[name] = attrs.size or 0
-            except (asyncssh.SFTPNoSuchFile, asyncssh.SFTPPermissionDenied,
-                    asyncssh.SFTPNotADirectory, asyncssh.SFTPFailure):
+            except (
+                asyncssh.SFTPNoSuchFile,
+                asyncssh.SFTPPermissionDenied,
+                asyncssh.SFTPNotADirectory,
+                asyncssh.SFTPFailure,
+            ):
                 return {}
         return out
 
@@ -502,9 +505,13 @@ class SshTransport:
                 try:
                     want = (await sftp.stat(remote)).size
                     await sftp.get(remote, str(local))
-                except (asyncssh.SFTPNoSuchFile, asyncssh.SFTPPermissionDenied,
-                        asyncssh.SFTPFailure, asyncssh.SFTPNotADirectory,
-                        asyncssh.SFTPEOFError):
+                except (
+                    asyncssh.SFTPNoSuchFile,
+                    asyncssh.SFTPPermissionDenied,
+                    asyncssh.SFTPFailure,
+                    asyncssh.SFTPNotADirectory,
+                    asyncssh.SFTPEOFError,
+                ):
                     missing.append(name)
                     continue
                 except OSError as exc:

@@ -147,9 +147,7 @@ def _host_key_error(
     return HostKeyError(node.name, reason)
 
 
-async def open_connection(
-    node: NodeSpec, state: LinkState
-) -> asyncssh.SSHClientConnection:
+async def open_connection(node: NodeSpec, state: LinkState) -> asyncssh.SSHClientConnection:
     """A logged-in connection to `node`. Raises NodeUnreachable (HostKeyError for keys)."""
     if not node.host:
         raise NodeUnreachable(node.name, "no host is set for this SSH node")
@@ -176,7 +174,10 @@ async def open_connection(
             "HOST KEY NOT VERIFIED for node %r (%s:%s, verify_host_key = false): anyone who can "
             "intercept this link can impersonate the node and read what is sent. The node "
             "presented %s; add it to known_hosts and remove verify_host_key = false.",
-            node.name, host, node.port, fingerprint(key) if key is not None else "no key",
+            node.name,
+            host,
+            node.port,
+            fingerprint(key) if key is not None else "no key",
         )
     return conn
 
@@ -245,8 +246,7 @@ async def _login(
         reason = exc.reason or "connection lost"
         if "timeout" in reason.lower():
             reason = f"no SSH login within {node.login_timeout_s:g} s (login_timeout_s)"
-        raise NodeUnreachable(node.name, f"the connection dropped during login: {reason}") \
-            from None
+        raise NodeUnreachable(node.name, f"the connection dropped during login: {reason}") from None
     except asyncssh.DisconnectError as exc:
         raise NodeUnreachable(node.name, f"the server ended the login: {exc.reason}") from None
     except asyncssh.KeyImportError as exc:
@@ -256,5 +256,4 @@ async def _login(
             "ssh-agent: `ssh-add KEY` and use_agent = true)",
         ) from None
     except OSError as exc:
-        raise NodeUnreachable(node.name, f"SSH connection failed: {exc.strerror or exc}") \
-            from None
+        raise NodeUnreachable(node.name, f"SSH connection failed: {exc.strerror or exc}") from None

@@ -24,8 +24,7 @@ def check_safe_component(name: str, *, what: str = "name") -> None:
     bad = sorted(set(name) & _FORBIDDEN_CHARS)
     if bad:
         raise LaunchRefused(
-            f"the {what} {name!r} contains {', '.join(repr(c) for c in bad)}; "
-            "use a plain file name"
+            f"the {what} {name!r} contains {', '.join(repr(c) for c in bad)}; use a plain file name"
         )
     if name.startswith("-"):
         raise LaunchRefused(f"the {what} {name!r} starts with '-'; use a plain file name")

@@ -1,0 +1,220 @@
+"""The main screen: runs table on top; nodes, the selected run's log and the live charts below.
+
+It repaints itself from the console state when the app tells it what changed — and only
+while it is on display: log lines with every batch (~10 Hz, one write_lines), table rows and
+node cards at most every `table_interval_s` (a table repaint costs far more), charts on the
+app's chart tick. Hidden, it is marked stale and repaints everything when it returns.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from console.tui.actions import main_bindings
+from console.tui.state import Changes, ConsoleState
+from console.tui.widgets.live_chart import LiveChart
+from console.tui.widgets.log_pane import LogPane
+from console.tui.widgets.nodes_panel import NodesPanel
+from console.tui.widgets.runs_table import RunsTable
+
+NARROW_BELOW = 120  # columns
+
+
+class MainScreen(Screen[None]):
+    """`summaries` (run id -> (title, text) shown below a finished run's log) is the app's,
+    shared."""
+
+    BINDINGS = main_bindings()
+
+    def __init__(
+        self,
+        state: ConsoleState,
+        summaries: Mapping[str, tuple[str, str]],
+        config_source: str,
+        table_interval_s: float,
+    ) -> None:
+        super().__init__(id="main")
+        self.state = state
+        self.summaries = summaries
+        self.config_source = config_source
+        self.table_interval_s = table_interval_s
+        self.stale = True
+        self.charts_dirty = True
+        self._last_rows_paint = 0.0
+        self._rows_timer: Any = None
+        self._dirty_rows: set[str] = set()
+        self._dirty_nodes: set[str] = set()
+        self._rows_added = False
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="≡")
+        yield Static("", id="notice", markup=False)
+        with Vertical(id="top"):
+            yield RunsTable(id="runs")
+        with Horizontal(id="bottom"):
+            yield NodesPanel(id="nodes")
+            yield LogPane(id="log-pane")
+            with Vertical(id="charts"):
+                yield LiveChart(
+                    "Throughput per node (samples/s so far)",
+                    "samples/s",
+                    empty="no throughput yet: start the plan (s)",
+                    id="chart-throughput",
+                )
+                yield LiveChart(
+                    "GPU utilization (%)",
+                    "%",
+                    empty="no GPU telemetry",
+                    id="chart-gpu",
+                )
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.runs_table.border_title = "Runs"
+        self.runs_table.focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < NARROW_BELOW, "-narrow")
+
+    def on_screen_resume(self) -> None:
+        # While another screen was on top, updates only went to the state: catch up now.
+        self.call_later(self.sync)
+
+    @property
+    def runs_table(self) -> RunsTable:
+        return self.query_one(RunsTable)
+
+    @property
+    def nodes_panel(self) -> NodesPanel:
+        return self.query_one(NodesPanel)
+
+    @property
+    def log_pane(self) -> LogPane:
+        return self.query_one(LogPane)
+
+    @property
+    def charts(self) -> tuple[LiveChart, LiveChart]:
+        return self.query_one("#chart-throughput", LiveChart), self.query_one(
+            "#chart-gpu", LiveChart
+        )
+
+    @property
+    def notice(self) -> Static:
+        return self.query_one("#notice", Static)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value
+        if key is not None and self.log_pane.run_id != key:
+            self.show_log(key)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.app.action_details()  # type: ignore[attr-defined]
+
+    # --- painting ---------------------------------------------------------------------------
+
+    def paint(self, changes: Changes) -> None:
+        """What one batch changed; the screen is on display and up to date otherwise."""
+        self._dirty_rows |= changes.runs | changes.groups
+        for run_id in changes.runs:
+            row = self.state.runs.get(run_id)
+            if row is not None and row.group_id:
+                self._dirty_rows.add(row.group_id)
+        self._dirty_nodes |= changes.nodes
+        self._rows_added |= changes.rows_added
+        self.charts_dirty |= changes.chart
+        with self.app.batch_update():
+            pane = self.log_pane
+            for run_id, lines in changes.logs.items():
+                pane.append(run_id, lines)
+            if changes.header:
+                self.paint_notice()
+        wait = self._last_rows_paint + self.table_interval_s - time.monotonic()
+        if wait <= 0 or changes.rows_added or changes.finished:
+            self._paint_rows()
+        elif self._rows_timer is None:
+            self._rows_timer = self.set_timer(wait, self._paint_rows)
+
+    def _paint_rows(self) -> None:
+        self._rows_timer = None
+        if not self.is_current:
+            self.stale = True
+            return
+        self._last_rows_paint = time.monotonic()
+        keys, nodes, added = self._dirty_rows, self._dirty_nodes, self._rows_added
+        self._dirty_rows, self._dirty_nodes, self._rows_added = set(), set(), False
+        with self.app.batch_update():
+            self.runs_table.sync(self.state, None if added else sorted(keys))
+            if nodes:
+                self.nodes_panel.sync(self.state, nodes)
+
+    def sync(self) -> None:
+        """Repaint everything from the state (on first display, after being hidden)."""
+        if not self.is_mounted:
+            return
+        self.stale = False
+        self._dirty_rows, self._dirty_nodes, self._rows_added = set(), set(), False
+        with self.app.batch_update():
+            self.runs_table.sync(self.state)
+            self.nodes_panel.sync(self.state)
+            self.show_log(self.log_pane.run_id or self.runs_table.selected_key)
+            self.paint_notice()
+        self.charts_dirty = True
+        self.chart_tick()
+
+    def paint_notice(self) -> None:
+        state = self.state
+        parts = [f"config: {self.config_source}"]
+        if state.simulated:
+            parts.append("node speeds SIMULATED (demo harness)")
+        if state.plan_note:
+            parts.append(state.plan_note)
+        notice = state.last_notice
+        if notice is not None and not notice.message.startswith("node speeds in this config"):
+            parts.append(notice.message)
+        self.notice.update(Text(" · ".join(parts)))
+        self.notice.set_class(state.simulated, "-warning")
+
+    def chart_tick(self) -> None:
+        """Rebuild the charts whose data changed, if they are on screen."""
+        if not self.charts_dirty or not self.is_current:
+            return
+        # The app's chart timer can fire before this screen's children are composed, or
+        # while the app is shutting down: then there is nothing to paint yet.
+        throughput = self.query_one_optional("#chart-throughput", LiveChart)
+        gpu = self.query_one_optional("#chart-gpu", LiveChart)
+        if throughput is None or gpu is None:
+            return
+        self.charts_dirty = False
+        throughput.set_series(self.state.throughput)
+        notes = sorted(
+            {f"{n.name}: {n.telemetry_note}" for n in self.state.nodes.values() if n.telemetry_note}
+        )
+        gpu.set_series(self.state.utilization, "no GPU telemetry — " + "; ".join(notes))
+        for chart in (throughput, gpu):
+            if chart.display and chart.region.area:
+                chart.replot()
+
+    def show_log(self, key: str | None) -> None:
+        """The log pane follows `key`: a run's lines so far (and its summary once it ended)."""
+        pane = self.log_pane
+        if key is not None and key in self.state.groups:
+            g = self.state.groups[key]
+            pane.show_run(None, [f"group {g.name}: select one of its shards to follow its log"])
+            return
+        lines = self.state.logs.get(key, ()) if key else ()
+        pane.show_run(key, lines, self.summaries.get(key) if key else None)
+
+    def toggle_side(self) -> None:
+        self.toggle_class("-show-charts")
+        self.charts_dirty = True
+        self.call_after_refresh(self.chart_tick)

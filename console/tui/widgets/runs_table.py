@@ -1,0 +1,170 @@
+"""The runs table: one row per run and per parallel group (its shards under it), updated by
+diff — a cell is written only when its text changed, and the table is rebuilt only when rows
+are added (a plan started, a group sized its shards, a re-run).
+
+Cells are Rich `Text`, never markup strings, so a run id or a detail with brackets prints as
+it is. States carry a symbol as well as a word, so they read the same without color.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from console.batch import fmt_duration, fmt_num
+from console.tui.state import PLANNED, ConsoleState, GroupRow, RunRow
+from engine.model import RunState
+
+BAR_WIDTH = 8
+
+# (key, label, width). The columns a person needs at 80 columns come first.
+COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("run", "Run", 16),
+    ("state", "State", 11),
+    ("progress", "Progress", BAR_WIDTH + 5),
+    ("done", "Done/Total", 10),
+    ("eta", "ETA", 6),
+    ("rate", "Samples/s", 9),
+    ("valid", "Valid", 7),
+    ("node", "Node", 10),
+    ("bench", "Benchmark", 12),
+    ("scenario", "Scenario", 12),
+    ("mode", "Mode", 11),
+    ("samples", "Samples", 7),
+)
+
+_STATE_TEXT: dict[str, str] = {
+    PLANNED: "· planned",
+    "queued": "… queued",
+    "starting": "▸ starting",
+    "running": "▶ running",
+    "stalled": "‖ stalled",
+    RunState.LINK_LOST.value: "⚡ link lost",
+    "collecting": "⇣ collecting",
+    "succeeded": "✓ succeeded",
+    RunState.HARNESS_ERROR_AFTER_COMPLETE.value: "✓ done, exit≠0",
+    "failed": "✗ failed",
+    "cancelled": "⊘ cancelled",
+    RunState.FETCH_FAILED.value: "✗ fetch failed",
+    "finished": "✓ finished",
+}
+
+
+def state_text(state: str) -> str:
+    return _STATE_TEXT.get(state, state)
+
+
+def progress_bar(completed: int | None, total: int | None, width: int = BAR_WIDTH) -> str:
+    """A bar with half-cell resolution and the percentage; blank while the total is unknown.
+    Heavy line done, light line to go: readable without color."""
+    if completed is None or not total:
+        return ""
+    frac = max(0.0, min(1.0, completed / total))
+    full, half = divmod(int(frac * width * 2), 2)
+    bar = "━" * full + ("╸" if half else "")
+    return f"{bar:─<{width}} {100 * frac:3.0f}%"
+
+
+def _done(completed: int | None, total: int | None) -> str:
+    if completed is None:
+        return ""
+    return f"{completed}/{'?' if total is None else total}"
+
+
+def run_cells(row: RunRow, *, shard: bool = False) -> tuple[str, ...]:
+    """The text of a run's cells, in COLUMNS order; a group's shard is indented."""
+    eta = fmt_duration(row.eta_s) if row.live and row.eta_s is not None else ""
+    rate = fmt_num(row.rate) if row.rate is not None else ""
+    return (
+        f" └ {row.run_id}" if shard else row.run_id,
+        state_text(row.state),
+        progress_bar(row.completed, row.total),
+        _done(row.completed, row.total),
+        eta,
+        rate,
+        row.validity or "",
+        row.node,
+        row.benchmark,
+        row.scenario,
+        row.mode,
+        str(row.samples),
+    )
+
+
+def group_cells(
+    group: GroupRow, completed: int | None, total: int | None, validity: str | None
+) -> tuple[str, ...]:
+    """A group's cells: its combined throughput comes from GroupFinished.summary; while it
+    runs, the shards' sample counts add up."""
+    combined = (group.summary or {}).get("combined_throughput")
+    return (
+        f"group {group.name}",
+        state_text(group.state),
+        progress_bar(completed, total),
+        _done(completed, total),
+        "",
+        fmt_num(combined) if combined is not None else "",
+        validity or "",
+        "+".join(group.nodes),
+        group.benchmark,
+        group.scenario,
+        group.mode,
+        str(group.total_samples),
+    )
+
+
+class RunsTable(DataTable):
+    """Keyed rows: a run's key is its run id, a group's its group id."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
+        self._cells: dict[str, tuple[str, ...]] = {}
+        self._keys: list[str] = []
+
+    def on_mount(self) -> None:
+        for key, label, width in COLUMNS:
+            self.add_column(label, width=width, key=key)
+
+    @property
+    def selected_key(self) -> str | None:
+        if not self._keys or self.cursor_row < 0 or self.cursor_row >= len(self._keys):
+            return None
+        return self._keys[self.cursor_row]
+
+    def cells_for(self, state: ConsoleState, key: str) -> tuple[str, ...]:
+        if key in state.groups:
+            g = state.groups[key]
+            return group_cells(g, *state.group_progress(g), state.group_validity(g))
+        row = state.runs[key]
+        group = state.groups.get(row.group_id or "")
+        return run_cells(row, shard=group is not None and key in group.shards)
+
+    def sync(self, state: ConsoleState, keys: Sequence[str] | None = None) -> None:
+        """Bring the table up to `state`. `keys` limits the check to those rows (None: all)."""
+        order = state.table_keys()
+        if order != self._keys:
+            self._rebuild(state, order)
+            return
+        for key in order if keys is None else keys:
+            if key not in self._cells:
+                continue
+            cells = self.cells_for(state, key)
+            old = self._cells[key]
+            if cells == old:
+                continue
+            for (col, _, _), new, was in zip(COLUMNS, cells, old, strict=True):
+                if new != was:
+                    self.update_cell(key, col, Text(new))
+            self._cells[key] = cells
+
+    def _rebuild(self, state: ConsoleState, order: list[str]) -> None:
+        selected = self.selected_key
+        self.clear()
+        self._cells = {key: self.cells_for(state, key) for key in order}
+        self._keys = list(order)
+        for key in order:
+            self.add_row(*(Text(c) for c in self._cells[key]), key=key)
+        if selected in self._cells:
+            self.move_cursor(row=order.index(selected), animate=False, scroll=False)

@@ -1,2 +1,0 @@
-"""The console's widgets. Each is told what to show (from `console.state`); none reads files,
-talks to nodes or computes a figure."""

@@ -1,0 +1,69 @@
+"""Markdown reports: one per run (in its run dir) and the pipeline report (in reports/).
+
+The public entry points live here; the per-run text is `report.run`, the pipeline report
+`report.pipeline`, number formatting `report.format`. Everything is rebuilt from recorded
+summaries alone, so `rebuild_reports` can run any time (`mlconsole report`, the TUI's
+export key, the end of a plan) and gives the same files for the same results.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine.analysis.report.run import read_run_summary, write_recorded_run_report, write_text
+
+if TYPE_CHECKING:
+    from engine.analysis.frames import Results
+
+CHARTS_DIR = "charts"
+
+
+def write_run_report(run_dir: Path) -> Path:
+    """Write `<node>_comprehensive_report.md` into `run_dir` from its orchestrator_summary.json.
+
+    Raises `MlconsoleError` (one sentence) when the run dir has no readable summary."""
+    return write_recorded_run_report(read_run_summary(Path(run_dir)))
+
+
+def _pipeline(results: Results, reports_dir: Path, charts: bool) -> list[Path]:
+    from engine.analysis.report.pipeline import PIPELINE_REPORT, render_pipeline_report
+
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    if charts:
+        from engine.analysis.charts import write_charts
+
+        written = write_charts(results, reports_dir / CHARTS_DIR)
+    text = render_pipeline_report(results, reports_dir, written)
+    return [*written, write_text(reports_dir / PIPELINE_REPORT, text)]
+
+
+def write_pipeline_report(
+    results_dir: Path,
+    reports_dir: Path,
+    *,
+    charts: bool = True,
+    baseline_node: str | None = None,
+) -> list[Path]:
+    """Write reports/charts/*.png (unless `charts` is False) and
+    reports/mlconsole_pipeline_report.md; returns the paths written.
+
+    `baseline_node`: the node others are compared with (see
+    `engine.analysis.frames.load_results`)."""
+    from engine.analysis.frames import load_results
+
+    results = load_results(results_dir, baseline_node=baseline_node)
+    return _pipeline(results, Path(reports_dir), charts)
+
+
+def rebuild_reports(
+    results_dir: Path, reports_dir: Path, *, baseline_node: str | None = None
+) -> list[Path]:
+    """Every run's report, the charts and the pipeline report, from the summaries under
+    `results_dir` read once. Idempotent: unchanged results leave the files byte-identical."""
+    from engine.analysis.frames import load_results
+
+    results = load_results(results_dir, baseline_node=baseline_node)
+    paths = [write_recorded_run_report(rec) for rec in results.run_records]
+    return paths + _pipeline(results, Path(reports_dir), True)

@@ -1,0 +1,287 @@
+"""The per-run report, `<node>_comprehensive_report.md`, written into the run dir.
+
+Everything in it is read from the run's `orchestrator_summary.json` (through
+`engine.analysis.frames.run_row`, the same reading the frames use) or computed by `engine.figures`;
+the run dir's path is printed at the top so every figure can be traced to its files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from engine import figures
+from engine.analysis.frames import run_row
+from engine.analysis.report.format import (
+    MISSING,
+    cell,
+    exact,
+    missing,
+    num,
+    percent,
+    reasons,
+    seconds,
+)
+from engine.errors import MlconsoleError
+from engine.results.store import RUN_SCHEMA, RUN_SUMMARY, RecordedRun, check_component
+
+SIMULATED_NOTE = (
+    "**Simulated node speeds.** This run used the bundled demo harness: real LoadGen, simulated "
+    "GPU service times. Its figures measure the simulated node, not hardware."
+)
+
+
+# --- why a figure is missing (shared with the pipeline report) ---------------------------------
+
+
+def why_no_metric(row: Mapping[str, Any]) -> str:
+    if row["state"] is not None and not row["ok"]:
+        return f"run {row['state']}"
+    if row["loadgen_problems"]:
+        return str(row["loadgen_problems"][0])
+    if row["complete"] is False:
+        return "LoadGen summary incomplete"
+    return "no LoadGen metric in the summary"
+
+
+def why_no_wall(row: Mapping[str, Any]) -> str:
+    if row["samples_processed"] is None:
+        return "samples processed unknown"
+    if row["duration_s"] is None:
+        return "duration unknown"
+    return "no wall throughput in the summary"
+
+
+def why_no_validity(row: Mapping[str, Any]) -> str:
+    if row["loadgen_problems"]:
+        return str(row["loadgen_problems"][0])
+    if row["state"] is not None and not row["ok"]:
+        return f"run {row['state']}"
+    return "LoadGen reported no verdict"
+
+
+def metric_text(row: Mapping[str, Any]) -> str:
+    if row["metric_value"] is None:
+        return missing(why_no_metric(row))
+    return f"{exact(row['metric_value'])} {row['metric_unit'] or ''}".rstrip()
+
+
+def wall_text(row: Mapping[str, Any]) -> str:
+    if row["wall_throughput"] is None:
+        return missing(why_no_wall(row))
+    return f"{num(row['wall_throughput'])} samples/s"
+
+
+def validity_text(row: Mapping[str, Any]) -> str:
+    """INVALID is loud; nothing here ever calls a run compliant."""
+    v = row["validity"]
+    if v == "INVALID":
+        return "**INVALID**"
+    if v is None:
+        return missing(why_no_validity(row))
+    return str(v)
+
+
+def samples_text(row: Mapping[str, Any]) -> str:
+    req, done = row["samples_requested"], row["samples_processed"]
+    text = f"{num(req)} requested, " + (
+        f"{num(done)} processed" if done is not None else missing("processed count unknown")
+    )
+    if row["samples_mismatch"]:
+        text += " **(mismatch)**"
+    return text
+
+
+# --- the report --------------------------------------------------------------------------------
+
+
+def render_run_report(rec: RecordedRun) -> str:
+    """The markdown text for one run (pure: no file access)."""
+    s = rec.summary
+    row = run_row(rec)
+    wall = s.get("wall") if isinstance(s.get("wall"), Mapping) else {}
+    lg = s.get("loadgen") if isinstance(s.get("loadgen"), Mapping) else {}
+    run_dir = os.path.abspath(rec.run_dir)
+    out: list[str] = [
+        f"# Run report: {row['run_id']} on {row['node']}",
+        "",
+        f"- Run dir: `{run_dir}`",
+        f"- Source: every figure below is read from `{RUN_SUMMARY}` in that dir "
+        f"(schema {s.get('schema')} v{s.get('schema_version')}), which the orchestrator "
+        "built from LoadGen's logs and its own wall clock.",
+        f"- Benchmark: {row['benchmark']}, scenario {row['scenario']}, mode {row['mode']}; "
+        f"stage {row['stage'] or MISSING}"
+        + (f"; group {row['group_id']}" if row["group_id"] else ""),
+        "",
+    ]
+    if row["simulated"]:
+        out += [f"> {SIMULATED_NOTE}", ""]
+    if row["validity"] == "INVALID":
+        why = reasons(row["validity_reasons"]) or "LoadGen gave no reason"
+        out += [
+            f"> **INVALID**: LoadGen judged this run INVALID ({why}). "
+            "It is not a valid MLPerf result.",
+            "",
+        ]
+    if row["samples_mismatch"]:
+        out += [
+            f"> **Sample mismatch**: {num(row['samples_requested'])} samples were requested but "
+            f"LoadGen processed {num(row['samples_processed'])}. Per-sample figures below use "
+            "the processed count.",
+            "",
+        ]
+    proj_wall = figures.projection_hours(row["dataset_size"], row["wall_throughput"])
+    proj_lg = (
+        figures.projection_hours(row["dataset_size"], row["metric_value"])
+        if row["metric_unit"] == "samples/s"
+        else None
+    )
+    metric_name = row["metric_name"] or "headline"
+    token = (
+        f"{exact(row['token_metric_value'])} {row['token_metric_unit'] or ''} "
+        f"({row['token_metric_name']})"
+        if row["token_metric_value"] is not None
+        else MISSING + " (no token metric)"
+    )
+    wall_detail = wall_text(row)
+    if row["wall_throughput"] is not None:
+        wall_detail += (
+            f" = {num(row['samples_processed'])} samples processed / {num(row['duration_s'])} s"
+        )
+    table = [
+        (f"LoadGen metric ({metric_name})", metric_text(row)),
+        ("LoadGen token metric", token),
+        ("Wall throughput (includes model load; not the MLPerf number)", wall_detail),
+        ("Validity (LoadGen)", validity_text(row)),
+        ("Samples", samples_text(row)),
+        ("Duration (wall, launch to exit)", seconds(row["duration_s"])),
+        ("Started / ended (UTC)", f"{wall.get('start') or MISSING} / {wall.get('end') or MISSING}"),
+        ("Exit", _exit_text(row)),
+        (
+            "Full-dataset projection, wall throughput",
+            _projection(row, proj_wall, row["wall_throughput"], "wall throughput"),
+        ),
+        (
+            "Full-dataset projection, LoadGen metric",
+            _projection(row, proj_lg, row["metric_value"], "LoadGen metric"),
+        ),
+    ]
+    out += ["## Result", "", "| Figure | Value |", "|---|---|"]
+    out += [f"| {cell(k)} | {cell(v)} |" for k, v in table]
+    out += ["", "## Validity", ""]
+    if row["validity"] == "INVALID":
+        out.append("LoadGen's verdict: **INVALID**. Reasons:")
+        out += [f"- {r}" for r in row["validity_reasons"]] or ["- LoadGen gave no reason"]
+    elif row["validity"] is None:
+        out.append(f"LoadGen's verdict: {missing(why_no_validity(row))}.")
+    else:
+        out.append(f"LoadGen's verdict: {row['validity']}.")
+        out += [f"- {r}" for r in row["validity_reasons"]]
+    extras = [f"- incomplete: {r}" for r in lg.get("incomplete_reasons") or ()]
+    extras += [f"- problem: {p}" for p in row["loadgen_problems"]]
+    if lg.get("errors"):
+        extras.append(f"- LoadGen errors: {lg.get('errors')} (see mlperf_log_detail.txt)")
+    if lg.get("warnings"):
+        extras.append(f"- LoadGen warnings: {lg.get('warnings')} (see mlperf_log_detail.txt)")
+    if extras:
+        out += ["", "LoadGen log notes:", *extras]
+    out += ["", "## GPU utilization", "", *_telemetry_lines(s), "", "## Host", ""]
+    out += _host_lines(s)
+    files = [str(f) for f in s.get("files") or ()]
+    out += ["", "## Files", "", f"In `{run_dir}` when the summary was written:", ""]
+    out += [f"- `{f}`" for f in files] or ["- none listed"]
+    return "\n".join(out) + "\n"
+
+
+def _exit_text(row: Mapping[str, Any]) -> str:
+    code = row["exit_code"] if row["exit_code"] is not None else MISSING
+    text = f"{row['state'] or MISSING}, code {code}"
+    return text + (f": {row['exit_detail']}" if row["exit_detail"] else "")
+
+
+def _projection(row: Mapping[str, Any], hours: float | None, tp: float | None, what: str) -> str:
+    if hours is None:
+        if not row["dataset_size"]:
+            return missing("dataset size unknown")
+        if tp is None:
+            return missing(f"no {what} recorded")
+        if what == "LoadGen metric" and row["metric_unit"] != "samples/s":
+            return missing(f"the LoadGen metric is in {row['metric_unit']}, not samples/s")
+        return missing(f"no {what}")
+    return (
+        f"{num(row['dataset_size'])} samples / {num(tp)} samples/s ({what}) / 3600 = {num(hours)} h"
+    )
+
+
+def _telemetry_lines(s: Mapping[str, Any]) -> list[str]:
+    tel = s.get("telemetry") if isinstance(s.get("telemetry"), Mapping) else {}
+    gpus = [g for g in tel.get("gpus") or () if isinstance(g, Mapping)]
+    if not gpus:
+        reason = tel.get("detail") or tel.get("state") or "the summary has no telemetry section"
+        return [f"no GPU telemetry: {reason}"]
+    lines = [
+        "| GPU | Name | Samples | Utilization mean | p95 | max | Memory peak (MiB) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for g in gpus:
+        lines.append(
+            f"| {g.get('gpu', MISSING)} | {cell(g.get('name') or MISSING)} | "
+            f"{num(g.get('samples'))} | {percent(g.get('util_mean'))} | "
+            f"{percent(g.get('util_p95'))} | {percent(g.get('util_max'))} | "
+            f"{num(g.get('mem_peak_mib'))} |"
+        )
+    return lines
+
+
+def _host_lines(s: Mapping[str, Any]) -> list[str]:
+    host = s.get("host") if isinstance(s.get("host"), Mapping) else {}
+    gpus = ", ".join(str(g.get("name")) for g in host.get("gpus") or () if isinstance(g, Mapping))
+    return [
+        f"- OS: {host.get('os') or MISSING}; Python: {host.get('python') or MISSING}; "
+        f"LoadGen: {host.get('loadgen_version') or MISSING}",
+        f"- GPUs: {gpus or MISSING} (GPU state: {host.get('gpu_state') or MISSING})",
+    ]
+
+
+def report_name(node: object) -> str:
+    """`<node>_comprehensive_report.md`; a node name unfit for a file name falls back to
+    `run_comprehensive_report.md` rather than writing outside the run dir."""
+    try:
+        return f"{check_component(str(node), 'node name')}_comprehensive_report.md"
+    except ValueError:
+        return "run_comprehensive_report.md"
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Atomic write, skipped when the file already holds `text` (rebuilds stay cheap and
+    leave modification times alone)."""
+    try:
+        if path.read_text() == text:
+            return path
+    except (OSError, UnicodeDecodeError):
+        pass
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return path
+
+
+def write_recorded_run_report(rec: RecordedRun) -> Path:
+    return write_text(rec.run_dir / report_name(rec.summary.get("node")), render_run_report(rec))
+
+
+def read_run_summary(run_dir: Path) -> RecordedRun:
+    path = Path(run_dir) / RUN_SUMMARY
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise MlconsoleError(
+            f"{path}: cannot read the run summary ({exc}); nothing to report"
+        ) from exc
+    if not isinstance(data, dict) or data.get("schema") != RUN_SCHEMA:
+        raise MlconsoleError(f"{path}: not an mlconsole run summary (schema {RUN_SCHEMA!r})")
+    return RecordedRun(Path(run_dir), data)

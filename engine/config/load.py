@@ -1,0 +1,371 @@
+"""TOML config -> validated frozen dataclasses (`engine.model.Config`).
+
+`load_config` reads one file and either returns a Config or raises ONE ConfigError: the first
+problem found, in a stable order (top-level keys, settings, nodes, benchmarks, plan, then the
+templates against the nodes that run them), naming the key path, the line when it can be
+found, and what would have been accepted. docs/config-reference.md describes every key.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from engine.config.keys import (
+    BENCHMARK_KEYS,
+    NODE_KEYS,
+    SETTINGS_KEYS,
+    SSH_ONLY_KEYS,
+    TEMPLATE_FIELDS,
+    TOP_KEYS,
+    TRANSPORTS,
+)
+from engine.config.plan import build_plan
+from engine.config.reader import (
+    NAME_RULE,
+    REQUIRED,
+    Section,
+    Source,
+    describe,
+    quoted_list,
+    suggestion,
+    valid_name,
+)
+from engine.config.snapshot import snapshot_toml
+from engine.errors import ConfigError
+from engine.model import Benchmark, Config, Mode, NodeSpec, Scenario, Settings
+from engine.run.templates import BUILTIN_PLACEHOLDERS, TemplateSyntaxError, placeholders
+from engine.transport.detach import valid_env_name
+
+__all__ = [
+    "config_warnings",
+    "find_config",
+    "load_config",
+    "parse_config",
+    "snapshot_toml",
+    "valid_name",
+]
+
+_PLACEHOLDER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate the config at `path`. Raises ConfigError (one sentence) on any problem.
+
+    An empty plan is allowed (a config used only to check nodes).
+    """
+    file = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        reason = err.strerror or str(err)
+        raise ConfigError(f"cannot read the config file: {reason}", file=file) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"the config file is not UTF-8 text (byte {err.start})", file=file
+        ) from None
+    return parse_config(text, file)
+
+
+def parse_config(text: str, file: str = "<config>") -> Config:
+    """`load_config` for text already in memory; `file` is only used in messages."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise _syntax_error(err, text, file) from None
+    source = Source(file, text)
+    top = Section(source, raw, ())
+    top.check_keys(TOP_KEYS, "the config (top level)")
+
+    settings_section = top.table("settings")
+    settings = _settings(settings_section) if settings_section else Settings()
+    nodes = {name: _node(sec) for name, sec in _named_tables(top, "nodes", "node")}
+    benchmarks = {
+        name: _benchmark(sec) for name, sec in _named_tables(top, "benchmarks", "benchmark")
+    }
+    plan, usage = build_plan(top, nodes, benchmarks)
+    _check_templates(source, nodes, benchmarks, usage)
+    if settings.baseline_node is not None and settings.baseline_node not in nodes:
+        raise source.error(
+            ("settings", "baseline_node"),
+            f'names no node "{settings.baseline_node}"'
+            + suggestion(settings.baseline_node, list(nodes)),
+            f"one of the [nodes.*] names: {quoted_list(list(nodes)) or '(none defined)'}",
+        )
+    return Config(
+        source=file, nodes=nodes, benchmarks=benchmarks, plan=plan, settings=settings, raw=raw
+    )
+
+
+def _syntax_error(err: tomllib.TOMLDecodeError, text: str, file: str) -> ConfigError:
+    message = str(err)
+    line: int | None = None
+    where = re.search(r"\s*\(at line (\d+), column (\d+)\)\s*$", message)
+    if where:
+        line = int(where.group(1))
+        message = f"{message[: where.start()]} at line {line}, column {where.group(2)}"
+    elif message.endswith("(at end of document)"):
+        line = max(1, len(text.splitlines()))
+        message = message.removesuffix("(at end of document)").strip() + " at the end of the file"
+    return ConfigError(f"TOML syntax error: {message}", file=file, line=line)
+
+
+def _named_tables(top: Section, key: str, what: str) -> list[tuple[str, Section]]:
+    """The `[key.<name>]` tables in file order, each name checked."""
+    section = top.table(key, expected=f"a table of [{key}.<name>] tables")
+    if section is None:
+        return []
+    out = []
+    for name in section.data:
+        if not valid_name(name):
+            raise section.error(name, f'{what} name "{name}" is not safe', NAME_RULE)
+        sub = section.table(name, expected=f"a table ([{key}.{name}])")
+        assert sub is not None
+        out.append((name, sub))
+    return out
+
+
+def _settings(sec: Section) -> Settings:
+    sec.check_keys(SETTINGS_KEYS, "[settings]")
+    d = Settings()
+    return Settings(
+        results_dir=sec.string("results_dir", d.results_dir),
+        reports_dir=sec.string("reports_dir", d.reports_dir),
+        poll_interval_s=sec.seconds("poll_interval_s", d.poll_interval_s),
+        stall_timeout_s=sec.seconds("stall_timeout_s", d.stall_timeout_s),
+        telemetry_interval_s=sec.seconds("telemetry_interval_s", d.telemetry_interval_s),
+        theme=sec.string("theme", d.theme),
+        baseline_node=sec.string("baseline_node", d.baseline_node),
+    )
+
+
+def _node(sec: Section) -> NodeSpec:
+    name = str(sec.path[-1])
+    sec.check_keys(NODE_KEYS, f"a node ([nodes.{name}])")
+    d = NodeSpec(name=name)
+    transport = sec.word("transport", TRANSPORTS, d.transport)
+    host = sec.string(
+        "host",
+        REQUIRED if transport == "ssh" else None,
+        expected="a host name or address (ssh nodes need one)",
+    )
+    env = sec.scalar_map("env", what="environment variables") or {}
+    for var in env:
+        if not valid_env_name(var):
+            raise sec.source.error(
+                (*sec.at("env"), var),
+                f'"{var}" is not a valid shell variable name',
+                "letters, digits and _, not starting with a digit",
+            )
+    node_vars = sec.scalar_map("vars", what="template values") or {}
+    for var in node_vars:
+        if not _PLACEHOLDER_NAME.match(var):
+            raise sec.source.error(
+                (*sec.at("vars"), var),
+                f'"{var}" cannot be a placeholder name',
+                "letters, digits and _, not starting with a digit",
+            )
+        if var in BUILTIN_PLACEHOLDERS:
+            raise sec.source.error(
+                (*sec.at("vars"), var),
+                f'"{var}" is a built-in placeholder; a node cannot redefine it',
+                "a name other than " + quoted_list(sorted(BUILTIN_PLACEHOLDERS)),
+            )
+    return NodeSpec(
+        name=name,
+        transport=transport,
+        host=host,
+        port=sec.integer("port", d.port, low=1, high=65535),
+        user=sec.string("user", d.user),
+        identity_file=sec.string("identity_file", d.identity_file),
+        known_hosts=sec.string("known_hosts", d.known_hosts),
+        verify_host_key=sec.boolean("verify_host_key", d.verify_host_key),
+        use_agent=sec.boolean("use_agent", d.use_agent),
+        workdir=sec.string("workdir", d.workdir),
+        # A local node runs the harness with the controller's own interpreter by default: it
+        # has LoadGen (an mlconsole dependency) even when the venv is not on PATH.
+        python=sec.string("python", sys.executable if transport == "local" else d.python),
+        env=env,
+        gpus=_gpus(sec),
+        vars=node_vars,
+        connect_timeout_s=sec.seconds("connect_timeout_s", d.connect_timeout_s),
+        login_timeout_s=sec.seconds("login_timeout_s", d.login_timeout_s),
+        keepalive_s=sec.seconds("keepalive_s", d.keepalive_s),
+        max_sessions=sec.integer("max_sessions", d.max_sessions, low=1, high=10),
+        simulated=sec.boolean("simulated", d.simulated),
+    )
+
+
+def _gpus(sec: Section) -> tuple[int, ...] | None:
+    if not sec.has("gpus"):
+        return None
+    value = sec.data["gpus"]
+    expected = "a non-empty array of distinct GPU indexes >= 0 (leave gpus out to use every GPU)"
+    if not isinstance(value, list) or not value:
+        raise sec.error(
+            "gpus", "got " + ("an empty array" if value == [] else describe(value)), expected
+        )
+    for index, gpu in enumerate(value, start=1):
+        if not isinstance(gpu, int) or isinstance(gpu, bool) or gpu < 0:
+            raise sec.source.error((*sec.at("gpus"), index), f"got {gpu!r}", expected)
+    if len(set(value)) != len(value):
+        raise sec.error("gpus", "lists a GPU twice", expected)
+    return tuple(value)
+
+
+def _benchmark(sec: Section) -> Benchmark:
+    name = str(sec.path[-1])
+    sec.check_keys(BENCHMARK_KEYS, f"a benchmark ([benchmarks.{name}])")
+    d = Benchmark(name=name, command="", dataset_size=1)
+    bench = Benchmark(
+        name=name,
+        command=sec.string("command", REQUIRED, expected="the harness command line (a template)"),
+        dataset_size=sec.integer("dataset_size", REQUIRED, low=1),
+        scenario=sec.choice("scenario", Scenario, d.scenario),
+        mode=sec.choice("mode", Mode, d.mode),
+        model=sec.string("model", d.model),
+        log_dir=sec.string("log_dir", d.log_dir),
+        cwd=sec.string("cwd", d.cwd),
+        progress_pattern=sec.string("progress_pattern", d.progress_pattern),
+        user_conf=sec.string(
+            "user_conf", d.user_conf, allow_empty=True, expected="user.conf text (a template)"
+        ),
+        audit_config_intended=sec.boolean("audit_config_intended", d.audit_config_intended),
+        stall_timeout_s=sec.seconds("stall_timeout_s", d.stall_timeout_s),
+        supports_shards=sec.boolean("supports_shards", d.supports_shards),
+        simulated=sec.boolean("simulated", d.simulated),
+    )
+    for field in TEMPLATE_FIELDS:
+        template = getattr(bench, field)
+        if template is None:
+            continue
+        try:
+            used = placeholders(template)
+        except TemplateSyntaxError as err:
+            raise sec.error(field, str(err)) from None
+        if field == "log_dir" and "log_dir" in used:
+            raise sec.error(field, "cannot use {log_dir} inside log_dir itself")
+    if bench.progress_pattern is not None:
+        _check_progress_pattern(sec, bench.progress_pattern)
+    return bench
+
+
+def _check_progress_pattern(sec: Section, pattern: str) -> None:
+    expected = "a Python regex with a named group (?P<completed>\\d+), optionally (?P<total>\\d+)"
+    try:
+        compiled = re.compile(pattern)
+    except re.error as err:
+        raise sec.error("progress_pattern", f"is not a valid regex: {err}", expected) from None
+    if "completed" not in compiled.groupindex:
+        raise sec.error("progress_pattern", "has no group named completed", expected)
+
+
+def _check_templates(
+    source: Source,
+    nodes: Mapping[str, NodeSpec],
+    benchmarks: Mapping[str, Benchmark],
+    usage: Mapping[str, tuple[str, ...]],
+) -> None:
+    """Every placeholder is a built-in or a var of each node the plan runs the benchmark on
+    (of at least one node when the plan does not use the benchmark)."""
+    for name, bench in benchmarks.items():
+        on = usage.get(name, ())
+        for field in TEMPLATE_FIELDS:
+            template = getattr(bench, field)
+            if template is None:
+                continue
+            for placeholder in sorted(placeholders(template)):
+                if placeholder in BUILTIN_PLACEHOLDERS:
+                    continue
+                if on:
+                    lacking = [n for n in on if placeholder not in nodes[n].vars]
+                    where = "the vars of node" + ("s " if len(lacking) > 1 else " ")
+                    where += ", ".join(lacking)
+                    if len(lacking) < len(on):
+                        where += " (the plan runs this benchmark there)"
+                else:
+                    lacking = [] if any(placeholder in n.vars for n in nodes.values()) else ["*"]
+                    where = "the vars of any node"
+                if not lacking:
+                    continue
+                known = sorted(BUILTIN_PLACEHOLDERS)
+                raise source.error(
+                    ("benchmarks", name, field),
+                    f"unknown placeholder {{{placeholder}}}: not built in and not in {where}"
+                    + suggestion(placeholder, known),
+                    f"a built-in ({', '.join(known)}) or a name in the node's vars",
+                )
+
+
+# --- warnings and where the config comes from ---------------------------------------------------
+
+
+def config_warnings(config: Config) -> list[str]:
+    """Sentences about a valid config that the user should see (shown before a run)."""
+    out: list[str] = []
+    raw_nodes = _raw_table(config, "nodes")
+    for name, node in config.nodes.items():
+        if node.transport == "ssh" and not node.verify_host_key:
+            out.append(
+                f"WARNING: node {name} does not verify its SSH host key "
+                "(verify_host_key = false): anyone on the network path can pose as "
+                f"{node.host} and see everything mlconsole sends it. Add the key to "
+                "known_hosts and remove that line."
+            )
+        if node.transport == "local":
+            ignored = [k for k in SSH_ONLY_KEYS if k in raw_nodes.get(name, {})]
+            if ignored:
+                out.append(
+                    f"node {name} is local, so its {', '.join(ignored)} "
+                    f"{'is' if len(ignored) == 1 else 'are'} ignored."
+                )
+    if config.settings.stall_timeout_s is not None:
+        raw_benchmarks = _raw_table(config, "benchmarks")
+        for name, bench in config.benchmarks.items():
+            overridden = bench.stall_timeout_s != config.settings.stall_timeout_s
+            if overridden and "stall_timeout_s" in raw_benchmarks.get(name, {}):
+                out.append(
+                    f"settings.stall_timeout_s = {config.settings.stall_timeout_s:g} overrides "
+                    f"benchmarks.{name}.stall_timeout_s = {bench.stall_timeout_s:g}."
+                )
+    return out
+
+
+def _raw_table(config: Config, key: str) -> Mapping[str, Any]:
+    """What the file wrote under `key` (to tell a default from a value written out)."""
+    value = config.raw.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def find_config(arg: str | None) -> tuple[Path, str]:
+    """Which config to use, and a sentence saying why.
+
+    The argument when given (it must exist), else ./mlconsole.toml when it exists, else the
+    demo bundled with the package (configs/demo.toml).
+    """
+    if arg is not None:
+        path = Path(arg)
+        if not path.exists():
+            raise ConfigError("no such config file", file=arg, expected="a path to a .toml file")
+        if not path.is_file():
+            raise ConfigError("is not a file", file=arg, expected="a path to a .toml file")
+        return path, f"using {arg} (given on the command line)"
+    local = Path("mlconsole.toml")
+    if local.is_file():
+        return local, "using ./mlconsole.toml"
+    import configs  # the package that ships demo.toml; imported only when needed
+
+    demo = Path(configs.__file__).parent / "demo.toml"
+    if not demo.is_file():
+        raise ConfigError(
+            "no config given, no ./mlconsole.toml, and the bundled demo config is missing "
+            "from the installed package; run `mlconsole init` to write a starter config",
+            file=str(demo),
+        )
+    return demo, "no config given and no ./mlconsole.toml: using the bundled demo"

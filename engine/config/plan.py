@@ -1,0 +1,258 @@
+"""The `[[plan]]` tables of a config -> `engine.model.Plan`.
+
+Stages keep their file order. A run stage runs its benchmark once on each of its nodes; a
+sweep runs each sample count on each node, a node's counts one after another in the order
+written; a group stage carries a GroupSpec and no runs, because the orchestrator sizes the
+shards when the stage starts (it may measure the nodes first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from engine.config.reader import (
+    NAME_RULE,
+    REQUIRED,
+    Section,
+    describe,
+    quoted_list,
+    suggestion,
+    valid_name,
+)
+from engine.model import (
+    Benchmark,
+    GroupSpec,
+    Mode,
+    NodeSpec,
+    Plan,
+    RunSpec,
+    Scenario,
+    Split,
+    Stage,
+)
+
+STAGE_KINDS = ("run", "sweep", "group")
+_COMMON = ("kind", "name", "node", "nodes", "benchmark", "scenario", "mode")
+KIND_KEYS: Mapping[str, tuple[str, ...]] = {
+    "run": (*_COMMON, "samples"),
+    "sweep": (*_COMMON, "samples"),
+    "group": (*_COMMON, "total_samples", "split", "calibrate"),
+}
+ALL_STAGE_KEYS = tuple(dict.fromkeys(k for keys in KIND_KEYS.values() for k in keys))
+# engine.model.Stage names a plain run stage "runs".
+MODEL_KIND = {"run": "runs", "sweep": "sweep", "group": "group"}
+
+
+def build_plan(
+    top: Section, nodes: Mapping[str, NodeSpec], benchmarks: Mapping[str, Benchmark]
+) -> tuple[Plan, dict[str, tuple[str, ...]]]:
+    """The Plan, and for each benchmark the nodes the plan runs it on (in first-use order)."""
+    if not top.has("plan"):
+        return Plan(), {}
+    value = top.data["plan"]
+    if isinstance(value, dict):
+        raise top.error(
+            "plan", "is a single table", "an array of tables: write [[plan]] for each stage"
+        )
+    if not isinstance(value, list):
+        raise top.error("plan", f"got {describe(value)}", "an array of [[plan]] tables")
+    stages: list[Stage] = []
+    seen: dict[str, int] = {}
+    taken_ids: set[str] = set()
+    usage: dict[str, dict[str, None]] = {}
+    for number, item in enumerate(value, start=1):
+        if not isinstance(item, dict):
+            raise top.source.error(("plan", number), f"got {describe(item)}", "a [[plan]] table")
+        section = Section(top.source, item, ("plan", number))
+        stage, bench, stage_nodes = _stage(section, number, nodes, benchmarks, taken_ids)
+        if stage.name in seen:
+            raise section.error(
+                "name" if section.has("name") else None,
+                f'stage name "{stage.name}" is already used by plan[{seen[stage.name]}]',
+                "a name no other stage has",
+            )
+        seen[stage.name] = number
+        usage.setdefault(bench, {}).update(dict.fromkeys(stage_nodes))
+        stages.append(stage)
+    return Plan(stages=tuple(stages)), {b: tuple(n) for b, n in usage.items()}
+
+
+def _stage(
+    sec: Section,
+    number: int,
+    nodes: Mapping[str, NodeSpec],
+    benchmarks: Mapping[str, Benchmark],
+    taken_ids: set[str],
+) -> tuple[Stage, str, tuple[str, ...]]:
+    if not sec.has("kind"):
+        sec.check_keys(ALL_STAGE_KEYS, "a [[plan]] stage")
+    kind = sec.word("kind", STAGE_KINDS, REQUIRED)
+    _check_stage_keys(sec, kind)
+    name = sec.string("name", f"{kind}-{number}")
+    if not valid_name(name):
+        raise sec.error("name", f'stage name "{name}" is not safe', NAME_RULE)
+    stage_nodes = _stage_nodes(sec, nodes)
+    bench_name = sec.string("benchmark", REQUIRED, expected="the name of a [benchmarks.*] table")
+    if bench_name not in benchmarks:
+        raise sec.error(
+            "benchmark",
+            f'names no benchmark "{bench_name}"{suggestion(bench_name, list(benchmarks))}',
+            "one of the [benchmarks.*] names: "
+            + (quoted_list(list(benchmarks)) or "(none defined)"),
+        )
+    bench = benchmarks[bench_name]
+    scenario: Scenario = sec.choice("scenario", Scenario, bench.scenario)
+    mode: Mode = sec.choice("mode", Mode, bench.mode)
+    if kind == "group":
+        group = _group(sec, number, name, stage_nodes, bench, scenario, mode)
+        return Stage(name=name, kind=MODEL_KIND[kind], group=group), bench_name, stage_nodes
+    if kind == "run":
+        counts = [_samples(sec, ("samples",), sec.data.get("samples", REQUIRED), bench)]
+    else:
+        counts = _sweep_counts(sec, bench)
+    runs = []
+    for node in stage_nodes:
+        for samples in counts:
+            run_id = _unique(f"s{number}-{node}-{samples}", taken_ids)
+            runs.append(
+                RunSpec(
+                    run_id=run_id,
+                    node=node,
+                    benchmark=bench_name,
+                    scenario=scenario,
+                    mode=mode,
+                    samples=samples,
+                    stage=name,
+                    label=f"{node}, {samples} samples",
+                )
+            )
+    stage = Stage(name=name, kind=MODEL_KIND[kind], runs=tuple(runs))
+    return stage, bench_name, stage_nodes
+
+
+def _check_stage_keys(sec: Section, kind: str) -> None:
+    known = KIND_KEYS[kind]
+    for key in sec.data:
+        if key in ALL_STAGE_KEYS and key not in known:
+            owners = " and ".join(k for k in STAGE_KINDS if key in KIND_KEYS[k])
+            raise sec.error(
+                key,
+                f'"{key}" is not a key of a {kind} stage (only of {owners} stages)'
+                + suggestion(key, known),
+                f"one of {quoted_list(known)}",
+            )
+    sec.check_keys(known, f"a {kind} stage")
+
+
+def _stage_nodes(sec: Section, nodes: Mapping[str, NodeSpec]) -> tuple[str, ...]:
+    expected = 'node = "<name>" or nodes = ["<name>", ...] naming [nodes.*] tables'
+    if sec.has("node") and sec.has("nodes"):
+        raise sec.error("node", "is given together with nodes", "one of node or nodes, not both")
+    if sec.has("node"):
+        key = "node"
+        names = [sec.string("node", expected=expected)]
+    elif sec.has("nodes"):
+        key = "nodes"
+        value = sec.data["nodes"]
+        if not isinstance(value, list) or not value:
+            shown = "an empty array" if value == [] else describe(value)
+            raise sec.error("nodes", f"got {shown}", expected)
+        for index, item in enumerate(value, start=1):
+            if not isinstance(item, str) or not item:
+                raise sec.source.error(
+                    (*sec.at("nodes"), index), f"got {describe(item)}", "a node name"
+                )
+        names = list(value)
+    else:
+        raise sec.error("nodes", "is missing", expected)
+    for name in names:
+        if name not in nodes:
+            raise sec.error(
+                key,
+                f'names no node "{name}"{suggestion(name, list(nodes))}',
+                "one of the [nodes.*] names: " + (quoted_list(list(nodes)) or "(none defined)"),
+            )
+    doubled = sorted({n for n in names if names.count(n) > 1})
+    if doubled:
+        raise sec.error(key, f'lists node "{doubled[0]}" twice', "each node at most once")
+    return tuple(names)
+
+
+def _samples(sec: Section, key: tuple[str | int, ...], value: Any, bench: Benchmark) -> int:
+    expected = f"an integer from 1 to {bench.dataset_size} (benchmark {bench.name}'s dataset_size)"
+    path = (*sec.path, *key)
+    if value is REQUIRED:
+        raise sec.source.error(path, "is missing", expected)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise sec.source.error(path, f"got {describe(value)}", expected)
+    if value > bench.dataset_size:
+        raise sec.source.error(
+            path,
+            f"asks for {value} samples but benchmark {bench.name} has only {bench.dataset_size}",
+            expected,
+        )
+    return value
+
+
+def _sweep_counts(sec: Section, bench: Benchmark) -> list[int]:
+    value = sec.data.get("samples", REQUIRED)
+    expected = "a non-empty array of sample counts, e.g. [50, 100, 200]"
+    if value is REQUIRED:
+        raise sec.error("samples", "is missing", expected)
+    if not isinstance(value, list) or not value:
+        shown = "an empty array" if value == [] else describe(value)
+        raise sec.error("samples", f"got {shown}", expected)
+    return [_samples(sec, ("samples", i), v, bench) for i, v in enumerate(value, start=1)]
+
+
+def _group(
+    sec: Section,
+    number: int,
+    name: str,
+    stage_nodes: tuple[str, ...],
+    bench: Benchmark,
+    scenario: Scenario,
+    mode: Mode,
+) -> GroupSpec:
+    key = "nodes" if sec.has("nodes") else "node"
+    if len(stage_nodes) < 2:
+        raise sec.error(
+            key,
+            f"a group needs at least 2 nodes, got {len(stage_nodes)}",
+            'nodes = ["a", "b", ...]',
+        )
+    if not bench.supports_shards:
+        raise sec.error(
+            "benchmark",
+            f"benchmark {bench.name} has supports_shards = false, so it cannot run as a group",
+            "a benchmark whose harness takes a shard ({shard_start}, {shard_count})",
+        )
+    total = _samples(sec, ("total_samples",), sec.data.get("total_samples", REQUIRED), bench)
+    if total < len(stage_nodes):
+        raise sec.error(
+            "total_samples",
+            f"{total} samples cannot give each of {len(stage_nodes)} nodes a shard",
+            f"at least {len(stage_nodes)} (one sample per node)",
+        )
+    return GroupSpec(
+        group_id=f"s{number}-{name}",
+        name=name,
+        nodes=stage_nodes,
+        benchmark=bench.name,
+        scenario=scenario,
+        mode=mode,
+        total_samples=total,
+        split=sec.choice("split", Split, Split.AUTO),
+        calibrate=sec.boolean("calibrate", False),
+    )
+
+
+def _unique(base: str, taken: set[str]) -> str:
+    """`base`, or `base-2`, `base-3` ... when a repeated sweep count already took it."""
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}-{n}"
+    taken.add(candidate)
+    return candidate

@@ -1,0 +1,152 @@
+"""The resolved config as TOML, secrets removed: `config.snapshot.toml` in every run dir.
+
+"Resolved" means every default written out and the plan as the stages were understood, so a
+run dir says exactly what ran; the snapshot is itself a valid config (load_config reads it
+back to the same nodes, benchmarks and plan, with "<redacted>" where a secret was).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any
+
+from engine.config.keys import SSH_ONLY_KEYS
+from engine.model import Benchmark, Config, NodeSpec, Settings, Stage
+
+REDACTED = "<redacted>"
+_SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|KEY|CREDENTIAL", re.I)
+_SECRET_KEYS = frozenset({"password", "passphrase", "token", "secret"})
+# NAME=value inside a command line, e.g. `HF_TOKEN=hf_abc python ...` or `--api-key=abc`.
+_INLINE_SECRET = re.compile(
+    r"(?P<name>[A-Za-z0-9_-]*(?:TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|KEY|CREDENTIAL)"
+    r"[A-Za-z0-9_-]*=)(?P<value>'[^']*'|\"[^\"]*\"|\S+)",
+    re.I,
+)
+_TEMPLATE_TEXT = ("command", "log_dir", "cwd", "user_conf")
+
+
+def snapshot_toml(config: Config) -> str:
+    """The resolved config as TOML text, with a header saying secrets were redacted.
+
+    Redacted: values of env and vars entries whose names contain TOKEN, SECRET, PASSWORD,
+    PASSWD, PASSPHRASE, KEY or CREDENTIAL (any case), any key named password, passphrase,
+    token or secret, and NAME=value pairs with such names inside command templates.
+    """
+    data = _redact(resolved_dict(config))
+    header = (
+        "# mlconsole config snapshot: the resolved config this run used.\n"
+        f"# Source: {config.source.replace(chr(10), ' ')}\n"
+        f'# Secrets redacted: values that look like secrets are replaced by "{REDACTED}".\n\n'
+    )
+    return header + toml_text(data)
+
+
+_SCALAR = r'(?:-?[0-9][0-9_.eE+-]*|"(?:[^"\\\n]|\\.)*")'
+_ARRAY = re.compile(rf"\[\n((?: {{4}}{_SCALAR},\n)+)\]")
+
+
+def toml_text(data: Mapping[str, Any]) -> str:
+    """TOML as mlconsole writes it: tomli-w, with short arrays of scalars on one line
+    (`nodes = ["a", "b"]` rather than one item per line)."""
+    import tomli_w
+
+    text = tomli_w.dumps(data, multiline_strings=True)
+
+    def one_line(m: re.Match[str]) -> str:
+        items = [line.strip().removesuffix(",") for line in m.group(1).splitlines()]
+        joined = "[" + ", ".join(items) + "]"
+        return joined if len(joined) <= 80 else m.group(0)
+
+    return _ARRAY.sub(one_line, text)
+
+
+def resolved_dict(config: Config) -> dict[str, Any]:
+    """The config as plain TOML-able data, every default filled in (no secrets removed)."""
+    return {
+        "settings": _plain(config.settings, Settings),
+        "nodes": {name: _node_table(node) for name, node in config.nodes.items()},
+        "benchmarks": {
+            name: _plain(b, Benchmark, skip=("name",)) for name, b in config.benchmarks.items()
+        },
+        "plan": [_stage_table(stage) for stage in config.plan.stages],
+    }
+
+
+def _node_table(node: NodeSpec) -> dict[str, Any]:
+    """A local node's SSH keys are left out while they hold their defaults: they mean nothing
+    there, and writing them out would make a re-read snapshot warn about them."""
+    table = _plain(node, NodeSpec, skip=("name",))
+    if node.transport == "local":
+        defaults = _plain(NodeSpec(name=node.name), NodeSpec, skip=("name",))
+        for key in SSH_ONLY_KEYS:
+            if key in table and table[key] == defaults.get(key):
+                del table[key]
+    return table
+
+
+def _plain(obj: Any, cls: type, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name in skip:
+            continue
+        value = getattr(obj, f.name)
+        if value is None:  # TOML has no null: an absent key means the default (None)
+            continue
+        if isinstance(value, Mapping):
+            if not value:
+                continue
+            value = {str(k): str(v) for k, v in value.items()}
+        elif isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, str):
+            value = str(value)  # StrEnum -> plain str
+        out[f.name] = value
+    return out
+
+
+def _stage_table(stage: Stage) -> dict[str, Any]:
+    if stage.group is not None:
+        g = stage.group
+        return {
+            "kind": "group",
+            "name": stage.name,
+            "nodes": list(g.nodes),
+            "benchmark": g.benchmark,
+            "scenario": str(g.scenario),
+            "mode": str(g.mode),
+            "total_samples": g.total_samples,
+            "split": str(g.split),
+            "calibrate": g.calibrate,
+        }
+    nodes = list(dict.fromkeys(r.node for r in stage.runs))
+    table: dict[str, Any] = {
+        "kind": "run" if stage.kind == "runs" else stage.kind,
+        "name": stage.name,
+        "nodes": nodes,
+    }
+    if stage.runs:
+        first = stage.runs[0]
+        table.update(benchmark=first.benchmark, scenario=str(first.scenario), mode=str(first.mode))
+        counts = [r.samples for r in stage.runs if r.node == nodes[0]]
+        table["samples"] = counts if stage.kind == "sweep" else counts[0]
+    return table
+
+
+def _redact(value: Any, parent: str = "") -> Any:
+    if isinstance(value, dict):
+        return {k: _redact_entry(k, v, parent) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v, parent) for v in value]
+    return value
+
+
+def _redact_entry(name: str, value: Any, parent: str) -> Any:
+    if name.lower() in _SECRET_KEYS and not isinstance(value, dict | list):
+        return REDACTED
+    if parent in ("env", "vars") and _SECRET_NAME.search(name):
+        return REDACTED
+    if name in _TEMPLATE_TEXT and isinstance(value, str):
+        return _INLINE_SECRET.sub(lambda m: m.group("name") + REDACTED, value)
+    return _redact(value, name)

@@ -1,0 +1,524 @@
+"""Executes a Plan: stages in order; within a stage, each node's runs one after another and the
+nodes side by side; a parallel group's shards all at once, sized by measured speed.
+
+The orchestrator owns the node connections (one per node, reconnected with backoff) and
+publishes everything it does on its EventBus; it never prints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine import figures
+from engine.errors import LinkLost, NodeUnreachable
+from engine.events import (
+    EventBus,
+    GroupFinished,
+    GroupStarted,
+    NodeChecked,
+    NodeStateChanged,
+    Notice,
+    PlanFinished,
+    PlanStarted,
+    ReportsWritten,
+    RunFinished,
+    RunQueued,
+    StageStarted,
+)
+from engine.model import (
+    Config,
+    GroupSpec,
+    NodeFacts,
+    NodeSpec,
+    NodeState,
+    RunSpec,
+    RunState,
+    Split,
+    Stage,
+)
+from engine.results.store import GROUP_SUMMARY, ResultsStore, write_json
+from engine.run.runner import RunContext, RunExecution, TelemetryHandle
+from engine.transport import open_transport
+from engine.transport.base import Transport
+
+SIMULATED_NOTICE = (
+    "node speeds in this config are SIMULATED by the bundled demo harness "
+    "(real LoadGen, simulated GPU service times)"
+)
+MAX_BACKOFF_S = 30.0
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    ok: bool
+    succeeded: tuple[str, ...]
+    failed: tuple[str, ...]
+    cancelled: tuple[str, ...]
+    failures: tuple[tuple[str, str], ...]  # (run_id, reason)
+    elapsed_s: float
+
+
+class Orchestrator:
+    def __init__(self, config: Config, bus: EventBus | None = None) -> None:
+        self.config = config
+        self.bus = bus or EventBus()
+        self.store = ResultsStore(config.settings.results_dir)
+        self._transports: dict[str, Transport] = {}
+        self._connect_locks: dict[str, asyncio.Lock] = {}
+        self._facts: dict[str, NodeFacts] = {}
+        self._executions: dict[str, RunExecution] = {}
+        self._specs: dict[str, RunSpec] = {}
+        self._stop = False
+        self._snapshot: str | None = None
+        self._prewarm: asyncio.Task[None] | None = None
+        self._ctx = RunContext(
+            config=config,
+            bus=self.bus,
+            store=self.store,
+            transport=self.transport,
+            reconnect=self._reconnect,
+            facts=self._facts.get,
+            start_telemetry=self._start_telemetry,
+            snapshot_toml=self._snapshot_toml,
+        )
+
+    # --- connections --------------------------------------------------------------------------
+
+    async def transport(self, node: str) -> Transport:
+        """A connected transport for `node` (connecting on first use)."""
+        lock = self._connect_locks.setdefault(node, asyncio.Lock())
+        async with lock:
+            t = self._transports.get(node)
+            if t is None:
+                t = open_transport(self.config.nodes[node])
+                self._transports[node] = t
+            if not t.connected:
+                await t.connect()
+            return t
+
+    async def _reconnect(self, node: str, run_id: str) -> Transport:
+        """Retry with exponential backoff until connected or the run is cancelled."""
+        delay = 0.5
+        self.bus.publish(NodeStateChanged(node, NodeState.LINK_LOST, f"retrying ({run_id})"))
+        while True:
+            try:
+                t = await self.transport(node)
+                self.bus.publish(NodeStateChanged(node, NodeState.BUSY, "link restored"))
+                return t
+            except (NodeUnreachable, LinkLost, OSError) as exc:
+                ex = self._executions.get(run_id)
+                if ex is not None and ex.cancelled:
+                    raise LinkLost(node, f"cancelled while the link was down: {exc}") from exc
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF_S)
+
+    async def close(self) -> None:
+        """Close connections. Detached runs on nodes keep going."""
+        for t in self._transports.values():
+            try:
+                await t.close()
+            except Exception:  # noqa: BLE001 - closing must not mask the real outcome
+                pass
+        self._transports.clear()
+
+    def _snapshot_toml(self) -> str:
+        if self._snapshot is None:
+            from engine.config.load import snapshot_toml
+
+            self._snapshot = snapshot_toml(self.config)
+        return self._snapshot
+
+    async def _start_telemetry(self, node: NodeSpec, run_dir: Path) -> TelemetryHandle | None:
+        try:
+            from engine.telemetry import RunTelemetry
+        except ImportError:
+            return None
+        transport = await self.transport(node.name)
+        return await RunTelemetry.start(
+            transport, node, run_dir, self.config.settings.telemetry_interval_s, self.bus
+        )
+
+    # --- preflight ----------------------------------------------------------------------------
+
+    async def preflight(self, nodes: Sequence[str] | None = None) -> list[NodeFacts]:
+        """Probe nodes concurrently; publishes NodeStateChanged and NodeChecked per node."""
+        from engine.run.preflight import probe
+
+        names = list(nodes or self.config.nodes)
+        cwds = [b.cwd for b in self.config.benchmarks.values() if b.cwd and "{" not in b.cwd]
+
+        async def one(name: str) -> NodeFacts:
+            self.bus.publish(NodeStateChanged(name, NodeState.CHECKING))
+            started = time.monotonic()
+            try:
+                facts = await probe(await self.transport(name), cwds)
+            except (NodeUnreachable, LinkLost, OSError) as exc:
+                facts = NodeFacts(
+                    node=name, reachable=False, error=str(exc), elapsed_s=time.monotonic() - started
+                )
+            self._facts[name] = facts
+            self.bus.publish(NodeChecked(facts))
+            state = NodeState.READY if facts.reachable else NodeState.UNREACHABLE
+            self.bus.publish(
+                NodeStateChanged(name, state, facts.error or "; ".join(facts.warnings))
+            )
+            return facts
+
+        return list(await asyncio.gather(*(one(n) for n in names)))
+
+    # --- cancel -------------------------------------------------------------------------------
+
+    def cancel(self, run_id: str) -> bool:
+        ex = self._executions.get(run_id)
+        if ex is None or ex.state.terminal:
+            return False
+        ex.cancel()
+        return True
+
+    def cancel_all(self) -> None:
+        """Cancel live runs and start no more."""
+        self._stop = True
+        for ex in list(self._executions.values()):
+            if not ex.state.terminal:
+                ex.cancel()
+
+    @property
+    def live_runs(self) -> list[str]:
+        return [
+            rid
+            for rid, ex in self._executions.items()
+            if ex.state not in (RunState.QUEUED,) and not ex.state.terminal
+        ]
+
+    # --- plan ---------------------------------------------------------------------------------
+
+    async def run_plan(self, stages: Sequence[str] | None = None) -> PlanOutcome:
+        """Run the config's plan (or the named stages). Reports are rebuilt at the end."""
+        t0 = time.monotonic()
+        self._stop = False
+        # The reports at the end need polars and matplotlib (about 1 s of imports): load them
+        # in a thread while the first runs go, not after the last one ends.
+        self._prewarm = asyncio.create_task(asyncio.to_thread(_import_report_libraries))
+        plan_stages = [s for s in self.config.plan.stages if stages is None or s.name in stages]
+        n_runs = sum(len(s.runs) or len(s.group.nodes if s.group else ()) for s in plan_stages)
+        self.bus.publish(
+            PlanStarted(self.config.source, n_runs, len(plan_stages), self.config.simulated)
+        )
+        if self.config.simulated:
+            self.bus.publish(Notice(SIMULATED_NOTICE, "warning"))
+        for stage in plan_stages:
+            for spec in stage.runs:
+                self.bus.publish(RunQueued(spec))
+        summaries: list[dict[str, Any]] = []
+        for index, stage in enumerate(plan_stages):
+            if self._stop:
+                for spec in stage.runs:
+                    summaries.append(await self._cancelled_before_start(spec))
+                continue
+            self.bus.publish(StageStarted(index, stage.name, stage.kind))
+            if stage.group is not None:
+                summaries.extend(await self._run_group(stage.group))
+            else:
+                summaries.extend(await self._run_stage(stage))
+        await self.export_reports()
+        outcome = plan_outcome(summaries, time.monotonic() - t0)
+        self.bus.publish(
+            PlanFinished(
+                outcome.ok, outcome.succeeded, outcome.failed, outcome.cancelled, outcome.elapsed_s
+            )
+        )
+        return outcome
+
+    async def rerun(self, run_id: str) -> dict[str, Any]:
+        """The same RunSpec again, in a new run dir."""
+        spec = self._specs.get(run_id) or next(
+            (r for r in self.config.plan.all_runs() if r.run_id == run_id), None
+        )
+        if spec is None:
+            raise KeyError(run_id)
+        n = sum(1 for k in self._specs if k.startswith(f"{run_id}.r"))
+        again = RunSpec(**{**spec.__dict__, "run_id": f"{run_id}.r{n + 1}"})
+        self.bus.publish(RunQueued(again))
+        summary = await self._execute(again)
+        await self.export_reports()
+        return summary
+
+    async def _execute(self, spec: RunSpec) -> dict[str, Any]:
+        ex = RunExecution(self._ctx, spec)
+        self._executions[spec.run_id] = ex
+        self._specs[spec.run_id] = spec
+        if self._stop:
+            ex.cancel()
+        self.bus.publish(NodeStateChanged(spec.node, NodeState.BUSY, spec.run_id))
+        try:
+            summary = await ex.execute()
+        finally:
+            self.bus.publish(NodeStateChanged(spec.node, NodeState.READY, ""))
+        await self._finished(ex, summary)
+        return summary
+
+    async def _finished(self, ex: RunExecution, summary: dict[str, Any]) -> None:
+        """The per-run report, then the event the views wait for."""
+        await asyncio.to_thread(_write_run_report, ex)
+        run_dir = str(ex.placement.run_dir) if ex.placement else ""
+        self.bus.publish(RunFinished(ex.spec.run_id, ex.spec.node, ex.state, run_dir, summary))
+
+    async def _cancelled_before_start(self, spec: RunSpec) -> dict[str, Any]:
+        return await self._execute(spec)  # _stop makes it a cancelled summary without launch
+
+    async def _run_stage(self, stage: Stage) -> list[dict[str, Any]]:
+        by_node: dict[str, list[RunSpec]] = {}
+        for spec in stage.runs:
+            by_node.setdefault(spec.node, []).append(spec)
+
+        async def node_queue(specs: list[RunSpec]) -> list[dict[str, Any]]:
+            return [await self._execute(spec) for spec in specs]
+
+        results = await asyncio.gather(*(node_queue(s) for s in by_node.values()))
+        return [summary for node_results in results for summary in node_results]
+
+    async def reattach(self) -> list[dict[str, Any]]:
+        """Follow every run the journal says was started but never finished (a console that
+        was closed or crashed while runs went on, detached, on their nodes) to its end."""
+        from engine.model import Mode, Scenario
+        from engine.run.runner import Placement
+        from engine.transport.base import RunHandle
+
+        pending = []
+        for entry in self.store.unfinished():
+            spec_d = entry.get("spec") or {}
+            if spec_d.get("node") not in self.config.nodes or (
+                spec_d.get("benchmark") not in self.config.benchmarks
+            ):
+                self.bus.publish(
+                    Notice(
+                        f"journal run {entry.get('run_dir')} names a node or "
+                        "benchmark this config lacks; not re-attached",
+                        "warning",
+                    )
+                )
+                continue
+            spec = RunSpec(
+                **{**spec_d, "scenario": Scenario(spec_d["scenario"]), "mode": Mode(spec_d["mode"])}
+            )
+            ex = RunExecution(self._ctx, spec)
+            ex.placement = Placement(
+                self.store.root / entry["run_dir"], entry["node_run_dir"], entry["log_dir"], ""
+            )
+            ex.handle = RunHandle(spec.node, spec.run_id, entry["node_run_dir"], int(entry["pid"]))
+            self._executions[spec.run_id] = ex
+            self._specs[spec.run_id] = spec
+            self.bus.publish(RunQueued(spec))
+            self.bus.publish(
+                Notice(f"re-attached to {spec.run_id} on {spec.node} ({entry['run_dir']})")
+            )
+            pending.append(ex)
+
+        async def follow(ex: RunExecution) -> dict[str, Any]:
+            try:
+                summary = await ex.follow()
+            except (NodeUnreachable, LinkLost) as exc:
+                self.bus.publish(Notice(f"{ex.spec.run_id}: {exc}", "error"))
+                return {
+                    "run_id": ex.spec.run_id,
+                    "exit": {"state": "unreachable", "detail": str(exc)},
+                }
+            await self._finished(ex, summary)
+            return summary
+
+        results = list(await asyncio.gather(*(follow(ex) for ex in pending)))
+        if results:
+            await self.export_reports()
+        return results
+
+    # --- groups -------------------------------------------------------------------------------
+
+    def measured_throughputs(
+        self, benchmark: str, scenario: str, mode: str, nodes: Sequence[str]
+    ) -> dict[str, tuple[float | None, str | None]]:
+        """Each node's most recent single-run (not a group shard) wall throughput for this
+        benchmark/scenario/mode, with the run dir it comes from."""
+        found: dict[str, tuple[float | None, str | None]] = {n: (None, None) for n in nodes}
+        runs = sorted(
+            self.store.runs(), key=lambda r: (r.summary.get("wall") or {}).get("end_unix") or 0
+        )
+        for rec in runs:
+            s = rec.summary
+            if (
+                s.get("node") in found
+                and s.get("group_id") is None
+                and s.get("benchmark") == benchmark
+                and s.get("scenario") == scenario
+                and s.get("mode") == mode
+                and (s.get("exit") or {}).get("state")
+                in (RunState.SUCCEEDED.value, RunState.HARNESS_ERROR_AFTER_COMPLETE.value)
+                and s.get("wall_throughput")
+            ):
+                found[s["node"]] = (s["wall_throughput"]["value"], rec.run_dir.name)
+        return found
+
+    def plan_shards(self, group: GroupSpec) -> tuple[list[RunSpec], str, str]:
+        """Shard specs, the split used, and where its weights came from."""
+        measured = self.measured_throughputs(
+            group.benchmark, str(group.scenario), str(group.mode), group.nodes
+        )
+        have_all = all(v is not None for v, _ in measured.values())
+        split = group.split
+        if split == Split.AUTO:
+            split = Split.WEIGHTED if have_all else Split.EQUAL
+        if split == Split.WEIGHTED and have_all:
+            weights = {n: measured[n][0] for n in group.nodes}
+            source = "measured wall throughput: " + ", ".join(
+                f"{n} {measured[n][0]:.3g} samples/s ({measured[n][1]})" for n in group.nodes
+            )
+        else:
+            if split == Split.WEIGHTED:
+                source = (
+                    "equal (weighted requested, but no measurement for "
+                    + ", ".join(n for n in group.nodes if measured[n][0] is None)
+                    + ")"
+                )
+                split = Split.EQUAL
+            else:
+                source = "equal split"
+            weights = {n: None for n in group.nodes}
+        sizes = figures.shard_sizes(group.total_samples, weights)
+        starts = figures.shard_starts(sizes)
+        specs = [
+            RunSpec(
+                run_id=f"{group.group_id}-{n}",
+                node=n,
+                benchmark=group.benchmark,
+                scenario=group.scenario,
+                mode=group.mode,
+                samples=sizes[n],
+                shard_start=starts[n],
+                group_id=group.group_id,
+                stage=group.name,
+                label=f"{group.name} shard {i + 1}/{len(group.nodes)}",
+            )
+            for i, n in enumerate(group.nodes)
+            if sizes[n] > 0
+        ]
+        return specs, str(split), source
+
+    async def _run_group(self, group: GroupSpec) -> list[dict[str, Any]]:
+        if group.calibrate:
+            await self._calibrate(group)
+        shards, split, source = self.plan_shards(group)
+        for spec in shards:
+            self.bus.publish(RunQueued(spec))
+        group_dir = self.store.new_group_dir(group.name)
+        self.bus.publish(GroupStarted(group.group_id, group.name, tuple(shards), split, source))
+        summaries = list(await asyncio.gather(*(self._execute(s) for s in shards)))
+        singles = self.measured_throughputs(
+            group.benchmark, str(group.scenario), str(group.mode), group.nodes
+        )
+        from engine.results.summary import build_group_summary
+
+        summary = build_group_summary(
+            group_id=group.group_id,
+            name=group.name,
+            group_dir_name=group_dir.name,
+            benchmark=self.config.benchmarks[group.benchmark],
+            scenario=str(group.scenario),
+            mode=str(group.mode),
+            nodes=group.nodes,
+            split=split,
+            split_source=source,
+            simulated=self.config.simulated,
+            total_samples=group.total_samples,
+            shards=summaries,
+            singles=singles,
+        )
+        write_json(group_dir / GROUP_SUMMARY, summary)
+        self.bus.publish(GroupFinished(group.group_id, group.name, str(group_dir), summary))
+        return summaries
+
+    async def _calibrate(self, group: GroupSpec) -> None:
+        """A short single run per node lacking a measurement, all nodes at once."""
+        measured = self.measured_throughputs(
+            group.benchmark, str(group.scenario), str(group.mode), group.nodes
+        )
+        missing = [n for n, (v, _) in measured.items() if v is None]
+        if not missing:
+            return
+        samples = max(1, min(group.total_samples // (10 * len(group.nodes)) or 1, 500))
+        specs = [
+            RunSpec(
+                run_id=f"{group.group_id}-calibrate-{n}",
+                node=n,
+                benchmark=group.benchmark,
+                scenario=group.scenario,
+                mode=group.mode,
+                samples=samples,
+                stage=f"{group.name}-calibration",
+                label="calibration",
+            )
+            for n in missing
+        ]
+        for spec in specs:
+            self.bus.publish(RunQueued(spec))
+        self.bus.publish(
+            Notice(
+                f"calibrating {', '.join(missing)} with {samples} samples each "
+                f"before sizing group {group.name}"
+            )
+        )
+        await asyncio.gather(*(self._execute(s) for s in specs))
+
+    # --- reports ------------------------------------------------------------------------------
+
+    async def export_reports(self) -> list[Path]:
+        """Rebuild charts and markdown reports from the recorded results alone."""
+        from engine.analysis.report.rebuild import rebuild_reports
+
+        paths = await asyncio.to_thread(
+            rebuild_reports,
+            Path(self.config.settings.results_dir),
+            Path(self.config.settings.reports_dir),
+        )
+        self.bus.publish(ReportsWritten(tuple(paths)))
+        return paths
+
+
+def _import_report_libraries() -> None:
+    import engine.analysis.charts  # noqa: F401
+    import engine.analysis.frames  # noqa: F401  (polars)
+
+    engine.analysis.charts._figure(1, 1)  # matplotlib's Agg backend and Figure
+
+
+def _write_run_report(ex: RunExecution) -> None:
+    if ex.placement is None:
+        return
+    from engine.analysis.report.rebuild import write_run_report
+
+    write_run_report(ex.placement.run_dir)
+
+
+def plan_outcome(summaries: Sequence[Mapping[str, Any]], elapsed: float) -> PlanOutcome:
+    ok_states = {RunState.SUCCEEDED.value, RunState.HARNESS_ERROR_AFTER_COMPLETE.value}
+    succeeded, failed, cancelled, failures = [], [], [], []
+    for s in summaries:
+        state = (s.get("exit") or {}).get("state")
+        if state in ok_states:
+            succeeded.append(s["run_id"])
+        elif state == RunState.CANCELLED.value:
+            cancelled.append(s["run_id"])
+        else:
+            failed.append(s["run_id"])
+            failures.append((s["run_id"], (s.get("exit") or {}).get("detail") or str(state)))
+    return PlanOutcome(
+        not failed and not cancelled,
+        tuple(succeeded),
+        tuple(failed),
+        tuple(cancelled),
+        tuple(failures),
+        elapsed,
+    )

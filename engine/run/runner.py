@@ -1,0 +1,509 @@
+"""Executes one run on one node: render, check, launch detached, follow, collect, summarise.
+
+The runner only speaks the transport protocol. Following is resumable: tails keep byte offsets,
+and a lost link is retried (the run keeps going on the node meanwhile), so the controller's
+copy of every stream ends up identical to the node's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from engine import figures
+from engine.errors import LaunchRefused, LinkLost, MlconsoleError, NodeUnreachable
+from engine.events import EventBus, Notice, RunLog, RunProgress, RunStateChanged
+from engine.model import Benchmark, Config, Mode, NodeFacts, NodeSpec, RunSpec, RunState
+from engine.results.store import RUN_SUMMARY, SNAPSHOT, ResultsStore, write_json
+from engine.run.templates import RenderedRun, render_run
+from engine.transport import detach
+from engine.transport.base import LaunchRequest, RunHandle, Transport
+from engine.transport.tail import LineTail
+
+LOG_PREFIX = "mlperf_log_"
+SUMMARY_FILE = f"{LOG_PREFIX}summary.txt"
+DETAIL_FILE = f"{LOG_PREFIX}detail.txt"
+TRACE_FILE = f"{LOG_PREFIX}trace.json"
+ACCURACY_FILE = f"{LOG_PREFIX}accuracy.json"
+MAX_LOG_LINES_PER_EVENT = 500
+END_POLL_S = 0.05
+
+
+class TelemetryHandle(Protocol):
+    async def stop(self) -> Mapping[str, Any]: ...
+
+
+@dataclass
+class RunContext:
+    """What a run needs from its orchestrator."""
+
+    config: Config
+    bus: EventBus
+    store: ResultsStore
+    transport: Callable[[str], Awaitable[Transport]]  # connected transport for a node
+    reconnect: Callable[[str, str], Awaitable[Transport]]  # (node, run_id) -> after a lost link
+    facts: Callable[[str], NodeFacts | None]
+    start_telemetry: Callable[[NodeSpec, Path], Awaitable[TelemetryHandle | None]]
+    snapshot_toml: Callable[[], str]
+
+
+@dataclass
+class Placement:
+    """Where a run lives: on the controller and on the node."""
+
+    run_dir: Path  # controller
+    node_run_dir: str
+    log_dir: str
+    cwd: str
+
+
+@dataclass
+class _Progress:
+    """Live progress from LoadGen's own files, else the harness's progress lines."""
+
+    spec: RunSpec
+    pattern: re.Pattern[str] | None
+    trace: Any = None
+    detail: Any = None
+    accuracy: Any = None
+    stdout_completed: int | None = None
+    stdout_total: int | None = None
+    first: tuple[float, int] | None = None
+    last_emitted: tuple[int, int | None] | None = None
+    last_change: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        from engine.loadgen.progress import AccuracyProgress, DetailProgress, TraceProgress
+
+        self.trace = TraceProgress()
+        self.detail = DetailProgress()
+        self.accuracy = AccuracyProgress()
+
+    def stdout_line(self, line: str) -> None:
+        if self.pattern is None:
+            return
+        from engine.loadgen.progress import progress_from_stdout
+
+        got = progress_from_stdout(self.pattern, line)
+        if got is not None:
+            self.stdout_completed, total = got
+            if total is not None:
+                self.stdout_total = total
+
+    def current(self) -> tuple[int, int | None, str]:
+        total = self.detail.total or self.stdout_total or self.spec.samples
+        if self.trace.completed:
+            return self.trace.completed, total, "trace"
+        if self.accuracy.completed:
+            return self.accuracy.completed, total, "accuracy-log"
+        if self.stdout_completed is not None:
+            return self.stdout_completed, total, "stdout"
+        return 0, total, "detail-log" if self.detail.total else "none"
+
+    def event(self, run_id: str, now: float) -> RunProgress | None:
+        completed, total, source = self.current()
+        if completed > 0 and self.first is None:
+            self.first = (now, completed)
+        if self.last_emitted == (completed, total):
+            return None
+        if self.last_emitted is None or completed != self.last_emitted[0]:
+            self.last_change = now
+        self.last_emitted = (completed, total)
+        rate = None
+        if self.first is not None and now > self.first[0] and completed > self.first[1]:
+            rate = (completed - self.first[1]) / (now - self.first[0])
+        return RunProgress(
+            run_id, completed, total, figures.eta_seconds(completed, total, rate), rate, source
+        )
+
+
+class RunExecution:
+    """One run from launch to summary. `cancel()` may be called from any task."""
+
+    def __init__(self, ctx: RunContext, spec: RunSpec) -> None:
+        self.ctx = ctx
+        self.spec = spec
+        self.node: NodeSpec = ctx.config.nodes[spec.node]
+        self.benchmark: Benchmark = ctx.config.benchmarks[spec.benchmark]
+        self.state = RunState.QUEUED
+        self.placement: Placement | None = None
+        self.handle: RunHandle | None = None
+        self.rendered: RenderedRun | None = None
+        self._cancel = asyncio.Event()
+        self.summary: dict[str, Any] | None = None
+
+    # --- public -------------------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    async def execute(self) -> dict[str, Any]:
+        """Run to the end and return the written summary. Never raises for run-level failures:
+        they become a FAILED summary with the reason."""
+        if self.cancelled:
+            return await self._finish_without_launch(RunState.CANCELLED, "cancelled before start")
+        self._set(RunState.STARTING)
+        try:
+            transport = await self.ctx.transport(self.node.name)
+            self.placement = await self._place(transport)
+            request = await self._prepare(transport)
+            self.handle = await transport.start(request)
+        except (LaunchRefused, NodeUnreachable, MlconsoleError, ValueError, OSError) as exc:
+            return await self._finish_without_launch(RunState.FAILED, str(exc))
+        self.ctx.store.journal(
+            {
+                "event": "started",
+                "run_id": self.spec.run_id,
+                "node": self.node.name,
+                "run_dir": self.placement.run_dir.name,
+                "node_run_dir": self.placement.node_run_dir,
+                "log_dir": self.placement.log_dir,
+                "pid": self.handle.pid,
+                "spec": _spec_dict(self.spec),
+                "config": self.ctx.config.source,
+                "t": time.time(),
+            }
+        )
+        return await self.follow()
+
+    async def follow(self) -> dict[str, Any]:
+        """Follow a launched (or re-attached) run to its end, then collect and summarise."""
+        assert self.placement is not None and self.handle is not None
+        p = self.placement
+        self._set(RunState.RUNNING, run_dir=str(p.run_dir))
+        telemetry = await self.ctx.start_telemetry(self.node, p.run_dir)
+        progress = _Progress(self.spec, _compile(self.benchmark.progress_pattern))
+        tails = {
+            "stdout": LineTail(f"{p.node_run_dir}/{detach.STDOUT}"),
+            "stderr": LineTail(f"{p.node_run_dir}/{detach.STDERR}"),
+            "detail": LineTail(f"{p.log_dir}/{DETAIL_FILE}"),
+            "trace": LineTail(f"{p.log_dir}/{TRACE_FILE}"),
+            "accuracy": LineTail(f"{p.log_dir}/{ACCURACY_FILE}"),
+        }
+        stall_s = self.ctx.config.settings.stall_timeout_s or self.benchmark.stall_timeout_s
+        poll_s = self.ctx.config.settings.poll_interval_s
+        transport = await self.ctx.transport(self.node.name)
+        status = None
+        cancelled = False
+        while True:
+            try:
+                if self.cancelled and not cancelled:
+                    await transport.cancel(self.handle)
+                    cancelled = True  # only once the kill went through
+                status = await transport.status(self.handle)
+                final = status.state != "running"
+                await self._poll_tails(transport, tails, progress, final=final)
+            except LinkLost:
+                self._set(RunState.LINK_LOST)
+                try:
+                    transport = await self.ctx.reconnect(self.node.name, self.spec.run_id)
+                except LinkLost:  # the user cancelled while the link was down
+                    return await self._cancelled_unreachable(status, telemetry)
+                self._set(RunState.RUNNING)
+                continue
+            now = time.monotonic()
+            if (ev := progress.event(self.spec.run_id, now)) is not None:
+                self.ctx.bus.publish(ev)
+            if status.state != "running":
+                break
+            stalled = now - progress.last_change > stall_s
+            if stalled and self.state == RunState.RUNNING:
+                self._set(RunState.STALLED, f"no new completions for {stall_s:g}s")
+            elif not stalled and self.state == RunState.STALLED:
+                self._set(RunState.RUNNING)
+            # Once every sample is done the harness is about to exit: look more often, so the
+            # console notices the end within ~50 ms instead of a whole poll interval.
+            done, total, _ = progress.current()
+            wait_s = min(poll_s, END_POLL_S) if total and done >= total else poll_s
+            if self.cancelled:  # the kill was sent: wait for the process group to go
+                await asyncio.sleep(min(poll_s, 0.2))
+                continue
+            try:
+                await asyncio.wait_for(self._cancel.wait(), wait_s)
+            except TimeoutError:
+                pass
+        telemetry_summary = await telemetry.stop() if telemetry is not None else None
+        return await self._collect(
+            transport, status, cancelled or self.cancelled, telemetry_summary
+        )
+
+    async def _cancelled_unreachable(self, status: Any, telemetry: Any) -> dict[str, Any]:
+        """Cancelled while the node could not be reached: say where the run may still be."""
+        p = self.placement
+        assert p is not None
+        telemetry_summary = await telemetry.stop() if telemetry is not None else None
+        detail = (
+            f"cancelled while the link to {self.node.name} was down; the run may still be "
+            f"going there in {p.node_run_dir} (kill its process group {self.handle.pid})"
+            if self.handle
+            else "cancelled while the link was down"
+        )
+        start = status.started_at if status is not None else None
+        return await self._write_summary(
+            RunState.CANCELLED, None, detail, start, None, None, telemetry_summary
+        )
+
+    # --- steps --------------------------------------------------------------------------------
+
+    async def _place(self, transport: Transport) -> Placement:
+        run_dir = self.ctx.store.new_run_dir(self.node.name)
+        home = (await transport.home()).rstrip("/")
+        base = self.node.workdir
+        if not base.startswith("/"):
+            base = f"{home}/{base}"
+        node_run_dir = f"{base.rstrip('/')}/runs/{run_dir.name}"
+        self.rendered = render_run(
+            self.node,
+            self.benchmark,
+            self.spec,
+            output_dir=node_run_dir,
+            user_conf_path=f"{node_run_dir}/user.conf",
+        )
+        cwd = self.rendered.cwd or node_run_dir
+        if not cwd.startswith("/"):
+            cwd = f"{home}/{cwd}"
+        log_dir = self.rendered.log_dir
+        if not log_dir.startswith("/"):
+            log_dir = f"{cwd.rstrip('/')}/{log_dir}"
+        return Placement(run_dir, node_run_dir, log_dir, cwd)
+
+    async def _prepare(self, transport: Transport) -> LaunchRequest:
+        from engine.loadgen.userconf import check_user_conf, loadgen_rejects
+
+        p = self.placement
+        assert p is not None
+        user_conf = self.rendered.user_conf or ""
+        source = f"benchmarks.{self.benchmark.name}.user_conf"
+        for problem in check_user_conf(user_conf, source=source):
+            where = f" line {problem.line}" if problem.line else ""
+            if loadgen_rejects(problem):
+                raise LaunchRefused(
+                    f"{source}{where}: {problem.message} (LoadGen would reject "
+                    "the whole file and run with its defaults)"
+                )
+            self.ctx.bus.publish(
+                Notice(f"{self.spec.run_id}: {source}{where}: {problem.message}", "warning")
+            )
+        audit = await transport.size(f"{p.cwd}/audit.config")
+        if audit is not None and not self.benchmark.audit_config_intended:
+            raise LaunchRefused(
+                f"a stray audit.config in {p.cwd} on {self.node.name} would silently override "
+                "LoadGen's settings; remove it, or set audit_config_intended = true for "
+                f"benchmark {self.benchmark.name}"
+            )
+        (p.run_dir / SNAPSHOT).write_text(self.ctx.snapshot_toml())
+        env = dict(self.node.env)
+        if self.node.gpus is not None:
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in self.node.gpus)
+        await transport.make_dirs(p.node_run_dir)
+        if p.log_dir != p.node_run_dir:
+            await transport.make_dirs(p.log_dir)
+        return LaunchRequest(
+            run_id=self.spec.run_id,
+            run_dir=p.node_run_dir,
+            command=self.rendered.command,
+            cwd=p.cwd,
+            env=env,
+            files={"user.conf": user_conf.encode()},
+        )
+
+    async def _poll_tails(
+        self, transport: Transport, tails: dict[str, LineTail], progress: _Progress, *, final: bool
+    ) -> None:
+        for stream in ("stdout", "stderr"):
+            lines = await tails[stream].poll(transport, final=final)
+            if not lines:
+                continue
+            if stream == "stdout":
+                for line in lines:
+                    progress.stdout_line(line)
+            progress.last_change = time.monotonic()
+            for i in range(0, len(lines), MAX_LOG_LINES_PER_EVENT):
+                chunk = tuple(lines[i : i + MAX_LOG_LINES_PER_EVENT])
+                self.ctx.bus.publish(RunLog(self.spec.run_id, stream, chunk))
+        progress.detail.feed(await tails["detail"].poll(transport, final=final))
+        progress.trace.feed(await tails["trace"].poll(transport, final=final))
+        if self.spec.mode == Mode.ACCURACY or progress.accuracy.completed or final:
+            progress.accuracy.feed(await tails["accuracy"].poll(transport, final=final))
+
+    async def _collect(
+        self,
+        transport: Transport,
+        status: Any,
+        cancelled: bool,
+        telemetry: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        from engine.loadgen.parse import read_run_logs
+
+        p = self.placement
+        assert p is not None
+        self._set(RunState.COLLECTING)
+        fetch_ok, fetch_detail = True, ""
+        while True:
+            try:
+                names = await transport.list_files(p.node_run_dir)
+                report = await transport.fetch(p.node_run_dir, sorted(names), p.run_dir)
+                if p.log_dir != p.node_run_dir:
+                    logs = [
+                        n for n in await transport.list_files(p.log_dir) if n.startswith(LOG_PREFIX)
+                    ]
+                    extra = await transport.fetch(p.log_dir, logs, p.run_dir)
+                    report = type(report)(
+                        report.copied + extra.copied,
+                        report.missing + extra.missing,
+                        report.bytes + extra.bytes,
+                    )
+                break
+            except LinkLost:
+                self._set(RunState.LINK_LOST)
+                try:
+                    transport = await self.ctx.reconnect(self.node.name, self.spec.run_id)
+                except LinkLost:  # cancelled while the link was down
+                    detail = (
+                        f"cancelled while collecting; the files stay on {self.node.name} "
+                        f"in {p.node_run_dir}"
+                    )
+                    start = status.started_at if status is not None else None
+                    end = status.ended_at if status is not None else None
+                    return await self._write_summary(
+                        RunState.CANCELLED, None, detail, start, end, None, telemetry
+                    )
+                self._set(RunState.COLLECTING)
+        if not report.ok:
+            fetch_ok = False
+            fetch_detail = (
+                f"could not fetch {', '.join(report.missing)}; the files stay on "
+                f"{self.node.name} in {p.node_run_dir}"
+            )
+        logs = await asyncio.to_thread(read_run_logs, p.run_dir)
+        exit_code = status.exit_code if status is not None else None
+        state, detail = _outcome(cancelled, status, logs, fetch_ok, fetch_detail, p.run_dir)
+        start = status.started_at if status is not None else None
+        # Only the node's clock: a killed wrapper writes no ended_at, and mixing in the
+        # controller's clock would skew the duration by the clocks' difference.
+        end = status.ended_at if status is not None else None
+        return await self._write_summary(state, exit_code, detail, start, end, logs, telemetry)
+
+    async def _finish_without_launch(self, state: RunState, detail: str) -> dict[str, Any]:
+        if self.placement is None:
+            self.placement = Placement(self.ctx.store.new_run_dir(self.node.name), "", "", "")
+        return await self._write_summary(state, None, detail, None, None, None, None)
+
+    async def _write_summary(
+        self,
+        state: RunState,
+        exit_code: int | None,
+        detail: str,
+        start: float | None,
+        end: float | None,
+        logs: Any,
+        telemetry: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        from engine.results.summary import build_run_summary
+
+        p = self.placement
+        assert p is not None
+        files = [f.name for f in p.run_dir.iterdir() if f.is_file()] + [RUN_SUMMARY]
+        summary = build_run_summary(
+            spec=self.spec,
+            benchmark=self.benchmark,
+            run_dir_name=p.run_dir.name,
+            simulated=self.benchmark.simulated or self.node.simulated,
+            state=state,
+            exit_code=exit_code,
+            detail=detail,
+            start_unix=start,
+            end_unix=end,
+            logs=logs,
+            facts=self.ctx.facts(self.node.name),
+            telemetry=telemetry,
+            files=files,
+        )
+        write_json(p.run_dir / RUN_SUMMARY, summary)
+        self.ctx.store.journal(
+            {
+                "event": "finished",
+                "run_id": self.spec.run_id,
+                "run_dir": p.run_dir.name,
+                "state": str(state),
+                "t": time.time(),
+            }
+        )
+        self.summary = summary
+        self._set(state, detail)
+        return summary
+
+    def _set(self, state: RunState, detail: str = "", run_dir: str | None = None) -> None:
+        self.state = state
+        if run_dir is None and self.placement is not None:
+            run_dir = str(self.placement.run_dir)
+        self.ctx.bus.publish(
+            RunStateChanged(self.spec.run_id, self.node.name, state, detail, run_dir)
+        )
+
+
+def _outcome(
+    cancelled: bool, status: Any, logs: Any, fetch_ok: bool, fetch_detail: str, run_dir: Path
+) -> tuple[RunState, str]:
+    complete = bool(logs is not None and logs.complete)
+    code = status.exit_code if status is not None else None
+    if cancelled:
+        return RunState.CANCELLED, "cancelled; partial results kept in " + str(run_dir)
+    if not fetch_ok:
+        return RunState.FETCH_FAILED, fetch_detail
+    if status is not None and status.state == "vanished":
+        return RunState.FAILED, "the run's process vanished without an exit code (killed?)"
+    if complete and code == 0:
+        return RunState.SUCCEEDED, ""
+    if complete:
+        return (
+            RunState.HARNESS_ERROR_AFTER_COMPLETE,
+            f"LoadGen wrote a complete summary, then the harness exited with code {code}",
+        )
+    why = "LoadGen's summary is incomplete"
+    if code not in (None, 0):
+        why = f"harness exited with code {code}; {why}"
+    stderr_tail = _last_line(run_dir / detach.STDERR)
+    if stderr_tail:
+        why += f"; last stderr line: {stderr_tail}"
+    return RunState.FAILED, why
+
+
+def _last_line(path: Path) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - 4096))
+            lines = f.read().decode("utf-8", "replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1][:300] if lines else ""
+
+
+def _compile(pattern: str | None) -> re.Pattern[str] | None:
+    return re.compile(pattern) if pattern else None
+
+
+def _spec_dict(spec: RunSpec) -> dict[str, Any]:
+    return {
+        "run_id": spec.run_id,
+        "node": spec.node,
+        "benchmark": spec.benchmark,
+        "scenario": str(spec.scenario),
+        "mode": str(spec.mode),
+        "samples": spec.samples,
+        "shard_start": spec.shard_start,
+        "group_id": spec.group_id,
+        "stage": spec.stage,
+        "label": spec.label,
+    }

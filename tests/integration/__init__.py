@@ -1,0 +1,1 @@
+"""Tests that start real things: the LoadGen harness, plans, loopback sshd, the CLI."""

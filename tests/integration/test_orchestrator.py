@@ -1,0 +1,237 @@
+"""The orchestrator end to end on local nodes, with the real LoadGen driving the bundled
+harness (simulated node speeds)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from engine import figures
+from engine.config.load import load_config
+from engine.events import Event, RunProgress, RunStateChanged
+from engine.model import RunState
+from engine.run.orchestrator import Orchestrator
+from tests.support.config_writer import write_config
+
+SWEEP_AND_GROUPS = """
+[[plan]]
+kind = "sweep"
+nodes = ["slow", "fast"]
+benchmark = "demo"
+samples = [60, 120]
+
+[[plan]]
+kind = "group"
+name = "equal"
+nodes = ["slow", "fast"]
+benchmark = "demo"
+total_samples = 240
+split = "equal"
+
+[[plan]]
+kind = "group"
+name = "weighted"
+nodes = ["slow", "fast"]
+benchmark = "demo"
+total_samples = 240
+split = "auto"
+"""
+
+
+def one_run(samples: int = 50, node: str = "slow") -> str:
+    return f"""
+[[plan]]
+kind = "run"
+node = "{node}"
+benchmark = "demo"
+samples = {samples}
+"""
+
+
+async def run(config_path: Path, *, on_event=None) -> tuple[Orchestrator, object, list[Event]]:
+    events: list[Event] = []
+    orch = Orchestrator(load_config(config_path))
+    orch.bus.add_listener(events.append)
+    if on_event:
+        orch.bus.add_listener(lambda e: on_event(orch, e))
+    outcome = await orch.run_plan()
+    await orch.close()
+    return orch, outcome, events
+
+
+def summaries(results: Path) -> dict[str, dict]:
+    out = {}
+    for p in results.glob("*/orchestrator_summary.json"):
+        s = json.loads(p.read_text())
+        out[s["run_id"]] = s
+    return out
+
+
+async def test_sweep_then_equal_and_weighted_groups(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, speeds={"slow": 100, "fast": 210}, plan=SWEEP_AND_GROUPS)
+    orch, outcome, events = await run(cfg)
+    assert outcome.ok, outcome.failures
+    runs = summaries(tmp_path / "results")
+    assert len(runs) == 8
+    for s in runs.values():
+        run_dir = tmp_path / "results" / s["run_dir"]
+        for name in (
+            "mlperf_log_summary.txt",
+            "mlperf_log_detail.txt",
+            "stdout.log",
+            "config.snapshot.toml",
+            "orchestrator_summary.json",
+        ):
+            assert (run_dir / name).is_file(), (run_dir, name)
+        assert s["samples_processed"] == s["samples_requested"]
+        assert s["loadgen"]["complete"] and s["loadgen"]["validity"] == "VALID"
+        assert s["loadgen"]["metric"]["unit"] == "samples/s"
+        wall = s["wall"]
+        assert s["wall_throughput"]["value"] == pytest.approx(
+            s["samples_processed"] / wall["duration_s"]
+        )
+        assert run_dir.name.startswith(s["node"] + "_")
+
+    groups = {g.summary["name"]: g.summary for g in orch.store.groups()}
+    eq, w = groups["equal"], groups["weighted"]
+    assert [sh["samples_requested"] for sh in eq["shards"]] == [120, 120]
+    assert w["split"] == "weighted" and "measured wall throughput" in w["split_source"]
+    slow_n, fast_n = (sh["samples_requested"] for sh in w["shards"])
+    assert slow_n + fast_n == 240 and fast_n > 1.5 * slow_n
+    # Group figures equal what the shard summaries hold, recomputed independently.
+    for g in (eq, w):
+        shards = [runs[sh["run_id"]] for sh in g["shards"]]
+        span = max(s["wall"]["end_unix"] for s in shards) - min(
+            s["wall"]["start_unix"] for s in shards
+        )
+        assert g["makespan_s"] == pytest.approx(span)
+        processed = sum(s["samples_processed"] for s in shards)
+        assert g["combined_throughput"] == pytest.approx(processed / span)
+        singles = list(g["single_run_throughputs"].values())
+        assert all(v is not None for v in singles)
+        assert g["scaling_efficiency"] == pytest.approx(processed / span / sum(singles))
+    # Sizing shards by measured speed lets the fast node finish with the slow one.
+    assert w["scaling_efficiency"] > eq["scaling_efficiency"]
+    assert any(isinstance(e, RunProgress) and 0 < e.completed < (e.total or 0) for e in events)
+
+
+async def test_cancel_kills_the_process_group_and_keeps_partial_results(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, speeds={"slow": 20}, plan=one_run(400))
+    pids: list[int] = []
+
+    def on_event(orch: Orchestrator, e: Event) -> None:
+        if isinstance(e, RunProgress) and e.completed >= 20 and not pids:
+            ex = orch._executions[e.run_id]
+            pids.append(ex.handle.pid)
+            assert orch.cancel(e.run_id)
+
+    orch, outcome, _ = await run(cfg, on_event=on_event)
+    assert outcome.cancelled and not outcome.ok
+    (s,) = summaries(tmp_path / "results").values()
+    assert s["exit"]["state"] == RunState.CANCELLED.value
+    run_dir = tmp_path / "results" / s["run_dir"]
+    assert (run_dir / "stdout.log").read_text().count("progress") >= 1
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pids[0], 0)
+
+
+async def test_harness_error_after_complete_summary_is_not_a_failed_benchmark(
+    tmp_path: Path,
+) -> None:
+    cfg = write_config(
+        tmp_path, speeds={"slow": 200}, plan=one_run(40), extra_args="--exit-code-after 1"
+    )
+    _, outcome, _ = await run(cfg)
+    (s,) = summaries(tmp_path / "results").values()
+    assert s["exit"]["state"] == RunState.HARNESS_ERROR_AFTER_COMPLETE.value
+    assert s["exit"]["code"] == 1
+    assert s["loadgen"]["validity"] == "VALID" and s["loadgen"]["metric"]["value"] > 0
+    assert outcome.ok
+
+
+async def test_crashed_harness_is_failed_with_the_reason(tmp_path: Path) -> None:
+    cfg = write_config(
+        tmp_path, speeds={"slow": 200}, plan=one_run(80), extra_args="--crash-after 10"
+    )
+    _, outcome, _ = await run(cfg)
+    (s,) = summaries(tmp_path / "results").values()
+    assert s["exit"]["state"] == RunState.FAILED.value
+    assert "exited with code 3" in s["exit"]["detail"]
+    assert s["loadgen"]["complete"] is False and s["loadgen"]["metric"] is None
+    assert s["wall_throughput"] is None or s["samples_processed"] is not None
+    assert not outcome.ok and outcome.failed == ("s1-slow-80",)
+
+
+async def test_stray_audit_config_is_refused_before_launch(tmp_path: Path) -> None:
+    cwd = tmp_path / "harness"
+    cwd.mkdir()
+    (cwd / "audit.config").write_text("*.*.mode = 2\n")
+    cfg = write_config(
+        tmp_path, speeds={"slow": 200}, plan=one_run(20), bench_extra=f'cwd = "{cwd}"'
+    )
+    _, outcome, _ = await run(cfg)
+    (s,) = summaries(tmp_path / "results").values()
+    assert s["exit"]["state"] == RunState.FAILED.value
+    assert "audit.config" in s["exit"]["detail"]
+    assert not list((tmp_path / "nodes").rglob("launch.sh"))
+
+
+async def test_user_conf_loadgen_would_reject_is_refused(tmp_path: Path) -> None:
+    cfg = write_config(
+        tmp_path,
+        speeds={"slow": 200},
+        plan=one_run(20),
+        user_conf="demo.Offline.target_qps = fast\n",
+    )
+    _, outcome, _ = await run(cfg)
+    (s,) = summaries(tmp_path / "results").values()
+    assert s["exit"]["state"] == RunState.FAILED.value
+    assert "user_conf" in s["exit"]["detail"] and "line" in s["exit"]["detail"]
+
+
+async def test_a_run_without_completions_is_flagged_stalled(tmp_path: Path) -> None:
+    cfg = write_config(
+        tmp_path,
+        speeds={"slow": 200},
+        plan=one_run(20),
+        extra_args="--load-time 2.5",
+        settings_extra="stall_timeout_s = 1",
+    )
+    _, outcome, events = await run(cfg)
+    states = [e.state for e in events if isinstance(e, RunStateChanged)]
+    assert RunState.STALLED in states
+    assert states[-1] == RunState.SUCCEEDED and outcome.ok
+
+
+def test_shard_sizes_add_up_and_follow_weights() -> None:
+    assert figures.shard_sizes(320, {"a": 20.0, "b": 42.0}) == {"a": 103, "b": 217}
+    assert figures.shard_sizes(5, {"a": None, "b": 1.0}) == {"a": 3, "b": 2}
+    assert sum(figures.shard_sizes(1001, {"a": 1.0, "b": 2.0, "c": 3.3}).values()) == 1001
+
+
+async def test_a_group_with_no_measurements_calibrates_then_sizes_shards(tmp_path: Path) -> None:
+    plan = """
+[[plan]]
+kind = "group"
+name = "cal"
+nodes = ["slow", "fast"]
+benchmark = "demo"
+total_samples = 600
+split = "auto"
+calibrate = true
+"""
+    cfg = write_config(tmp_path, speeds={"slow": 100, "fast": 210}, plan=plan)
+    orch, outcome, _ = await run(cfg)
+    assert outcome.ok, outcome.failures
+    runs = summaries(tmp_path / "results")
+    calibration = [s for s in runs.values() if s["label"] == "calibration"]
+    assert {s["node"] for s in calibration} == {"slow", "fast"}
+    (group,) = (g.summary for g in orch.store.groups())
+    assert group["split"] == "weighted"
+    for s in calibration:
+        assert s["run_dir"] in group["split_source"]
+    slow_n, fast_n = (sh["samples_requested"] for sh in group["shards"])
+    assert slow_n + fast_n == 600 and fast_n > 1.5 * slow_n

@@ -1,0 +1,175 @@
+"""The orchestrator over SSH: two loopback sshd nodes (one sshd each) running the bundled
+LoadGen harness (real LoadGen; the node speeds are simulated by the harness, as in the demo).
+
+Stories: a sweep and a parallel group complete on SSH nodes; a run whose link is killed three
+times (the sshd child serving it, SIGKILLed) still completes, and the stdout.log fetched into
+the controller's run dir is byte-identical to the node's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.config.load import load_config
+from engine.events import Event, RunStateChanged
+from engine.model import RunState
+from engine.run.orchestrator import Orchestrator
+from tests.support.config_writer import HARNESS
+from tests.support.paths import REPO_ROOT
+from tests.support.sshd import Sshd, SshLab
+
+pytestmark = [pytest.mark.ssh, pytest.mark.slow, pytest.mark.timeout(120)]
+
+
+def _q(value: object) -> str:
+    return json.dumps(str(value))  # a TOML basic string
+
+
+def write_ssh_config(
+    lab: SshLab, tmp_path: Path, nodes: dict[str, tuple[Sshd, float]], plan: str
+) -> Path:
+    """One SSH node per entry (its sshd, its simulated speed in samples/s)."""
+    lines = [
+        "[settings]",
+        f"results_dir = {_q(tmp_path / 'results')}",
+        f"reports_dir = {_q(tmp_path / 'reports')}",
+        "poll_interval_s = 0.1",
+        "",
+    ]
+    for name, (server, speed) in nodes.items():
+        node = lab.node(name, server)
+        lines += [
+            f"[nodes.{name}]",
+            'transport = "ssh"',
+            'host = "127.0.0.1"',
+            f"port = {server.port}",
+            f"user = {_q(node.user)}",
+            f"identity_file = {_q(lab.client_key)}",
+            f"known_hosts = {_q(lab.known_hosts)}",
+            "use_agent = false",
+            f"workdir = {_q(tmp_path / 'nodes' / name)}",
+            f"python = {_q(node.python)}",
+            f"env = {{ PYTHONPATH = {_q(REPO_ROOT)} }}",
+            f"vars = {{ speed = {speed} }}",
+            "connect_timeout_s = 5",
+            "login_timeout_s = 10",
+            "simulated = true",
+            "",
+        ]
+    lines += [
+        "[benchmarks.demo]",
+        f"command = {_q(HARNESS)}",
+        "dataset_size = 13368",
+        'scenario = "Offline"',
+        'model = "demo"',
+        "progress_pattern = 'progress (?P<completed>\\d+)/(?P<total>\\d+)'",
+        "simulated = true",
+        "",
+        plan,
+    ]
+    path = tmp_path / "ssh.toml"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def _summaries(results: Path) -> dict[str, dict]:
+    out = {}
+    for p in results.glob("*/orchestrator_summary.json"):
+        s = json.loads(p.read_text())
+        out[s["run_id"]] = s
+    return out
+
+
+async def test_sweep_and_parallel_group_on_two_ssh_nodes(sshd_lab: SshLab, tmp_path: Path) -> None:
+    plan = """
+[[plan]]
+kind = "sweep"
+nodes = ["a", "b"]
+benchmark = "demo"
+samples = [40]
+
+[[plan]]
+kind = "group"
+name = "pair"
+nodes = ["a", "b"]
+benchmark = "demo"
+total_samples = 160
+split = "equal"
+"""
+    cfg = write_ssh_config(
+        sshd_lab, tmp_path, {"a": (sshd_lab.server(0), 100), "b": (sshd_lab.server(1), 160)}, plan
+    )
+    orch = Orchestrator(load_config(cfg))
+    try:
+        outcome = await orch.run_plan()
+    finally:
+        await orch.close()
+    assert outcome.ok, outcome.failures
+    runs = _summaries(tmp_path / "results")
+    assert len(runs) == 4
+    for s in runs.values():
+        assert s["loadgen"]["complete"] and s["samples_processed"] == s["samples_requested"]
+        run_dir = tmp_path / "results" / s["run_dir"]
+        assert (run_dir / "mlperf_log_summary.txt").is_file()
+        node_dir = tmp_path / "nodes" / s["node"] / "runs" / s["run_dir"]
+        assert (run_dir / "stdout.log").read_bytes() == (node_dir / "stdout.log").read_bytes()
+    (group,) = [g.summary for g in orch.store.groups()]
+    shards = [runs[sh["run_id"]] for sh in group["shards"]]
+    assert sorted(s["node"] for s in shards) == ["a", "b"]
+    # The shards ran side by side: each started before the other ended.
+    first, second = sorted(shards, key=lambda s: s["wall"]["start_unix"])
+    assert second["wall"]["start_unix"] < first["wall"]["end_unix"]
+
+
+async def test_run_completes_through_three_killed_links(sshd_lab: SshLab, tmp_path: Path) -> None:
+    plan = """
+[[plan]]
+kind = "run"
+node = "a"
+benchmark = "demo"
+samples = 240
+"""
+    server = sshd_lab.server(0)
+    cfg = write_ssh_config(sshd_lab, tmp_path, {"a": (server, 60)}, plan)
+    orch = Orchestrator(load_config(cfg))
+    events: list[Event] = []
+    orch.bus.add_listener(events.append)
+    node_runs = tmp_path / "nodes" / "a" / "runs"
+    kills: list[float] = []
+
+    async def killer() -> None:
+        """Three times: wait for the run to be writing over a live link, then kill the sshd
+        child that serves the controller's connection."""
+        while len(kills) < 3:
+            logs = list(node_runs.glob("*/stdout.log"))
+            live = logs and logs[0].stat().st_size > 0 and server.serving_pids()
+            exited = logs and (logs[0].parent / "exit_code").exists()
+            if exited:
+                return
+            if live and (not kills or time.monotonic() - kills[-1] > 0.7):
+                if server.kill_connections():
+                    kills.append(time.monotonic())
+            await asyncio.sleep(0.05)
+
+    task = asyncio.create_task(killer())
+    try:
+        outcome = await orch.run_plan()
+    finally:
+        task.cancel()
+        await orch.close()
+    assert len(kills) == 3, "the run ended before three links could be killed"
+    assert outcome.ok, outcome.failures
+    lost = [e for e in events if isinstance(e, RunStateChanged) and e.state == RunState.LINK_LOST]
+    assert len(lost) >= 3
+    (s,) = _summaries(tmp_path / "results").values()
+    assert s["exit"]["state"] == RunState.SUCCEEDED.value
+    assert s["samples_processed"] == 240
+    run_dir = tmp_path / "results" / s["run_dir"]
+    on_node = (node_runs / s["run_dir"] / "stdout.log").read_bytes()
+    assert on_node.count(b"progress") >= 3
+    assert (run_dir / "stdout.log").read_bytes() == on_node

@@ -1,0 +1,1 @@
+"""The console: Textual pilot tests, SVG snapshots, and tmux against the real binary."""

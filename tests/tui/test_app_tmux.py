@@ -1,0 +1,144 @@
+"""The real `mlconsole` binary in a real terminal (tmux), read the way a person reads it:
+open a config, start the plan, watch the runs finish, open help, quit; and a broken config
+shown as a sentence, with exit code 2."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.config_writer import write_config
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+BINARY = Path(sys.executable).parent / "mlconsole"
+PLAN = """
+[[plan]]
+kind = "sweep"
+name = "sweep"
+nodes = ["slow", "fast"]
+benchmark = "demo"
+samples = [120]
+"""
+
+
+def console_command(config: Path) -> str:
+    if BINARY.exists():
+        argv = [str(BINARY), str(config)]
+    else:
+        argv = [sys.executable, "-m", "console.cli", str(config)]
+    # The shell stays after the console exits so the exit code can be read off the screen.
+    return f"{shlex.join(argv)}; echo EXIT=$?; sleep 60"
+
+
+class Terminal:
+    """A tmux session; `screen()` is what a person would see in it now."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def screen(self) -> str:
+        out = subprocess.run(
+            ["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True
+        )
+        return out.stdout
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+
+    def wait_gone(self, text: str, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while text in self.screen():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} stayed on the screen")
+            time.sleep(0.1)
+
+    def wait_for(self, *texts: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen()
+            if all(t in screen for t in texts):
+                return screen
+            if time.monotonic() > deadline:
+                raise AssertionError(f"never saw {texts!r}; the screen:\n{screen}")
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[callable]:
+    sessions: list[str] = []
+
+    def open_terminal(command: str) -> Terminal:
+        name = f"mlconsole-test-{uuid.uuid4().hex[:8]}"
+        env = {**os.environ, "TERM": "xterm-256color"}
+        env.pop("NO_COLOR", None)
+        subprocess.run(
+            [
+                "tmux",
+                "new-session",
+                "-d",
+                "-s",
+                name,
+                "-x",
+                "120",
+                "-y",
+                "40",
+                "-c",
+                str(tmp_path),
+                command,
+            ],
+            check=True,
+            env=env,
+        )
+        sessions.append(name)
+        return Terminal(name)
+
+    yield open_terminal
+    for name in sessions:
+        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+
+
+def test_what_a_person_sees(tmp_path: Path, terminal: callable) -> None:
+    cfg = write_config(tmp_path, speeds={"slow": 150, "fast": 300}, plan=PLAN)
+    term = terminal(console_command(cfg))
+    # The console opens on the config, says speeds are simulated, lists the planned runs,
+    # and the start-up preflight finds both local nodes ready.
+    term.wait_for("Runs", "s1-slow-120", "planned", "SIMULATED", str(cfg), "s Start", "q Quit")
+    term.wait_for("slow  ready", "fast  ready")
+
+    term.keys("s")
+    screen = term.wait_for("plan done: 2 succeeded", timeout=40)
+    rows = [line for line in screen.splitlines() if "s1-slow-120" in line and "VALID" in line]
+    assert rows and "succeeded" in rows[0] and "120/120" in rows[0], screen
+    # The log pane follows the selected run (the first row) to LoadGen's own summary.
+    # Toasts may cover part of it; what shows must be this run's.
+    assert "─ Log — s1-s" in screen, screen
+    term.wait_for("No warnings encountered")
+    # The plan's end rebuilds the report; a toast says so (and where).
+    term.wait_for("report exported")
+
+    term.keys("?")
+    term.wait_for("mlconsole — keys", "Cancel the selected run")
+    term.keys("Escape")
+    term.wait_gone("mlconsole — keys")  # a key right after Escape would read as alt+key
+    term.keys("q")
+    term.wait_for("EXIT=0")
+
+
+def test_a_broken_config_is_a_sentence_and_exit_code_2(tmp_path: Path, terminal: callable) -> None:
+    bad = tmp_path / "broken.toml"
+    bad.write_text('[nodes.a]\ntransport = "carrier-pigeon"\n')
+    term = terminal(console_command(bad))
+    screen = term.wait_for("The config could not be loaded", "carrier-pigeon")
+    assert "Traceback" not in screen
+    term.keys("q")
+    term.wait_for("EXIT=2")
