@@ -1,6 +1,7 @@
 """Time `mlconsole report` over 1,000 recorded runs (target: <= 3 s on two cores).
 
-Creates 1,000 synthetic run summaries (schema "mlconsole.run_summary" v1, see engine/results/store.py)
+Creates 1,000 synthetic run summaries (schema "mlconsole.run_summary" v1, see
+engine/results/store.py)
 and 20 group summaries in a temp dir, then times `mlconsole report RESULTS_DIR` end to end in
 a fresh process (imports included, as a user sees it) and `rebuild_reports` in this process.
 The summaries are synthetic: the figure measured is report speed, not benchmark speed.

@@ -4,7 +4,8 @@ speed buys a parallel group.
 
 Two nodes, one 2.1x faster than the other (simulated speeds 40 and 84 samples/s, set through
 node vars), each reached over SSH: a real OpenSSH server on 127.0.0.1 per node, with its own
-host key, a client key and a known_hosts (`tests/support/sshd.py`), running the bundled harness (real
+host key, a client key and a known_hosts (`tests/support/sshd.py`), running the bundled harness
+(real
 LoadGen, simulated node). The real `Orchestrator` runs a config written to a temp dir:
 
 1. a sweep: one single run of SWEEP_SAMPLES on each node (their wall throughputs are the

@@ -236,7 +236,9 @@ async def test_hostile_values_stay_data(transport: SshTransport, tmp_path: Path)
     arguments reach the harness literally; nothing they spell runs, nothing escapes."""
     marker = tmp_path / "pwned"
     evil = f"; touch {marker}; $(touch {marker}) `touch {marker}` ' \" x"
-    cwd = tmp_path / f"cwd {evil.replace('/', '_')}"
+    # The directory's name spells the same attack, minus the tmp path (a name over 255 bytes
+    # is refused by the file system before any shell sees it).
+    cwd = tmp_path / ("cwd " + evil.replace(f"{tmp_path}/", "").replace("/", "_"))
     cwd.mkdir()
     node_env_t = SshTransport(replace(transport.node, env={"EVIL_NODE": evil}))
     await node_env_t.connect()

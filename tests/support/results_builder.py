@@ -1,8 +1,8 @@
 """Results dirs for the analysis, chart and report tests, written the way the orchestrator
 writes them: run dirs made by the real `ResultsStore`, run summaries per the
-"mlconsole.run_summary" v1 schema in `engine/results/store.py`, group summaries by the orchestrator's
-own `engine.results.summary.build_group_summary`, telemetry through the real `TelemetryRecorder` and
-`engine.telemetry.stats.summarize`.
+"mlconsole.run_summary" v1 schema in `engine/results/store.py`, group summaries by the
+orchestrator's own `engine.results.summary.build_group_summary`, telemetry through the real
+`TelemetryRecorder` and `engine.telemetry.stats.summarize`.
 
 `standard_results(root)` builds the scenario the tests share:
 - nodes "slow" and "fast", 2.1x apart by wall throughput and by LoadGen metric, each swept over

@@ -48,12 +48,14 @@ class Terminal:
 
     def screen(self) -> str:
         out = subprocess.run(
-            ["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True
+            ["tmux", "-L", self.name, "capture-pane", "-p", "-t", self.name],
+            capture_output=True,
+            text=True,
         )
         return out.stdout
 
     def keys(self, *keys: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+        subprocess.run(["tmux", "-L", self.name, "send-keys", "-t", self.name, *keys], check=True)
 
     def wait_gone(self, text: str, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
@@ -81,9 +83,17 @@ def terminal(tmp_path: Path) -> Iterator[callable]:
         name = f"mlconsole-test-{uuid.uuid4().hex[:8]}"
         env = {**os.environ, "TERM": "xterm-256color"}
         env.pop("NO_COLOR", None)
+        # The terminal says its own size; inherited COLUMNS/LINES (pytest-xdist workers have
+        # them) would override it.
+        env.pop("COLUMNS", None)
+        env.pop("LINES", None)
         subprocess.run(
             [
                 "tmux",
+                # A server of its own per terminal: sessions sharing one server (tests run
+                # side by side) can be held to the smallest one's size.
+                "-L",
+                name,
                 "new-session",
                 "-d",
                 "-s",
@@ -104,11 +114,14 @@ def terminal(tmp_path: Path) -> Iterator[callable]:
 
     yield open_terminal
     for name in sessions:
-        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+        subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True)
 
 
 def test_what_a_person_sees(tmp_path: Path, terminal: callable) -> None:
     cfg = write_config(tmp_path, speeds={"slow": 150, "fast": 300}, plan=PLAN)
+    # Named relative to the terminal's cwd (tmp_path), as a person types it; a full pytest
+    # tmp path can be longer than the notice bar.
+    cfg = Path(cfg.name)
     term = terminal(console_command(cfg))
     # The console opens on the config, says speeds are simulated, lists the planned runs,
     # and the start-up preflight finds both local nodes ready.
@@ -116,7 +129,10 @@ def test_what_a_person_sees(tmp_path: Path, terminal: callable) -> None:
     term.wait_for("slow  ready", "fast  ready")
 
     term.keys("s")
-    screen = term.wait_for("plan done: 2 succeeded", timeout=40)
+    term.wait_for("plan done: 2 succeeded", timeout=40)
+    # Toasts (the plan's end, the exported report with its path) may cover the row's right
+    # side for a few seconds; they expire, the row stays.
+    screen = term.wait_for("s1-slow-120", "VALID", timeout=15)
     rows = [line for line in screen.splitlines() if "s1-slow-120" in line and "VALID" in line]
     assert rows and "succeeded" in rows[0] and "120/120" in rows[0], screen
     # The log pane follows the selected run (the first row) to LoadGen's own summary.

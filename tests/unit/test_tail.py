@@ -1,6 +1,7 @@
 """Resumable tailing: a link that drops halfway through a backlog loses no line and repeats
 none. The drop is injected around the real LocalTransport (a real SSH drop is covered in
-tests/integration/test_ssh_transport.py; this one pins the exact moment: between two chunk reads)."""
+tests/integration/test_ssh_transport.py; this one pins the exact moment: between two chunk
+reads)."""
 
 from __future__ import annotations
 
