@@ -17,7 +17,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	bash .ci/ensure-sshd
-	$(BIN)/python -m pytest -q -n 4
+	$(BIN)/python -m pytest -q -n 4 --dist loadgroup
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all
