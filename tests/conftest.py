@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.support.sshd"]
+pytest_plugins = ["tests.support.sshd", "tests.support.endpoints"]
