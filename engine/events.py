@@ -107,6 +107,37 @@ class GroupFinished(Event):
 
 
 @dataclass(frozen=True)
+class ServiceStateChanged(Event):
+    """An endpoint service on a node: starting, waiting, ready, reused, failed, stopped."""
+
+    node: str
+    service: str
+    state: str
+    detail: str = ""
+    url: str | None = None  # how the controller reaches it (a forward's local port)
+
+
+@dataclass(frozen=True)
+class ServiceLog(Event):
+    node: str
+    service: str
+    stream: str  # "stdout" | "stderr"
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FleetProgressed(Event):
+    """A fleet run's live per-endpoint counts (queries done, in flight, up), every ~0.5 s."""
+
+    run_id: str
+    completed: int
+    failed: int
+    retries: int
+    output_tokens: int
+    endpoints: tuple[tuple[str, int, int, bool], ...]  # (node, queries, in flight, up)
+
+
+@dataclass(frozen=True)
 class NodeStateChanged(Event):
     node: str
     state: NodeState

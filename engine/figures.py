@@ -120,3 +120,17 @@ def shard_starts(sizes: Mapping[str, int], start: int = 0) -> dict[str, int]:
         out[node] = pos
         pos += n
     return out
+
+
+def tokens_per_user(tpot_p90_s: float | None) -> float | None:
+    """MLPerf Endpoints' interactivity: tokens/s one user sees = 1 / TPOT p90 (in seconds)."""
+    if not _positive(tpot_p90_s):
+        return None
+    return 1.0 / tpot_p90_s  # type: ignore[operator]
+
+
+def share(part: float | None, whole: float | None) -> float | None:
+    """part / whole (a node's share of a fleet run's queries or tokens)."""
+    if part is None or not _positive(whole):
+        return None
+    return part / whole  # type: ignore[operator]

@@ -64,6 +64,8 @@ class NodeState(StrEnum):
     BUSY = "busy"
     UNREACHABLE = "unreachable"
     LINK_LOST = "link lost"
+    SERVING = "serving"  # its inference endpoint is up and in a fleet
+    SERVICE_FAILED = "service failed"  # its endpoint died or never became ready
 
 
 class Split(StrEnum):
@@ -120,6 +122,18 @@ class Benchmark:
     stall_timeout_s: float = 300.0
     supports_shards: bool = True
     simulated: bool = False  # the bundled demo harness: node speeds are simulated
+    # Fleet runs (engine/fleet): the controller-side dataset and what each request asks for.
+    dataset: str | None = None  # a path on the controller, or "synthetic"
+    prompt_field: str = "tok_input"
+    max_tokens: int = 128
+    min_tokens: int | None = 1
+    temperature: float | None = 0.0
+    top_p: float | None = 1.0
+    top_k: int | None = 1
+    seed: int | None = 42
+    request_extra: Mapping[str, object] = field(default_factory=dict)
+    # Sharding a harness without a shard offset: the node-side dataset file to slice.
+    shard_dataset: str | None = None
 
 
 @dataclass(frozen=True)
@@ -158,14 +172,55 @@ class GroupSpec:
 
 
 @dataclass(frozen=True)
+class ServiceSpec:
+    """An inference endpoint server started on nodes: a run that does not end by itself."""
+
+    name: str
+    port: int
+    command: str | None = None  # None: started by someone else; mlconsole only probes it
+    model: str | None = None  # the served model name /v1/models must list (sent as `model`)
+    health_path: str = "/health"
+    ready_timeout_s: float = 600.0
+    env: Mapping[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+    forward: str = "auto"  # "auto" (ssh for SSH nodes) | "ssh" | "direct"
+    host: str = "127.0.0.1"  # where the node-side end connects (the forward's target)
+    keep_running: bool = False
+    max_in_flight: int = 64
+    request_timeout_s: float = 600.0
+    return_token_ids: bool = True
+    simulated: bool = False
+
+
+@dataclass(frozen=True)
+class FleetSpec:
+    """A fleet stage: one LoadGen on the controller over the endpoints of `nodes`; a
+    concurrency sweep runs it once per entry of `concurrency` (None: no limit)."""
+
+    fleet_id: str
+    name: str
+    nodes: tuple[str, ...]
+    service: str
+    benchmark: str
+    scenario: Scenario
+    mode: Mode
+    samples: int
+    target_qps: float | None = None
+    max_retries: int = 2
+    concurrency: tuple[int | None, ...] = (None,)
+    sweep: bool = False
+
+
+@dataclass(frozen=True)
 class Stage:
     """Stages run in order. Within a stage, runs on different nodes go concurrently and the
     runs of one node go one after another; a group's shards all start together."""
 
     name: str
-    kind: str  # "runs" | "sweep" | "group"
+    kind: str  # "runs" | "sweep" | "group" | "fleet" | "concurrency_sweep"
     runs: tuple[RunSpec, ...] = ()
     group: GroupSpec | None = None
+    fleet: FleetSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -198,11 +253,14 @@ class Config:
     plan: Plan
     settings: Settings = field(default_factory=Settings)
     raw: Mapping[str, object] = field(default_factory=dict)
+    services: Mapping[str, ServiceSpec] = field(default_factory=dict)
 
     @property
     def simulated(self) -> bool:
-        return any(b.simulated for b in self.benchmarks.values()) or any(
-            n.simulated for n in self.nodes.values()
+        return (
+            any(b.simulated for b in self.benchmarks.values())
+            or any(n.simulated for n in self.nodes.values())
+            or any(s.simulated for s in self.services.values())
         )
 
 

@@ -6,7 +6,7 @@ warnings and the snapshot ask which keys only matter to SSH nodes.
 
 from __future__ import annotations
 
-TOP_KEYS = ("settings", "nodes", "benchmarks", "plan")
+TOP_KEYS = ("settings", "nodes", "services", "benchmarks", "plan")
 SETTINGS_KEYS = (
     "results_dir",
     "reports_dir",
@@ -45,7 +45,39 @@ BENCHMARK_KEYS = (
     "stall_timeout_s",
     "supports_shards",
     "simulated",
+    # fleet runs: the controller-side dataset and the request's generation settings
+    "dataset",
+    "prompt_field",
+    "max_tokens",
+    "min_tokens",
+    "temperature",
+    "top_p",
+    "top_k",
+    "seed",
+    "request_extra",
+    # sharding a harness that has no shard offset
+    "shard_dataset",
 )
+# Generation settings a benchmark may set to false: the request then leaves them out (for
+# servers that refuse fields they do not know, like trtllm-serve).
+OPTIONAL_SAMPLING_KEYS = ("min_tokens", "temperature", "top_p", "top_k", "seed")
+SERVICE_KEYS = (
+    "command",
+    "port",
+    "model",
+    "health_path",
+    "ready_timeout_s",
+    "env",
+    "cwd",
+    "forward",
+    "host",
+    "keep_running",
+    "max_in_flight",
+    "request_timeout_s",
+    "return_token_ids",
+    "simulated",
+)
+FORWARD_MODES = ("auto", "ssh", "direct")
 # Benchmark keys that are templates ({placeholder} filled per run).
-TEMPLATE_FIELDS = ("command", "log_dir", "cwd", "user_conf")
+TEMPLATE_FIELDS = ("command", "log_dir", "cwd", "user_conf", "shard_dataset")
 TRANSPORTS = ("local", "ssh")

@@ -17,7 +17,10 @@ from typing import Any
 
 from engine.config.keys import (
     BENCHMARK_KEYS,
+    FORWARD_MODES,
     NODE_KEYS,
+    OPTIONAL_SAMPLING_KEYS,
+    SERVICE_KEYS,
     SETTINGS_KEYS,
     SSH_ONLY_KEYS,
     TEMPLATE_FIELDS,
@@ -37,7 +40,7 @@ from engine.config.reader import (
 )
 from engine.config.snapshot import snapshot_toml
 from engine.errors import ConfigError
-from engine.model import Benchmark, Config, Mode, NodeSpec, Scenario, Settings
+from engine.model import Benchmark, Config, Mode, NodeSpec, Scenario, ServiceSpec, Settings
 from engine.run.templates import BUILTIN_PLACEHOLDERS, TemplateSyntaxError, placeholders
 from engine.transport.detach import valid_env_name
 
@@ -86,10 +89,11 @@ def parse_config(text: str, file: str = "<config>") -> Config:
     settings_section = top.table("settings")
     settings = _settings(settings_section) if settings_section else Settings()
     nodes = {name: _node(sec) for name, sec in _named_tables(top, "nodes", "node")}
+    services = {name: _service(sec) for name, sec in _named_tables(top, "services", "service")}
     benchmarks = {
         name: _benchmark(sec) for name, sec in _named_tables(top, "benchmarks", "benchmark")
     }
-    plan, usage = build_plan(top, nodes, benchmarks)
+    plan, usage = build_plan(top, nodes, benchmarks, services)
     _check_templates(source, nodes, benchmarks, usage)
     if settings.baseline_node is not None and settings.baseline_node not in nodes:
         raise source.error(
@@ -99,7 +103,13 @@ def parse_config(text: str, file: str = "<config>") -> Config:
             f"one of the [nodes.*] names: {quoted_list(list(nodes)) or '(none defined)'}",
         )
     return Config(
-        source=file, nodes=nodes, benchmarks=benchmarks, plan=plan, settings=settings, raw=raw
+        source=file,
+        nodes=nodes,
+        benchmarks=benchmarks,
+        plan=plan,
+        settings=settings,
+        raw=raw,
+        services=services,
     )
 
 
@@ -225,7 +235,9 @@ def _benchmark(sec: Section) -> Benchmark:
     d = Benchmark(name=name, command="", dataset_size=1)
     bench = Benchmark(
         name=name,
-        command=sec.string("command", REQUIRED, expected="the harness command line (a template)"),
+        # Required by the stages that launch it (run, sweep, group); a benchmark used only by
+        # fleet stages has no harness command: the fleet is its SUT.
+        command=sec.string("command", "", expected="the harness command line (a template)"),
         dataset_size=sec.integer("dataset_size", REQUIRED, low=1),
         scenario=sec.choice("scenario", Scenario, d.scenario),
         mode=sec.choice("mode", Mode, d.mode),
@@ -240,6 +252,18 @@ def _benchmark(sec: Section) -> Benchmark:
         stall_timeout_s=sec.seconds("stall_timeout_s", d.stall_timeout_s),
         supports_shards=sec.boolean("supports_shards", d.supports_shards),
         simulated=sec.boolean("simulated", d.simulated),
+        dataset=sec.string(
+            "dataset", d.dataset, expected='a dataset file on the controller, or "synthetic"'
+        ),
+        prompt_field=sec.string("prompt_field", d.prompt_field),
+        max_tokens=sec.integer("max_tokens", d.max_tokens, low=1),
+        min_tokens=_optional(sec, "min_tokens", d.min_tokens, integer=True),
+        temperature=_optional(sec, "temperature", d.temperature),
+        top_p=_optional(sec, "top_p", d.top_p),
+        top_k=_optional(sec, "top_k", d.top_k, integer=True),
+        seed=_optional(sec, "seed", d.seed, integer=True),
+        request_extra=_request_extra(sec),
+        shard_dataset=sec.string("shard_dataset", d.shard_dataset),
     )
     for field in TEMPLATE_FIELDS:
         template = getattr(bench, field)
@@ -254,6 +278,79 @@ def _benchmark(sec: Section) -> Benchmark:
     if bench.progress_pattern is not None:
         _check_progress_pattern(sec, bench.progress_pattern)
     return bench
+
+
+def _optional(sec: Section, key: str, default: Any, *, integer: bool = False) -> Any:
+    """A generation setting, or None when the config writes `false` (leave it out)."""
+    assert key in OPTIONAL_SAMPLING_KEYS
+    if sec.data.get(key) is False:
+        return None
+    if sec.data.get(key) is True:
+        raise sec.error(key, "got a boolean true", "a number, or false to leave it out")
+    if integer:
+        value = sec.integer(key, default, low=-1 if key == "top_k" else 0)
+        return value
+    return sec.number(key, default)
+
+
+def _request_extra(sec: Section) -> dict[str, Any]:
+    extra = sec.table("request_extra", expected="a table of JSON fields added to each request")
+    if extra is None:
+        return {}
+    reserved = {"prompt", "stream", "model"}
+    for key in extra.data:
+        if key in reserved:
+            raise extra.error(
+                key,
+                f'"{key}" is set by the fleet itself',
+                "fields other than " + ", ".join(sorted(reserved)),
+            )
+    return dict(extra.data)
+
+
+def _service(sec: Section) -> ServiceSpec:
+    name = str(sec.path[-1])
+    sec.check_keys(SERVICE_KEYS, f"a service ([services.{name}])")
+    d = ServiceSpec(name=name, port=1)
+    env = sec.scalar_map("env", what="environment variables") or {}
+    for var in env:
+        if not valid_env_name(var):
+            raise sec.source.error(
+                (*sec.at("env"), var),
+                f'"{var}" is not a valid shell variable name',
+                "letters, digits and _, not starting with a digit",
+            )
+    health = sec.string("health_path", d.health_path)
+    if not health.startswith("/"):
+        raise sec.error(
+            "health_path", f'got "{health}"', 'a path starting with "/", e.g. "/health"'
+        )
+    command = sec.string(
+        "command", None, expected="the server's command line (a template with {port})"
+    )
+    if command is not None:
+        try:
+            placeholders(command)
+        except TemplateSyntaxError as err:
+            raise sec.error("command", str(err)) from None
+    return ServiceSpec(
+        name=name,
+        # 0: the server picks a free port and writes it to {port_file} (local demo nodes).
+        port=sec.integer("port", REQUIRED, low=0, high=65535),
+        command=command,
+        model=sec.string("model", d.model),
+        health_path=health,
+        ready_timeout_s=sec.seconds("ready_timeout_s", d.ready_timeout_s),
+        env=env,
+        cwd=sec.string("cwd", d.cwd),
+        forward=sec.word("forward", FORWARD_MODES, d.forward),
+        host=sec.string("host", d.host),
+        keep_running=sec.boolean("keep_running", d.keep_running),
+        max_in_flight=sec.integer("max_in_flight", d.max_in_flight, low=1),
+        request_timeout_s=sec.seconds("request_timeout_s", d.request_timeout_s),
+        return_token_ids=sec.boolean("return_token_ids", d.return_token_ids),
+        simulated=sec.boolean("simulated", d.simulated),
+    )
 
 
 def _check_progress_pattern(sec: Section, pattern: str) -> None:

@@ -22,30 +22,47 @@ from engine.config.reader import (
 )
 from engine.model import (
     Benchmark,
+    FleetSpec,
     GroupSpec,
     Mode,
     NodeSpec,
     Plan,
     RunSpec,
     Scenario,
+    ServiceSpec,
     Split,
     Stage,
 )
+from engine.run.templates import SERVICE_PLACEHOLDERS, placeholders
 
-STAGE_KINDS = ("run", "sweep", "group")
+STAGE_KINDS = ("run", "sweep", "group", "fleet", "concurrency_sweep")
 _COMMON = ("kind", "name", "node", "nodes", "benchmark", "scenario", "mode")
+_FLEET = (*_COMMON, "service", "samples", "target_qps", "max_retries")
 KIND_KEYS: Mapping[str, tuple[str, ...]] = {
     "run": (*_COMMON, "samples"),
     "sweep": (*_COMMON, "samples"),
     "group": (*_COMMON, "total_samples", "split", "calibrate"),
+    "fleet": (*_FLEET, "concurrency"),
+    "concurrency_sweep": (*_FLEET, "concurrency"),
 }
+# Scenarios a fleet run can drive: LoadGen's throughput scenarios over streamed tokens.
+FLEET_SCENARIOS = (Scenario.OFFLINE, Scenario.SERVER)
 ALL_STAGE_KEYS = tuple(dict.fromkeys(k for keys in KIND_KEYS.values() for k in keys))
 # engine.model.Stage names a plain run stage "runs".
-MODEL_KIND = {"run": "runs", "sweep": "sweep", "group": "group"}
+MODEL_KIND = {
+    "run": "runs",
+    "sweep": "sweep",
+    "group": "group",
+    "fleet": "fleet",
+    "concurrency_sweep": "concurrency_sweep",
+}
 
 
 def build_plan(
-    top: Section, nodes: Mapping[str, NodeSpec], benchmarks: Mapping[str, Benchmark]
+    top: Section,
+    nodes: Mapping[str, NodeSpec],
+    benchmarks: Mapping[str, Benchmark],
+    services: Mapping[str, ServiceSpec] | None = None,
 ) -> tuple[Plan, dict[str, tuple[str, ...]]]:
     """The Plan, and for each benchmark the nodes the plan runs it on (in first-use order)."""
     if not top.has("plan"):
@@ -65,7 +82,9 @@ def build_plan(
         if not isinstance(item, dict):
             raise top.source.error(("plan", number), f"got {describe(item)}", "a [[plan]] table")
         section = Section(top.source, item, ("plan", number))
-        stage, bench, stage_nodes = _stage(section, number, nodes, benchmarks, taken_ids)
+        stage, bench, stage_nodes = _stage(
+            section, number, nodes, benchmarks, taken_ids, services or {}
+        )
         if stage.name in seen:
             raise section.error(
                 "name" if section.has("name") else None,
@@ -73,7 +92,8 @@ def build_plan(
                 "a name no other stage has",
             )
         seen[stage.name] = number
-        usage.setdefault(bench, {}).update(dict.fromkeys(stage_nodes))
+        if stage.fleet is None:  # a fleet stage runs no harness command on its nodes
+            usage.setdefault(bench, {}).update(dict.fromkeys(stage_nodes))
         stages.append(stage)
     return Plan(stages=tuple(stages)), {b: tuple(n) for b, n in usage.items()}
 
@@ -84,6 +104,7 @@ def _stage(
     nodes: Mapping[str, NodeSpec],
     benchmarks: Mapping[str, Benchmark],
     taken_ids: set[str],
+    services: Mapping[str, ServiceSpec],
 ) -> tuple[Stage, str, tuple[str, ...]]:
     if not sec.has("kind"):
         sec.check_keys(ALL_STAGE_KEYS, "a [[plan]] stage")
@@ -104,6 +125,15 @@ def _stage(
     bench = benchmarks[bench_name]
     scenario: Scenario = sec.choice("scenario", Scenario, bench.scenario)
     mode: Mode = sec.choice("mode", Mode, bench.mode)
+    if kind in ("fleet", "concurrency_sweep"):
+        fleet = _fleet(sec, number, name, kind, stage_nodes, bench, scenario, mode, services, nodes)
+        return Stage(name=name, kind=MODEL_KIND[kind], fleet=fleet), bench_name, stage_nodes
+    if not bench.command:
+        raise sec.error(
+            "benchmark",
+            f"benchmark {bench.name} has no command, so a {kind} stage cannot launch it",
+            f"a command in [benchmarks.{bench.name}] (only fleet stages need none)",
+        )
     if kind == "group":
         group = _group(sec, number, name, stage_nodes, bench, scenario, mode)
         return Stage(name=name, kind=MODEL_KIND[kind], group=group), bench_name, stage_nodes
@@ -135,7 +165,8 @@ def _check_stage_keys(sec: Section, kind: str) -> None:
     known = KIND_KEYS[kind]
     for key in sec.data:
         if key in ALL_STAGE_KEYS and key not in known:
-            owners = " and ".join(k for k in STAGE_KINDS if key in KIND_KEYS[k])
+            kinds = [k for k in STAGE_KINDS if key in KIND_KEYS[k]]
+            owners = " and ".join(filter(None, [", ".join(kinds[:-1]), kinds[-1]]))
             raise sec.error(
                 key,
                 f'"{key}" is not a key of a {kind} stage (only of {owners} stages)'
@@ -222,11 +253,12 @@ def _group(
             f"a group needs at least 2 nodes, got {len(stage_nodes)}",
             'nodes = ["a", "b", ...]',
         )
-    if not bench.supports_shards:
+    if not bench.supports_shards and bench.shard_dataset is None:
         raise sec.error(
             "benchmark",
             f"benchmark {bench.name} has supports_shards = false, so it cannot run as a group",
-            "a benchmark whose harness takes a shard ({shard_start}, {shard_count})",
+            "a benchmark whose harness takes a shard ({shard_start}, {shard_count}), or "
+            "shard_dataset naming the dataset file mlconsole slices per shard",
         )
     total = _samples(sec, ("total_samples",), sec.data.get("total_samples", REQUIRED), bench)
     if total < len(stage_nodes):
@@ -246,6 +278,98 @@ def _group(
         split=sec.choice("split", Split, Split.AUTO),
         calibrate=sec.boolean("calibrate", False),
     )
+
+
+def _fleet(
+    sec: Section,
+    number: int,
+    name: str,
+    kind: str,
+    stage_nodes: tuple[str, ...],
+    bench: Benchmark,
+    scenario: Scenario,
+    mode: Mode,
+    services: Mapping[str, ServiceSpec],
+    nodes: Mapping[str, NodeSpec],
+) -> FleetSpec:
+    service_name = sec.string("service", REQUIRED, expected="the name of a [services.*] table")
+    if service_name not in services:
+        raise sec.error(
+            "service",
+            f'names no service "{service_name}"{suggestion(service_name, list(services))}',
+            "one of the [services.*] names: " + (quoted_list(list(services)) or "(none defined)"),
+        )
+    service = services[service_name]
+    if service.command is not None:
+        for placeholder in sorted(placeholders(service.command)):
+            lacking = [
+                n
+                for n in stage_nodes
+                if placeholder not in SERVICE_PLACEHOLDERS and placeholder not in nodes[n].vars
+            ]
+            if lacking:
+                raise sec.source.error(
+                    ("services", service_name, "command"),
+                    f"unknown placeholder {{{placeholder}}}: not built in and not in the vars of "
+                    f"node {', '.join(lacking)} (plan[{number}] starts it there)",
+                    "one of " + ", ".join(sorted(SERVICE_PLACEHOLDERS)) + " or a node var",
+                )
+    if scenario not in FLEET_SCENARIOS:
+        raise sec.error(
+            "scenario",
+            f'a fleet run drives Offline or Server, got "{scenario}"',
+            'scenario = "Offline" or "Server"',
+        )
+    if bench.dataset is None:
+        raise sec.error(
+            "benchmark",
+            f"benchmark {bench.name} has no dataset, so the fleet's QSL has no prompts",
+            f'dataset = "<file on the controller>" or "synthetic" in [benchmarks.{bench.name}]',
+        )
+    samples = _samples(sec, ("samples",), sec.data.get("samples", REQUIRED), bench)
+    target = None
+    if sec.has("target_qps"):
+        target = sec.number("target_qps", None, low=0.0)
+        if not target:
+            raise sec.error("target_qps", "got 0", "a number of queries per second > 0")
+    elif scenario == Scenario.SERVER:
+        raise sec.error("target_qps", "is missing", "the Server scenario's queries per second")
+    concurrency = _concurrency(sec, kind)
+    return FleetSpec(
+        fleet_id=f"s{number}-{name}",
+        name=name,
+        nodes=stage_nodes,
+        service=service_name,
+        benchmark=bench.name,
+        scenario=scenario,
+        mode=mode,
+        samples=samples,
+        target_qps=target,
+        max_retries=sec.integer("max_retries", 2, low=0, high=20),
+        concurrency=concurrency,
+        sweep=kind == "concurrency_sweep",
+    )
+
+
+def _concurrency(sec: Section, kind: str) -> tuple[int | None, ...]:
+    if kind == "fleet":
+        if not sec.has("concurrency"):
+            return (None,)
+        return (sec.integer("concurrency", None, low=1),)
+    value = sec.data.get("concurrency", REQUIRED)
+    expected = "a non-empty array of concurrency limits (queries in flight), e.g. [1, 4, 16, 64]"
+    if value is REQUIRED:
+        raise sec.error("concurrency", "is missing", expected)
+    if not isinstance(value, list) or not value:
+        raise sec.error(
+            "concurrency", f"got {'an empty array' if value == [] else describe(value)}", expected
+        )
+    for i, v in enumerate(value, start=1):
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise sec.source.error((*sec.at("concurrency"), i), f"got {describe(v)}", expected)
+    if len(set(value)) != len(value):
+        raise sec.error("concurrency", "lists a limit twice", expected)
+    return tuple(value)
 
 
 def _unique(base: str, taken: set[str]) -> str:

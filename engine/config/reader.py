@@ -253,6 +253,17 @@ class Section:
             raise self._wrong(key, value, expected)
         return float(value)
 
+    def number(self, key: str, default: Any = None, *, low: float = 0.0) -> Any:
+        """An integer or float >= `low`, returned as float."""
+        expected = f"a number >= {low:g}"
+        if key not in self.data:
+            return self._absent(key, default, expected)
+        value = self.data[key]
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok or not math.isfinite(value) or value < low:
+            raise self._wrong(key, value, expected)
+        return float(value)
+
     def boolean(self, key: str, default: Any = None) -> Any:
         if key not in self.data:
             return self._absent(key, default, "true or false")

@@ -188,6 +188,9 @@ class Dispatcher:
             failure = exc
         except asyncio.CancelledError:
             self._release(job, ep, time.monotonic())
+            if not self._closed:  # abandoned: the query still needs its one answer
+                self.failed += 1
+                self.sink.failed(job, self.failed_reason or "cancelled")
             raise
         now = time.monotonic()
         self._release(job, ep, now)
@@ -231,6 +234,8 @@ class Dispatcher:
     # --- endpoint health ----------------------------------------------------------------------
 
     def _mark_down(self, ep: Endpoint, reason: str) -> None:
+        if self.failed_reason is not None:
+            return
         ep.up = False
         ep.stats.state = "down"
         ep.stats.state_detail = reason
@@ -255,6 +260,18 @@ class Dispatcher:
 
     def _down_reasons(self) -> str:
         return "; ".join(f"{e.node} ({e.stats.state_detail})" for e in self.endpoints)
+
+    def abandon(self, reason: str) -> None:
+        """Answer everything now as failed (a cancelled run): queued queries at once,
+        in-flight ones as their attempts are cancelled, later ones on arrival."""
+        if self.failed_reason is not None:
+            return
+        self.failed_reason = reason
+        for ep in self.endpoints:
+            ep.up = False
+        for task in list(self._tasks):
+            task.cancel()
+        self._fail_all(reason)
 
     def _fail_all(self, reason: str) -> None:
         if self.failed_reason is None:

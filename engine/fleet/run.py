@@ -19,6 +19,7 @@ from engine.fleet.client import EndpointClient
 from engine.fleet.dataset import DEFAULT_PROMPT_FIELD, load_prompts
 from engine.fleet.dispatch import Dispatcher, Endpoint
 from engine.fleet.settings import FleetTest, build_fleet_settings
+from engine.fleet.stats import distribution
 from engine.fleet.sut import FleetSut, run_loadgen
 
 PROGRESS_EVERY_S = 0.5
@@ -80,6 +81,7 @@ class FleetOutcome:
     start_unix: float
     end_unix: float
     prompt_tokens: int
+    client: dict[str, Any] = field(default_factory=dict)  # fleet-wide TTFT/TPOT from send
 
     @property
     def duration_s(self) -> float:
@@ -92,6 +94,7 @@ async def run_fleet(
     log_dir: Path,
     *,
     on_progress: Callable[[FleetProgress], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> FleetOutcome:
     """Run LoadGen over `targets`; LoadGen's files land in `log_dir`. Raises DatasetError or
     FleetSettingsError before LoadGen starts; never hangs once it has."""
@@ -129,14 +132,13 @@ async def run_fleet(
     sut = FleetSut(
         asyncio.get_running_loop(), dispatcher, prompts, template, request.sampling.max_tokens
     )
-    ticker = asyncio.create_task(_tick(sut, dispatcher, on_progress)) if on_progress else None
+    ticker = asyncio.create_task(_tick(sut, dispatcher, on_progress, cancelled))
     start = time.time()
     try:
         await run_loadgen(sut, resolved.settings, log_dir)
     finally:
         end = time.time()
-        if ticker is not None:
-            ticker.cancel()
+        ticker.cancel()
         await dispatcher.close()
     if on_progress is not None:
         on_progress(_progress(sut, dispatcher))
@@ -157,6 +159,11 @@ async def run_fleet(
         start_unix=start,
         end_unix=end,
         prompt_tokens=sum(prompts.token_counts),
+        client={
+            "ttft_s": distribution([x for e in endpoints for x in e.stats.ttft_s]),
+            "tpot_s": distribution([x for e in endpoints for x in e.stats.tpot_s]),
+            "queue_s": distribution([x for e in endpoints for x in e.stats.queue_s]),
+        },
     )
 
 
@@ -172,7 +179,15 @@ def _progress(sut: FleetSut, d: Dispatcher) -> FleetProgress:
     )
 
 
-async def _tick(sut: FleetSut, d: Dispatcher, on_progress: Callable[[FleetProgress], None]) -> None:
+async def _tick(
+    sut: FleetSut,
+    d: Dispatcher,
+    on_progress: Callable[[FleetProgress], None] | None,
+    cancelled: Callable[[], bool] | None,
+) -> None:
     while True:
         await asyncio.sleep(PROGRESS_EVERY_S)
-        on_progress(_progress(sut, d))
+        if cancelled is not None and cancelled():
+            d.abandon("cancelled")  # LoadGen hears every query answered and ends
+        if on_progress is not None:
+            on_progress(_progress(sut, d))

@@ -247,3 +247,53 @@ def build_group_summary(
         "single_run_sources": {n: singles.get(n, (None, None))[1] for n in nodes},
         "scaling_efficiency": figures.scaling_efficiency(combined, single_values.values()),
     }
+
+
+FLEET_LABEL = "one LoadGen result"
+
+
+def build_fleet_block(
+    *,
+    spec: Any,
+    limit: int | None,
+    excluded: Sequence[Mapping[str, Any]],
+    outcome: Any | None,
+    endpoints_file: str,
+) -> dict[str, Any]:
+    """The `fleet` block of a fleet run's summary: which endpoints served it, each one's
+    share and latencies (measured by the controller's client), retries and errors.
+
+    `spec` is the stage's FleetSpec, `outcome` the run's FleetOutcome (None: it never ran).
+    """
+    client = outcome.client if outcome is not None else {}
+    tpot = (client.get("tpot_s") or {}).get("p90")
+    ttft = (client.get("ttft_s") or {}).get("p90")
+    return {
+        "label": FLEET_LABEL,
+        "fleet_id": spec.fleet_id,
+        "stage": spec.name,
+        "nodes": list(spec.nodes),
+        "service": spec.service,
+        "sweep": spec.sweep,
+        "concurrency": limit,
+        "target_qps": spec.target_qps,
+        "max_retries": spec.max_retries,
+        "sut_name": outcome.sut_name if outcome else None,
+        "issued": outcome.issued if outcome else 0,
+        "completed": outcome.completed if outcome else 0,
+        "failed": outcome.failed if outcome else 0,
+        "retries": outcome.retries if outcome else 0,
+        "output_tokens": outcome.output_tokens if outcome else 0,
+        "prompt_tokens": outcome.prompt_tokens if outcome else None,
+        "failed_reason": outcome.failed_reason if outcome else None,
+        "failures": list(outcome.failures) if outcome else [],
+        "excluded": [dict(e) for e in excluded],
+        "client": dict(client),
+        "interactivity": {
+            "tpot_p90_s": tpot,
+            "ttft_p90_s": ttft,
+            "tokens_per_user": figures.tokens_per_user(tpot),
+        },
+        "endpoints": list(outcome.endpoints) if outcome else [],
+        "endpoints_file": endpoints_file,
+    }

@@ -205,7 +205,12 @@ class Orchestrator:
         # in a thread while the first runs go, not after the last one ends.
         self._prewarm = asyncio.create_task(asyncio.to_thread(_import_report_libraries))
         plan_stages = [s for s in self.config.plan.stages if stages is None or s.name in stages]
-        n_runs = sum(len(s.runs) or len(s.group.nodes if s.group else ()) for s in plan_stages)
+        n_runs = sum(
+            len(s.runs)
+            or len(s.group.nodes if s.group else ())
+            or len(s.fleet.concurrency if s.fleet else ())
+            for s in plan_stages
+        )
         self.bus.publish(
             PlanStarted(self.config.source, n_runs, len(plan_stages), self.config.simulated)
         )
@@ -215,16 +220,25 @@ class Orchestrator:
             for spec in stage.runs:
                 self.bus.publish(RunQueued(spec))
         summaries: list[dict[str, Any]] = []
-        for index, stage in enumerate(plan_stages):
-            if self._stop:
-                for spec in stage.runs:
-                    summaries.append(await self._cancelled_before_start(spec))
-                continue
-            self.bus.publish(StageStarted(index, stage.name, stage.kind))
-            if stage.group is not None:
-                summaries.extend(await self._run_group(stage.group))
-            else:
-                summaries.extend(await self._run_stage(stage))
+        services = self._fleet_services()
+        try:
+            for index, stage in enumerate(plan_stages):
+                if self._stop:
+                    for spec in stage.runs:
+                        summaries.append(await self._cancelled_before_start(spec))
+                    continue
+                self.bus.publish(StageStarted(index, stage.name, stage.kind))
+                if stage.group is not None:
+                    summaries.extend(await self._run_group(stage.group))
+                elif stage.fleet is not None:
+                    from engine.fleet.stage import run_fleet_stage
+
+                    summaries.extend(await run_fleet_stage(services.ctx, stage.fleet, services))
+                else:
+                    summaries.extend(await self._run_stage(stage))
+        finally:
+            # Endpoint services live for the whole plan (a sweep reuses them), then stop.
+            await services.stop_all()
         await self.export_reports()
         outcome = plan_outcome(summaries, time.monotonic() - t0)
         self.bus.publish(
@@ -335,6 +349,24 @@ class Orchestrator:
         if results:
             await self.export_reports()
         return results
+
+    # --- fleet runs --------------------------------------------------------------------------
+
+    def _fleet_services(self) -> Any:
+        """The plan's registry of endpoint services, and the context fleet stages run in."""
+        from engine.fleet.stage import FleetContext, ServiceRegistry
+        from engine.run.templates import render_service
+
+        ctx = FleetContext(
+            config=self.config,
+            bus=self.bus,
+            store=self.store,
+            transport=self.transport,
+            snapshot_toml=self._snapshot_toml,
+            render_service=render_service,
+            cancelled=lambda: self._stop,
+        )
+        return ServiceRegistry(ctx)
 
     # --- groups -------------------------------------------------------------------------------
 

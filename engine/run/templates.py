@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from engine.errors import MlconsoleError
-from engine.model import Benchmark, NodeSpec, RunSpec
+from engine.model import Benchmark, NodeSpec, RunSpec, ServiceSpec
 
 # What every run offers to its benchmark's templates; a node's `vars` add more.
 BUILTIN_PLACEHOLDERS = frozenset(
@@ -35,6 +35,9 @@ BUILTIN_PLACEHOLDERS = frozenset(
         "dataset_size",
     }
 )
+
+# What a service's command may use besides the node's `vars`.
+SERVICE_PLACEHOLDERS = frozenset({"port", "port_file", "model", "python", "node", "service_dir"})
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}|[{}]")
 
@@ -182,3 +185,18 @@ def render_run(
         ),
         values=values,
     )
+
+
+def render_service(node: NodeSpec, service: ServiceSpec, service_dir: str) -> str:
+    """A service's command for `node`: {port}, {model}, {python}, {node}, {service_dir} and
+    the node's vars, each shell-quoted."""
+    values: dict[str, str] = dict(node.vars)
+    values.update(
+        port=str(service.port),
+        model=service.model or "",
+        python=node.python,
+        node=node.name,
+        service_dir=service_dir,
+        port_file=f"{service_dir}/port",
+    )
+    return render_template(service.command or "", values, quote=True)

@@ -69,6 +69,15 @@ class FetchReport:
         return not self.missing
 
 
+class PortForward(Protocol):
+    """A controller-side port that reaches a port on (or near) the node."""
+
+    @property
+    def local_port(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
 @runtime_checkable
 class Transport(Protocol):
     node: NodeSpec
@@ -115,3 +124,7 @@ class Transport(Protocol):
 
     async def fetch(self, remote_dir: str, names: Sequence[str], dest: Path) -> FetchReport:
         """Copy files from `remote_dir` into `dest`, checking each one's size."""
+
+    async def forward_port(self, host: str, port: int) -> PortForward:
+        """A controller port whose connections reach `host:port` as seen from the node
+        (services: GPU nodes often expose only SSH). Local nodes need none: the same port."""

@@ -23,6 +23,16 @@ from engine.transport.base import (
 )
 
 
+class DirectPort:
+    """A port reached without a tunnel."""
+
+    def __init__(self, port: int) -> None:
+        self.local_port = port
+
+    def close(self) -> None:
+        return None
+
+
 class LocalTransport:
     def __init__(self, node: NodeSpec) -> None:
         self.node = node
@@ -150,6 +160,10 @@ class LocalTransport:
                 except ProcessLookupError:
                     return
                 await asyncio.sleep(0.05)
+
+    async def forward_port(self, host: str, port: int) -> DirectPort:
+        """The controller is the node: its ports are reached as they are."""
+        return DirectPort(port)
 
     async def fetch(self, remote_dir: str, names: Sequence[str], dest: Path) -> FetchReport:
         dest.mkdir(parents=True, exist_ok=True)

@@ -107,6 +107,17 @@ async def _close_file(f: Any) -> None:
         pass
 
 
+class SshPortForward:
+    """An asyncssh local port forward (one listener; one SSH channel per connection)."""
+
+    def __init__(self, listener: Any) -> None:
+        self._listener = listener
+        self.local_port = int(listener.get_port())
+
+    def close(self) -> None:
+        self._listener.close()
+
+
 class SshTransport:
     """A node reached over SSH. Not connected until `connect()`; after `LinkLost`,
     `connected` is False and `connect()` opens a fresh connection."""
@@ -482,6 +493,24 @@ class SshTransport:
                 f"run {handle.run_id} on node {self.node.name!r} did not stop after TERM and "
                 f"KILL (process group {handle.pid}): {res.stderr.strip()}"
             )
+
+    async def forward_port(self, host: str, port: int) -> SshPortForward:
+        """A listener on 127.0.0.1 (any free port) whose connections the node's sshd opens to
+        `host:port` on its side, over this node's one connection (sshd's AllowTcpForwarding
+        must allow it). It ends with the connection; a lost link means a new forward."""
+        import asyncssh
+
+        if not self.connected or self._conn is None:
+            raise self._not_connected()
+        try:
+            listener = await self._conn.forward_local_port("127.0.0.1", 0, host, port)
+        except (asyncssh.Error, OSError) as exc:
+            if (lost := self._link_lost(self._state, exc)) is not None:
+                raise lost from None
+            raise TransportError(
+                f"node {self.node.name!r} refused to forward a port to {host}:{port}: {exc}"
+            ) from None
+        return SshPortForward(listener)
 
     async def fetch(self, remote_dir: str, names: Sequence[str], dest: Path) -> FetchReport:
         """Copy by SFTP, each file's size checked against the node's; LinkLost if the link

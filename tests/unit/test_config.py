@@ -353,7 +353,7 @@ def test_toml_syntax_error_gives_line_and_column(tmp_path: Path) -> None:
             "[node.a]\n",
             "node",
             '"node" is not a key of the config (top level); did you mean "nodes"?',
-            '"settings", "nodes", "benchmarks", "plan"',
+            '"settings", "nodes", "services", "benchmarks", "plan"',
         ),
         ("[settings]\nthem = 'x'\n", "settings.them", 'did you mean "theme"?', None),
         (
@@ -470,10 +470,11 @@ def test_wrong_types(tmp_path: Path, text: str, key: str, message: str) -> None:
         ),
         ("x = 1\n", "x", "is not a key", 1),
         (
-            "[benchmarks.b]\ndataset_size = 5\n",
-            "benchmarks.b.command",
-            "is missing (expected the harness command line (a template))",
-            1,
+            '[nodes.a]\n[benchmarks.b]\ndataset_size = 5\n[[plan]]\nkind = "run"\nnode = "a"\n'
+            'benchmark = "b"\nsamples = 1\n',
+            "plan[1].benchmark",
+            "has no command, so a run stage cannot launch it",
+            7,
         ),
         (
             '[benchmarks.b]\ncommand = "x"\n',
@@ -484,7 +485,7 @@ def test_wrong_types(tmp_path: Path, text: str, key: str, message: str) -> None:
         (
             MINIMAL + '[[plan]]\nnode = "a"\nbenchmark = "bench"\n',
             "plan[1].kind",
-            'is missing (expected one of "run", "sweep", "group")',
+            'is missing (expected one of "run", "sweep", "group", "fleet", "concurrency_sweep")',
             8,
         ),
         (
@@ -742,8 +743,8 @@ def test_references_to_unknown_nodes_and_benchmarks(
         (
             'kind = "group"\nnodes = ["a", "b"]\nbenchmark = "bench"\nsamples = 10\n',
             "plan[1].samples",
-            '"samples" is not a key of a group stage (only of run and sweep '
-            'stages); did you mean "total_samples"?',
+            '"samples" is not a key of a group stage (only of run, sweep, fleet and '
+            'concurrency_sweep stages); did you mean "total_samples"?',
         ),
         (
             'kind = "run"\nnode = "a"\nbenchmark = "bench"\ntotal_samples = 10\n',
