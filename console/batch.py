@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 from engine.events import (
     Event,
+    FleetProgressed,
     GroupFinished,
     GroupStarted,
     NodeChecked,
@@ -21,10 +22,13 @@ from engine.events import (
     RunFinished,
     RunProgress,
     RunStateChanged,
+    ServiceLog,
+    ServiceStateChanged,
     StageStarted,
     TelemetrySampled,
 )
 from engine.model import RunState
+from engine.results.summary import FLEET_LABEL, group_label
 
 PROGRESS_EVERY_S = 10.0
 PROGRESS_STEPS = 4  # also print at 25 %, 50 %, 75 %
@@ -73,6 +77,27 @@ def run_result_line(summary: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def fleet_line(fleet: dict[str, Any]) -> str:
+    """A fleet run's shares, as its summary's `fleet` block records them."""
+    shares = []
+    for e in fleet.get("endpoints") or []:
+        share = e.get("query_share")
+        pct = "—" if share is None else f"{100 * share:.0f}%"
+        errors = e.get("error_count") or 0
+        shares.append(
+            f"{e.get('node')} {e.get('queries')} queries ({pct})"
+            + (f", {errors} errors" if errors else "")
+            + ("" if e.get("state") == "up" else f", {e.get('state')}")
+        )
+    left = [x.get("node") for x in fleet.get("excluded") or []]
+    return (
+        f"{FLEET_LABEL} over {', '.join(fleet.get('nodes') or [])}: "
+        + "; ".join(shares)
+        + f"; {fleet.get('retries', 0)} retried"
+        + (f"; left out: {', '.join(map(str, left))}" if left else "")
+    )
+
+
 class BatchPrinter:
     def __init__(self, out: TextIO | None = None, *, verbose: bool = False) -> None:
         self.out = out or sys.stdout
@@ -100,7 +125,8 @@ class BatchPrinter:
             case GroupStarted():
                 shards = ", ".join(f"{s.node} {s.samples}" for s in event.shards)
                 self._print(
-                    f"group {event.name}: shards {shards} — {event.split}: {event.split_source}"
+                    f"group {event.name} ({group_label(len(event.shards))}): shards {shards} — "
+                    f"{event.split}: {event.split_source}"
                 )
             case RunStateChanged():
                 if event.state.terminal:
@@ -123,6 +149,8 @@ class BatchPrinter:
                 self._print(f"{event.run_id:<22} {event.node:<10} {event.state}: {text}")
                 if detail and event.state.ok:
                     self._print(f"{'':<22} {'':<10} note: {detail}")
+                if s.get("fleet"):
+                    self._print(f"{'':<22} {'':<10} {fleet_line(s['fleet'])}")
             case GroupFinished():
                 g = event.summary
                 self._print(
@@ -130,8 +158,18 @@ class BatchPrinter:
                     f"combined {fmt_num(g.get('combined_throughput'), 'samples/s')}, "
                     f"speedup vs sequential {fmt_num(g.get('speedup'))}x, "
                     f"scaling efficiency {fmt_num(g.get('scaling_efficiency'))} "
-                    f"(split {g.get('split')}) — {event.group_dir}"
+                    f"(split {g.get('split')}) — {event.group_dir} — "
+                    f"{group_label(len(g.get('nodes') or ()))}"
                 )
+            case ServiceStateChanged():
+                detail = f" — {event.detail}" if event.detail else ""
+                self._print(f"service {event.service} on {event.node}: {event.state}{detail}")
+            case ServiceLog():
+                if self.verbose:
+                    for line in event.lines:
+                        self._print(f"  {event.node}/{event.service} {event.stream}: {line}")
+            case FleetProgressed():
+                pass
             case NodeChecked():
                 f = event.facts
                 self._print(

@@ -31,7 +31,9 @@ from engine.events import (
     StageStarted,
     TelemetrySampled,
 )
+from engine.fleet.specs import FLEET_NODE
 from engine.model import Config, GpuSample, NodeFacts, RunSpec, RunState
+from engine.results.summary import group_label
 
 LOG_LINES = 2000  # per run, in memory; the full logs are in the run dir
 GPU_HISTORY = 24  # samples kept per GPU for the sparkline
@@ -226,6 +228,12 @@ class ConsoleState:
             for spec in stage.runs:
                 self.runs[spec.run_id] = RunRow.from_spec(spec)
                 self.order.append(spec.run_id)
+            if stage.fleet is not None:
+                from engine.fleet.specs import fleet_runs
+
+                for spec in fleet_runs(stage.fleet):
+                    self.runs[spec.run_id] = RunRow.from_spec(spec)
+                    self.order.append(spec.run_id)
             if stage.group is not None:
                 g = stage.group
                 self.groups[g.group_id] = GroupRow(
@@ -293,6 +301,9 @@ class ConsoleState:
                 row = self.runs.get(ev.run_id)
                 if row is None:
                     return
+                if row.node == FLEET_NODE and ev.state == RunState.RUNNING:
+                    self.plan_note = f"fleet {row.run_id}: {row.label}"
+                    changes.header = True
                 row.state = ev.state.value
                 row.detail = ev.detail
                 row.run_dir = ev.run_dir or row.run_dir
@@ -443,6 +454,8 @@ class ConsoleState:
         changes.rows_added |= g.shards != tuple(s.run_id for s in ev.shards)
         g.shards = tuple(s.run_id for s in ev.shards)
         g.split, g.split_source = ev.split, ev.split_source
+        self.plan_note = f"group {g.name}: {group_label(len(ev.shards))}"
+        changes.header = True
         g.summary, g.group_dir = None, None
         for spec in ev.shards:
             if spec.run_id not in self.runs:

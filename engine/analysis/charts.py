@@ -367,9 +367,62 @@ CHARTS = (
 )
 
 
+# --- throughput_interactivity.png --------------------------------------------------------------
+
+INTERACTIVITY = "throughput_interactivity.png"
+
+
+def _sweep_points(results: Results) -> dict[str, list[dict[str, Any]]]:
+    fleets = results.fleets.to_dicts() if results.fleets is not None else []
+    out: dict[str, list[dict[str, Any]]] = {}
+    for f in fleets:
+        if f["sweep"] and f["system_tokens_per_s"] is not None and f["tokens_per_user"]:
+            out.setdefault(f"{f['stage']} ({', '.join(f['nodes'])})", []).append(f)
+    return out
+
+
+def interactivity_figure(results: Results) -> Figure:
+    """System tokens/s (LoadGen) against tokens/s per user (1 / TPOT p90), one point per
+    concurrency limit, each labelled with its limit and TTFT p90, as MLPerf Endpoints plots
+    its Pareto curve."""
+    fig = _figure(8, 5)
+    ax = fig.add_subplot(1, 1, 1)
+    sweeps = _sweep_points(results)
+    if not sweeps:
+        _note(ax, "no concurrency sweep with token metrics recorded")
+        return fig
+    for i, (name, points) in enumerate(sorted(sweeps.items())):
+        points.sort(key=lambda p: p["tokens_per_user"])
+        xs = [p["tokens_per_user"] for p in points]
+        ys = [p["system_tokens_per_s"] for p in points]
+        color = _COLORS[i % len(_COLORS)]
+        ax.plot(xs, ys, marker="o", color=color, label=name)
+        for p in points:
+            ttft = p["ttft_p90_s"]
+            note = f"c={p['concurrency']}" + (f", TTFT p90 {ttft * 1000:.0f} ms" if ttft else "")
+            ax.annotate(
+                note,
+                (p["tokens_per_user"], p["system_tokens_per_s"]),
+                fontsize=7,
+                xytext=(4, 4),
+                textcoords="offset points",
+            )
+    ax.set_xlabel("tokens/s per user (1 / TPOT p90, client)")
+    ax.set_ylabel("system tokens/s (LoadGen)")
+    ax.set_title("Throughput vs interactivity" + _suffix(results))
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def write_charts(results: Results, out_dir: Path) -> list[Path]:
-    """Write the four PNGs into `out_dir` (created if needed) and return their paths.
+    """Write the four PNGs into `out_dir` (created if needed) and return their paths, plus
+    throughput_interactivity.png when a concurrency sweep was recorded.
 
     gpu_utilization.png says "no GPU telemetry recorded" when no run has telemetry samples."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [_save(build(results), out_dir / name) for name, build in CHARTS]
+    paths = [_save(build(results), out_dir / name) for name, build in CHARTS]
+    if _sweep_points(results):
+        paths.append(_save(interactivity_figure(results), out_dir / INTERACTIVITY))
+    return paths

@@ -24,6 +24,7 @@ from typing import Any
 import polars as pl
 
 from engine import figures
+from engine.analysis.fleet_frames import FLEET_KIND, fleet_frames
 from engine.model import RunState
 from engine.results.store import SNAPSHOT, TELEMETRY, RecordedGroup, RecordedRun, ResultsStore
 
@@ -43,6 +44,8 @@ class Results:
     `runs`: one row per run. `nodes`: per node, benchmark, scenario and mode, over the node's
     completed single runs (group shards excluded). `groups`: one row per parallel group.
     `shards`: one row per group shard. `sweeps`: per node and samples requested (single runs).
+    `fleets`: one row per fleet run; `fleet_endpoints`: one row per endpoint of each
+    (`engine.analysis.fleet_frames`).
     """
 
     results_dir: Path
@@ -55,6 +58,8 @@ class Results:
     group_records: tuple[RecordedGroup, ...]
     baseline_setting: str | None  # the configured baseline node, if any
     baseline_setting_source: str | None  # where the setting was read (caller or snapshot path)
+    fleets: pl.DataFrame | None = None
+    fleet_endpoints: pl.DataFrame | None = None
 
     @property
     def simulated(self) -> bool:
@@ -100,6 +105,7 @@ RUN_SCHEMA: dict[str, Any] = {
     "run_dir": pl.Utf8,
     "path": pl.Utf8,
     "run_id": pl.Utf8,
+    "kind": pl.Utf8,
     "node": pl.Utf8,
     "group_id": pl.Utf8,
     "stage": pl.Utf8,
@@ -158,6 +164,7 @@ def run_row(rec: RecordedRun) -> dict[str, Any]:
         "run_dir": rec.run_dir.name,
         "path": str(rec.run_dir),
         "run_id": _str(s.get("run_id")),
+        "kind": _str(s.get("kind")) or "run",
         "node": _str(s.get("node")),
         "group_id": _str(s.get("group_id")),
         "stage": _str(s.get("stage")),
@@ -253,7 +260,7 @@ def _node_rows(
     """Completed single runs (not group shards), aggregated per node/benchmark/scenario/mode."""
     buckets: dict[_Key, list[Mapping[str, Any]]] = {}
     for r in rows:
-        if r["ok"] and r["group_id"] is None:
+        if r["ok"] and r["group_id"] is None and r["kind"] != FLEET_KIND:
             key = (r["node"], r["benchmark"], r["scenario"], r["mode"])
             buckets.setdefault(key, []).append(r)
     out = []
@@ -358,7 +365,8 @@ SWEEP_SCHEMA: dict[str, Any] = {
 def _sweep_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     buckets: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
     for r in rows:
-        if r["ok"] and r["group_id"] is None and r["samples_requested"] is not None:
+        single = r["group_id"] is None and r["kind"] != FLEET_KIND
+        if r["ok"] and single and r["samples_requested"] is not None:
             key = (r["node"], r["benchmark"], r["scenario"], r["mode"], r["samples_requested"])
             buckets.setdefault(key, []).append(r)
     out = []
@@ -552,6 +560,7 @@ def load_results(results_dir: str | Path, *, baseline_node: str | None = None) -
         setting, setting_source = baseline_from_snapshot(run_records)
     rows = [run_row(r) for r in run_records]
     group_rows, shard_rows = _group_rows(group_records)
+    fleets, fleet_endpoints = fleet_frames(run_records)
     return Results(
         results_dir=Path(results_dir),
         runs=_frame(rows, RUN_SCHEMA),
@@ -563,4 +572,6 @@ def load_results(results_dir: str | Path, *, baseline_node: str | None = None) -
         group_records=group_records,
         baseline_setting=setting,
         baseline_setting_source=setting_source,
+        fleets=fleets,
+        fleet_endpoints=fleet_endpoints,
     )

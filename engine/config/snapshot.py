@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
-from engine.config.keys import SSH_ONLY_KEYS
-from engine.model import Benchmark, Config, NodeSpec, Settings, Stage
+from engine.config.keys import OPTIONAL_SAMPLING_KEYS, SSH_ONLY_KEYS
+from engine.model import Benchmark, Config, NodeSpec, ServiceSpec, Settings, Stage
 
 REDACTED = "<redacted>"
 _SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|KEY|CREDENTIAL", re.I)
@@ -67,11 +67,24 @@ def resolved_dict(config: Config) -> dict[str, Any]:
     return {
         "settings": _plain(config.settings, Settings),
         "nodes": {name: _node_table(node) for name, node in config.nodes.items()},
-        "benchmarks": {
-            name: _plain(b, Benchmark, skip=("name",)) for name, b in config.benchmarks.items()
+        "services": {
+            name: _plain(sv, ServiceSpec, skip=("name",)) for name, sv in config.services.items()
         },
+        "benchmarks": {name: _benchmark_table(b) for name, b in config.benchmarks.items()},
         "plan": [_stage_table(stage) for stage in config.plan.stages],
     }
+
+
+def _benchmark_table(bench: Benchmark) -> dict[str, Any]:
+    table = _plain(bench, Benchmark, skip=("name", "request_extra"))
+    if not bench.command:
+        del table["command"]  # a benchmark only fleet stages use has none
+    for key in OPTIONAL_SAMPLING_KEYS:  # None means "left out of requests": written false
+        if getattr(bench, key) is None:
+            table[key] = False
+    if bench.request_extra:
+        table["request_extra"] = dict(bench.request_extra)
+    return table
 
 
 def _node_table(node: NodeSpec) -> dict[str, Any]:
@@ -107,6 +120,27 @@ def _plain(obj: Any, cls: type, skip: tuple[str, ...] = ()) -> dict[str, Any]:
 
 
 def _stage_table(stage: Stage) -> dict[str, Any]:
+    if stage.fleet is not None:
+        f = stage.fleet
+        table: dict[str, Any] = {
+            "kind": "concurrency_sweep" if f.sweep else "fleet",
+            "name": stage.name,
+            "nodes": list(f.nodes),
+            "service": f.service,
+            "benchmark": f.benchmark,
+            "scenario": str(f.scenario),
+            "mode": str(f.mode),
+            "samples": f.samples,
+            "max_retries": f.max_retries,
+        }
+        if f.target_qps is not None:
+            table["target_qps"] = f.target_qps
+        limits = [c for c in f.concurrency if c is not None]
+        if f.sweep:
+            table["concurrency"] = limits
+        elif limits:
+            table["concurrency"] = limits[0]
+        return table
     if stage.group is not None:
         g = stage.group
         return {
@@ -121,7 +155,7 @@ def _stage_table(stage: Stage) -> dict[str, Any]:
             "calibrate": g.calibrate,
         }
     nodes = list(dict.fromkeys(r.node for r in stage.runs))
-    table: dict[str, Any] = {
+    table = {
         "kind": "run" if stage.kind == "runs" else stage.kind,
         "name": stage.name,
         "nodes": nodes,

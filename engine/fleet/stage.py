@@ -42,13 +42,12 @@ from engine.fleet.services import (
     start_service,
     stop,
 )
+from engine.fleet.specs import FLEET_NODE, fleet_runs
 from engine.model import Config, FleetSpec, NodeSpec, NodeState, RunSpec, RunState, ServiceSpec
 from engine.results.store import RUN_SUMMARY, SNAPSHOT, ResultsStore, write_json
 from engine.transport.base import Transport
 
-FLEET_NODE = "fleet"
 ENDPOINTS_FILE = "fleet_endpoints.json"
-ONE_RESULT = "one LoadGen result"
 WATCH_S = 1.0
 
 
@@ -96,7 +95,6 @@ class ServiceRegistry:
             render=lambda sdir: self.ctx.render_service(node_spec, spec, sdir),
             cancelled=self.ctx.cancelled,
         )
-        bus.publish(ServiceStateChanged(node, service, "ready", running.url, running.url))
         bus.publish(NodeStateChanged(node, NodeState.SERVING, f"{service} at {running.url}"))
         self.running[key] = running
         self.watchers[key] = asyncio.create_task(self._watch(transport, running, say, log))
@@ -127,48 +125,28 @@ class ServiceRegistry:
             task.cancel()
         await asyncio.gather(*self.watchers.values(), return_exceptions=True)
         self.watchers.clear()
-        for (node, service), running in list(self.running.items()):
-            try:
-                transport = await self.ctx.transport(node)
-                stopped = await stop(transport, running)
-            except (NodeUnreachable, LinkLost, TransportError, OSError) as exc:
-                self.ctx.bus.publish(
-                    Notice(f"service {service} on {node} could not be stopped: {exc}", "warning")
-                )
-                continue
-            state = "stopped" if stopped else "left running"
-            why = (
-                "keep_running = true"
-                if running.service.keep_running
-                else "mlconsole did not start it"
-                if not stopped
-                else ""
-            )
-            self.ctx.bus.publish(ServiceStateChanged(node, service, state, why))
-            self.ctx.bus.publish(NodeStateChanged(node, NodeState.READY, ""))
+        await asyncio.gather(*(self._stop_one(n, s, r) for (n, s), r in list(self.running.items())))
         self.running.clear()
 
-
-def fleet_runs(spec: FleetSpec) -> list[RunSpec]:
-    """The RunSpecs a fleet stage shows: one, or one per concurrency limit of a sweep."""
-    out = []
-    nodes = ", ".join(spec.nodes)
-    for limit in spec.concurrency:
-        suffix = f"-c{limit}" if spec.sweep else ""
-        where = f", concurrency {limit}" if limit is not None else ""
-        out.append(
-            RunSpec(
-                run_id=f"{spec.fleet_id}{suffix}",
-                node=FLEET_NODE,
-                benchmark=spec.benchmark,
-                scenario=spec.scenario,
-                mode=spec.mode,
-                samples=spec.samples,
-                stage=spec.name,
-                label=f"{ONE_RESULT} over {nodes}{where}",
+    async def _stop_one(self, node: str, service: str, running: RunningService) -> None:
+        try:
+            transport = await self.ctx.transport(node)
+            stopped = await stop(transport, running)
+        except (NodeUnreachable, LinkLost, TransportError, OSError) as exc:
+            self.ctx.bus.publish(
+                Notice(f"service {service} on {node} could not be stopped: {exc}", "warning")
             )
+            return
+        state = "stopped" if stopped else "left running"
+        why = (
+            "keep_running = true"
+            if running.service.keep_running
+            else "mlconsole did not start it"
+            if not stopped
+            else ""
         )
-    return out
+        self.ctx.bus.publish(ServiceStateChanged(node, service, state, why))
+        self.ctx.bus.publish(NodeStateChanged(node, NodeState.READY, ""))
 
 
 async def run_fleet_stage(

@@ -225,6 +225,7 @@ def build_group_summary(
         "group_id": group_id,
         "name": name,
         "group_dir": group_dir_name,
+        "label": group_label(len(nodes)),
         "benchmark": benchmark.name,
         "scenario": scenario,
         "mode": mode,
@@ -249,7 +250,13 @@ def build_group_summary(
     }
 
 
+# What each distributed figure is, in reports, batch lines and the console alike.
 FLEET_LABEL = "one LoadGen result"
+
+
+def group_label(n: int | None = None) -> str:
+    """A parallel group's label: MLPerf accepts the result of a single LoadGen instance."""
+    return f"{n or 'N'} separate LoadGen runs: a planning figure, not an MLPerf result"
 
 
 def build_fleet_block(

@@ -1010,3 +1010,21 @@ def test_the_reference_example_is_a_valid_config(tmp_path: Path) -> None:
     assert [r.run_id for r in config.plan.stages[0].runs] == ["s1-slow-100", "s1-fast-100"]
     assert config.plan.stages[2].group is not None
     assert config.plan.stages[2].group.group_id == "s3-pair"
+
+
+def test_the_reference_lists_every_key() -> None:
+    """Every key the reader accepts is documented in docs/config-reference.md."""
+    from engine.config.keys import (
+        BENCHMARK_KEYS,
+        NODE_KEYS,
+        SERVICE_KEYS,
+        SETTINGS_KEYS,
+        TOP_KEYS,
+    )
+    from engine.config.plan import ALL_STAGE_KEYS
+
+    doc = (REPO_ROOT / "docs" / "config-reference.md").read_text()
+    keys = {*TOP_KEYS, *SETTINGS_KEYS, *NODE_KEYS, *SERVICE_KEYS, *BENCHMARK_KEYS}
+    keys |= set(ALL_STAGE_KEYS)
+    missing = sorted(k for k in keys if f"`{k}`" not in doc and f"[{k}" not in doc)
+    assert missing == []

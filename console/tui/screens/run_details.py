@@ -18,6 +18,7 @@ from textual.widgets import Footer, Static
 
 from console.batch import fmt_duration, fmt_num
 from console.tui.messages import SummaryText
+from engine.results.summary import FLEET_LABEL, group_label
 
 SUMMARY_FILE = "mlperf_log_summary.txt"
 
@@ -91,9 +92,37 @@ def run_details_text(summary: Mapping[str, Any] | None, run_dir: str | None, sta
             f"host: {host.get('os') or '—'}, Python {host.get('python') or '—'}, "
             f"LoadGen {host.get('loadgen_version') or '—'}"
         )
+    lines += fleet_lines(summary.get("fleet"))
     lines += ["", f"run dir: {run_dir or summary.get('run_dir')}", "files:"]
     lines += [f"  {name}" for name in summary.get("files") or []]
     return "\n".join(lines)
+
+
+def fleet_lines(fleet: Mapping[str, Any] | None) -> list[str]:
+    """A fleet run's block: one LoadGen result, and each node's share of it."""
+    if not fleet:
+        return []
+    lines = [
+        "",
+        f"fleet:      {FLEET_LABEL} over {', '.join(fleet.get('nodes') or [])}"
+        + (f", concurrency {fleet['concurrency']}" if fleet.get("concurrency") else ""),
+        f"SUT name:   {fleet.get('sut_name') or '—'}",
+        f"queries:    {fleet.get('completed')} answered, {fleet.get('failed')} failed, "
+        f"{fleet.get('retries')} retried on another endpoint",
+    ]
+    for e in fleet.get("endpoints") or []:
+        share = e.get("query_share")
+        ttft = (e.get("ttft_s") or {}).get("p90")
+        lines.append(
+            f"  {e.get('node')}: {e.get('queries')} queries"
+            f" ({'—' if share is None else f'{100 * share:.1f}%'}),"
+            f" {fmt_num(e.get('tokens_per_s'), 'tokens/s')}, TTFT p90"
+            f" {fmt_num(None if ttft is None else ttft * 1000, 'ms')}, errors"
+            f" {e.get('error_count', 0)}, {e.get('state')}"
+        )
+    for x in fleet.get("excluded") or []:
+        lines.append(f"  {x.get('node')}: left out: {x.get('reason')}")
+    return lines
 
 
 def group_details_text(summary: Mapping[str, Any] | None, name: str, state: str) -> str:
@@ -101,6 +130,7 @@ def group_details_text(summary: Mapping[str, Any] | None, name: str, state: str)
         return f"group {name}: {state}\nNo group summary yet: the group has not finished."
     m = summary.get("sum_loadgen_metric") or {}
     lines = [
+        f"what:       {group_label(len(summary.get('nodes') or []))}",
         f"group:      {summary.get('name')}  ({summary.get('benchmark')} "
         f"{summary.get('scenario')} {summary.get('mode')})",
         f"nodes:      {', '.join(summary.get('nodes') or [])}",

@@ -15,6 +15,7 @@ from textual.widgets import DataTable
 
 from console.batch import fmt_duration, fmt_num
 from console.tui.state import PLANNED, ConsoleState, GroupRow, RunRow
+from engine.fleet.specs import FLEET_NODE  # noqa: E402  (one LoadGen, many nodes)
 from engine.model import RunState
 
 BAR_WIDTH = 8
@@ -73,19 +74,27 @@ def _done(completed: int | None, total: int | None) -> str:
     return f"{completed}/{'?' if total is None else total}"
 
 
+def _label_nodes(label: str) -> list[str]:
+    """A fleet run's nodes from its label ("one LoadGen result over a, b[, concurrency N]")."""
+    _, _, rest = label.partition(" over ")
+    return [n.strip() for n in rest.split(", ") if n.strip() and " " not in n.strip()]
+
+
 def run_cells(row: RunRow, *, shard: bool = False) -> tuple[str, ...]:
     """The text of a run's cells, in COLUMNS order; a group's shard is indented."""
     eta = fmt_duration(row.eta_s) if row.live and row.eta_s is not None else ""
     rate = fmt_num(row.rate) if row.rate is not None else ""
+    fleet = row.node == FLEET_NODE
+    nodes = ((row.summary or {}).get("fleet") or {}).get("nodes") or _label_nodes(row.label)
     return (
-        f" └ {row.run_id}" if shard else row.run_id,
+        f" └ {row.run_id}" if shard else (f"fleet {row.run_id}" if fleet else row.run_id),
         state_text(row.state),
         progress_bar(row.completed, row.total),
         _done(row.completed, row.total),
         eta,
         rate,
         row.validity or "",
-        row.node,
+        "+".join(nodes) if fleet and nodes else row.node,
         row.benchmark,
         row.scenario,
         row.mode,

@@ -104,7 +104,15 @@ class PipelineReport:
         out = ["## Executive summary", ""]
         if not self.runs:
             return [*out, f"No run summary found under `{self.results_dir}`."]
-        nodes = sorted({str(r["node"]) for r in self.runs})
+        nodes = sorted({str(r["node"]) for r in self.runs if r["kind"] != "fleet"})
+        fleet_nodes = sorted(
+            {
+                n
+                for f in (self.r.fleets.to_dicts() if self.r.fleets is not None else ())
+                for n in f["nodes"]
+            }
+        )
+        nodes = sorted(set(nodes) | set(fleet_nodes))
         ok = [r for r in self.runs if r["ok"]]
         cancelled = [r for r in self.runs if r["state"] == "cancelled"]
         failed = [r for r in self.runs if not r["ok"] and r["state"] != "cancelled"]
@@ -143,9 +151,21 @@ class PipelineReport:
                 f"{ratio(top['relative_wall'])} the baseline {top['baseline_node']} "
                 f"({top['baseline_source']})."
             )
+        fleets = self.r.fleets.to_dicts() if self.r.fleets is not None else []
+        for f in fleets:
+            token = (
+                f"{num(f['token_metric_value'])} {f['token_metric_unit']}"
+                if f["token_metric_value"] is not None
+                else "no token metric"
+            )
+            out.append(
+                f"- Fleet run {f['run_id']} over {', '.join(f['nodes'])} (`{f['run_dir']}`): "
+                f"one LoadGen result, {f['validity'] or 'no verdict'}, {token}."
+            )
         for g in self.groups:
             out.append(
-                f"- Group {g['name']} ({g['split']} split, `{g['group_dir']}`): scaling "
+                f"- Group {g['name']} ({len(g['nodes'])} separate LoadGen runs: a planning "
+                f"figure, not an MLPerf result; {g['split']} split, `{g['group_dir']}`): scaling "
                 f"efficiency {self._or_missing(num(g['scaling_efficiency'], 3), g, 'eff')}, "
                 f"speedup over sequential {ratio(g['speedup'])}."
             )
@@ -244,10 +264,19 @@ class PipelineReport:
         )
 
     def distributed(self) -> list[str]:
-        out = ["## Distributed results (parallel groups)", ""]
+        from engine.analysis.report.fleet import SEPARATE_RUNS, fleet_sections
+
+        fleets = self.r.fleets.to_dicts() if self.r.fleets is not None else []
+        endpoints = self.r.fleet_endpoints.to_dicts() if self.r.fleet_endpoints is not None else []
+        out = ["## Distributed results", "", *fleet_sections(fleets, endpoints), ""]
+        out += [f"### Parallel groups: {SEPARATE_RUNS}", ""]
         if not self.groups:
             return [*out, "No parallel group recorded."]
         out += [
+            "Each shard is its own LoadGen run on its own node; their figures added up plan "
+            "capacity, they are not one MLPerf result (MLPerf accepts the result of a single "
+            "LoadGen instance).",
+            "",
             "Combined throughput = samples processed / makespan (first shard start to last "
             "shard end). Ideal = sum of the same nodes' single-run wall throughputs. Scaling "
             "efficiency = combined / ideal. Speedup = sum of shard durations / makespan.",
@@ -291,7 +320,7 @@ class PipelineReport:
         )
         for g in self.groups:
             mine = [s for s in self.shards if s["group_dir"] == g["group_dir"]]
-            out += ["", f"### {g['name']} shards", ""]
+            out += ["", f"#### {g['name']} shards", ""]
             out += _table(
                 [
                     "Node",
