@@ -21,6 +21,8 @@ from engine.events import (
     ReportsWritten,
     RunFinished,
     RunProgress,
+    RunProgressSources,
+    RunSettingsResolved,
     RunStateChanged,
     ServiceLog,
     ServiceStateChanged,
@@ -98,6 +100,23 @@ def fleet_line(fleet: dict[str, Any]) -> str:
     )
 
 
+def settings_lines(ev: RunSettingsResolved) -> list[str]:
+    """What LoadGen will issue for a run, its ETA, and the user.conf lines that make the
+    request hold: the same lines `mlconsole check` prints."""
+    eta = ""
+    if ev.issued is not None:
+        eta = f"; ETA {fmt_duration(ev.eta_s)} ({ev.eta_basis})"
+    lines = [f"settings: {ev.sentence}{eta}" + (f" [{ev.source}]" if ev.source else "")]
+    if ev.fix_lines and not ev.exact_samples and not ev.holds:
+        lines.append(
+            f"  to run exactly {ev.requested:,}, add to user_conf (or set exact_samples = true): "
+            + "; ".join(ev.fix_lines)
+        )
+    if ev.trace_note:
+        lines.append(f"  {ev.trace_note}")
+    return lines
+
+
 class BatchPrinter:
     def __init__(self, out: TextIO | None = None, *, verbose: bool = False) -> None:
         self.out = out or sys.stdout
@@ -106,6 +125,7 @@ class BatchPrinter:
         self._progress_mark: dict[str, tuple[float, int]] = {}
         self._stages = 0
         self._gpu_state: dict[str, str] = {}
+        self._sources_said: set[str] = set()
 
     def _print(self, text: str) -> None:
         el = int(time.monotonic() - self.t0)
@@ -138,6 +158,14 @@ class BatchPrinter:
                 self._print(f"{event.run_id:<22} {event.node:<10} {event.state}{detail}{where}")
             case RunProgress():
                 self._progress(event)
+            case RunSettingsResolved():
+                for line in settings_lines(event):
+                    self._print(f"{event.run_id:<22} {event.node:<10} {line}")
+            case RunProgressSources():
+                # Said once per distinct sentence: every run of a benchmark shares it.
+                if event.sentence not in self._sources_said:
+                    self._sources_said.add(event.sentence)
+                    self._print(f"{event.run_id:<22} {'':<10} {event.sentence}")
             case RunFinished():
                 s = event.summary
                 detail = (s.get("exit") or {}).get("detail")

@@ -70,7 +70,44 @@ class RunProgress(Event):
     total: int | None
     eta_s: float | None
     rate: float | None
-    source: str  # "trace" | "accuracy-log" | "stdout" | "detail-log"
+    source: str  # "trace" | "accuracy-log" | "stdout" | "stderr" | "detail-log" | "none"
+
+
+@dataclass(frozen=True)
+class RunSettingsResolved(Event):
+    """What LoadGen will issue for a run, found before launch by probing the node's LoadGen
+    with the run's user.conf and scenario (engine/run/loadgen_settings.py).
+
+    `issued` is the count LoadGen will issue (`exact`), or the least it will issue when a
+    min_duration keeps it going; None when it could not be found (`sentence` says why).
+    `fix_lines` are user.conf lines that make the request hold (checked with a second probe);
+    `exact_samples` says mlconsole wrote them into this run's user.conf itself. `eta_s`
+    follows from the node's measured rate, named in `eta_basis` (or why there is none).
+    """
+
+    run_id: str
+    node: str
+    requested: int
+    issued: int | None
+    exact: bool
+    holds: bool
+    sentence: str
+    fix_lines: tuple[str, ...] = ()
+    exact_samples: bool = False
+    eta_s: float | None = None
+    eta_basis: str = ""
+    source: str = ""  # whose LoadGen answered: "gpu1 (LoadGen 6.0.17 @ d6147c7eb7)"
+    trace_note: str = ""  # the trace's expected size, when the run writes one
+
+
+@dataclass(frozen=True)
+class RunProgressSources(Event):
+    """Where a run's live progress will come from, said once before launch; `live` is False
+    when nothing will move (and `sentence` says what would make it move)."""
+
+    run_id: str
+    sentence: str
+    live: bool
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,27 @@ def eta_seconds(completed: int, total: int | None, rate_per_s: float | None) -> 
     return (total - completed) / rate_per_s  # type: ignore[operator]
 
 
+def planned_duration_s(
+    samples: int | None, rate_per_s: float | None, scheduled_s: float | None = None
+) -> float | None:
+    """How long a run of `samples` will take at a measured rate, before it starts. A Server
+    run lasts at least LoadGen's arrival schedule (`scheduled_s`), whatever the node's speed."""
+    at_rate = samples / rate_per_s if samples and _positive(rate_per_s) else None  # type: ignore[operator]
+    if scheduled_s is not None and _positive(scheduled_s):
+        return max(at_rate or 0.0, scheduled_s)
+    return at_rate
+
+
+def trace_bytes(samples: int | None, duration_s: float | None) -> float | None:
+    """LoadGen's trace size for a run: a fixed cost per sample plus the IO thread's own events
+    (about every 10 ms, whatever the load). Constants in engine/loadgen/trace_size.py."""
+    from engine.loadgen.trace_size import TRACE_BYTES_PER_S, TRACE_BYTES_PER_SAMPLE
+
+    if samples is None:
+        return None
+    return samples * TRACE_BYTES_PER_SAMPLE + (duration_s or 0.0) * TRACE_BYTES_PER_S
+
+
 def shard_sizes(total: int, weights: Mapping[str, float | None]) -> dict[str, int]:
     """Split `total` samples over nodes in proportion to `weights` (e.g. measured throughput),
     so that the nodes finish together. Equal split when any weight is missing. The sizes add

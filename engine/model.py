@@ -117,7 +117,17 @@ class Benchmark:
     log_dir: str = "{output_dir}"  # where the harness writes mlperf_log_* (template)
     cwd: str | None = None  # harness working directory (template); None: the node-side run dir
     progress_pattern: str | None = None  # regex with named groups `completed` and optional `total`
+    progress_stream: str = "stdout"  # where progress_pattern looks: stdout | stderr | both
     user_conf: str | None = None  # user.conf text (template), written to the run dir
+    # Where LoadGen's settings come from: "user_conf" (the harness calls FromConfig on the
+    # user.conf mlconsole writes, after the built-in mlperf.conf, as the MLCommons references
+    # do), so mlconsole can probe them before launch; "harness" (it decides them itself).
+    loadgen_settings: str = "harness"
+    exact_samples: bool = False  # mlconsole adds the user.conf lines that make LoadGen issue
+    # exactly the requested samples (development runs; not valid for a submission)
+    trace: bool = False  # LoadGen's trace is written (mlconsole follows it for progress)
+    trace_flag: str | None = None  # the harness's flag that turns the trace on
+    accuracy_command: str | None = None  # scores an accuracy run (template; the accuracy step)
     audit_config_intended: bool = False
     stall_timeout_s: float = 300.0
     supports_shards: bool = True

@@ -40,7 +40,13 @@ BENCHMARK_KEYS = (
     "log_dir",
     "cwd",
     "progress_pattern",
+    "progress_stream",
     "user_conf",
+    "loadgen_settings",
+    "exact_samples",
+    "trace",
+    "trace_flag",
+    "accuracy_command",
     "audit_config_intended",
     "stall_timeout_s",
     "supports_shards",
@@ -79,5 +85,7 @@ SERVICE_KEYS = (
 )
 FORWARD_MODES = ("auto", "ssh", "direct")
 # Benchmark keys that are templates ({placeholder} filled per run).
-TEMPLATE_FIELDS = ("command", "log_dir", "cwd", "user_conf", "shard_dataset")
+TEMPLATE_FIELDS = ("command", "log_dir", "cwd", "user_conf", "shard_dataset", "accuracy_command")
+PROGRESS_STREAMS = ("stdout", "stderr", "both")
+LOADGEN_SETTINGS = ("user_conf", "harness")
 TRANSPORTS = ("local", "ssh")

@@ -18,8 +18,10 @@ from typing import Any
 from engine.config.keys import (
     BENCHMARK_KEYS,
     FORWARD_MODES,
+    LOADGEN_SETTINGS,
     NODE_KEYS,
     OPTIONAL_SAMPLING_KEYS,
+    PROGRESS_STREAMS,
     SERVICE_KEYS,
     SETTINGS_KEYS,
     SSH_ONLY_KEYS,
@@ -40,6 +42,7 @@ from engine.config.reader import (
 )
 from engine.config.snapshot import snapshot_toml
 from engine.errors import ConfigError
+from engine.loadgen.models import model_facts
 from engine.model import Benchmark, Config, Mode, NodeSpec, Scenario, ServiceSpec, Settings
 from engine.run.templates import BUILTIN_PLACEHOLDERS, TemplateSyntaxError, placeholders
 from engine.transport.detach import valid_env_name
@@ -233,20 +236,33 @@ def _benchmark(sec: Section) -> Benchmark:
     name = str(sec.path[-1])
     sec.check_keys(BENCHMARK_KEYS, f"a benchmark ([benchmarks.{name}])")
     d = Benchmark(name=name, command="", dataset_size=1)
+    model = sec.string("model", d.model)
+    known = model_facts(model)
     bench = Benchmark(
         name=name,
         # Required by the stages that launch it (run, sweep, group); a benchmark used only by
         # fleet stages has no harness command: the fleet is its SUT.
         command=sec.string("command", "", expected="the harness command line (a template)"),
-        dataset_size=sec.integer("dataset_size", REQUIRED, low=1),
+        # A LoadGen model name brings its dataset's size (engine/loadgen/models.py).
+        dataset_size=sec.integer("dataset_size", known.dataset_size if known else REQUIRED, low=1),
         scenario=sec.choice("scenario", Scenario, d.scenario),
         mode=sec.choice("mode", Mode, d.mode),
-        model=sec.string("model", d.model),
+        model=model,
         log_dir=sec.string("log_dir", d.log_dir),
         cwd=sec.string("cwd", d.cwd),
         progress_pattern=sec.string("progress_pattern", d.progress_pattern),
+        progress_stream=sec.word("progress_stream", PROGRESS_STREAMS, d.progress_stream),
         user_conf=sec.string(
             "user_conf", d.user_conf, allow_empty=True, expected="user.conf text (a template)"
+        ),
+        loadgen_settings=sec.word("loadgen_settings", LOADGEN_SETTINGS, d.loadgen_settings),
+        exact_samples=sec.boolean("exact_samples", d.exact_samples),
+        trace=sec.boolean("trace", d.trace),
+        trace_flag=sec.string(
+            "trace_flag", d.trace_flag, expected="the harness's flag that turns the trace on"
+        ),
+        accuracy_command=sec.string(
+            "accuracy_command", d.accuracy_command, expected="a command line (a template)"
         ),
         audit_config_intended=sec.boolean("audit_config_intended", d.audit_config_intended),
         stall_timeout_s=sec.seconds("stall_timeout_s", d.stall_timeout_s),
@@ -277,6 +293,25 @@ def _benchmark(sec: Section) -> Benchmark:
             raise sec.error(field, "cannot use {log_dir} inside log_dir itself")
     if bench.progress_pattern is not None:
         _check_progress_pattern(sec, bench.progress_pattern)
+    if bench.trace_flag is not None and not bench.trace_flag.startswith("-"):
+        raise sec.error(
+            "trace_flag",
+            f'got "{bench.trace_flag}"',
+            'the harness\'s command-line flag, e.g. "--enable-log-trace"',
+        )
+    if bench.exact_samples and bench.loadgen_settings != "user_conf":
+        raise sec.error(
+            "exact_samples",
+            "needs a harness that applies mlconsole's user.conf (exact samples are user.conf "
+            "lines)",
+            'loadgen_settings = "user_conf" beside it, and {user_conf} in the command',
+        )
+    if bench.loadgen_settings == "user_conf" and "user_conf" not in placeholders(bench.command):
+        raise sec.error(
+            "loadgen_settings",
+            'is "user_conf" but the command never passes {user_conf} to the harness',
+            "the harness's user.conf flag in the command, e.g. --user-conf {user_conf}",
+        )
     return bench
 
 

@@ -24,7 +24,7 @@ _INLINE_SECRET = re.compile(
     r"[A-Za-z0-9_-]*=)(?P<value>'[^']*'|\"[^\"]*\"|\S+)",
     re.I,
 )
-_TEMPLATE_TEXT = ("command", "log_dir", "cwd", "user_conf")
+_TEMPLATE_TEXT = ("command", "log_dir", "cwd", "user_conf", "accuracy_command")
 
 
 def snapshot_toml(config: Config) -> str:

@@ -52,6 +52,8 @@ _WANTED = (
     '"effective_test_mode"',
     '"effective_scenario"',
     '"effective_accuracy_sample_count"',
+    '"effective_min_sample_count"',
+    '"effective_min_duration_ms"',
     '"qsl_reported_total_count"',
     '"num_errors"',
     '"is_error": true',
@@ -63,9 +65,11 @@ class DetailProgress:
     """Follows `mlperf_log_detail.txt` for the run's size and for errors as they are logged.
 
     `total` is the number of samples the run will issue: generated_query_count x
-    generated_samples_per_query in performance mode; in accuracy mode (which generates one
-    loadable set at a time) the accuracy sample count when LoadGen logs it, or the first set
-    when it already covers the whole sample library. None until known.
+    generated_samples_per_query in performance mode (SingleStream and MultiStream without a
+    min_duration: effective_min_sample_count, since what they generate is only a pool); in
+    accuracy mode (which generates one loadable set at a time) the accuracy sample count when
+    LoadGen logs it, or the first set when it already covers the whole sample library. None
+    until known.
     """
 
     def __init__(self) -> None:
@@ -78,6 +82,8 @@ class DetailProgress:
         self._samples_per_query: int | None = None
         self._accuracy_count: int | None = None
         self._qsl_total: int | None = None
+        self._min_samples: int | None = None
+        self._min_duration_ms: int | None = None
 
     def feed(self, lines: Iterable[str]) -> None:
         for line in lines:
@@ -107,12 +113,21 @@ class DetailProgress:
                 self._accuracy_count = number
             elif key == "qsl_reported_total_count":
                 self._qsl_total = number
+            elif key == "effective_min_sample_count":
+                self._min_samples = number
+            elif key == "effective_min_duration_ms":
+                self._min_duration_ms = number
 
     @property
     def total(self) -> int | None:
         if self._query_count is None or self._samples_per_query is None:
             return None
         first_set = self._query_count * self._samples_per_query
+        stream = self.scenario in ("SingleStream", "MultiStream")
+        if self.test_mode != "AccuracyOnly" and stream and self._min_duration_ms == 0:
+            # The stream scenarios generate a pool and stop at the minimum query count once
+            # min_duration has passed: with none, the minimum is the count.
+            return self._min_samples or first_set
         if self.test_mode != "AccuracyOnly":
             return first_set
         if self._accuracy_count is not None:

@@ -274,3 +274,34 @@ def audit_config_problem(names: Iterable[str]) -> str | None:
         "override the test settings (a leftover from a compliance test?). Remove it, or "
         "mark the benchmark audit_config_intended if a compliance test needs it."
     )
+
+
+def conf_assignments(text: str) -> list[tuple[int, str, str]]:
+    """The `(line, key, value)` assignments LoadGen would take from a user.conf, with its
+    tokenising (the checks above say which lines it rejects or skips; those are left out).
+    A key set twice keeps both entries: LoadGen uses the last one."""
+    out: list[tuple[int, str, str]] = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        tokens = line.split()
+        if len(tokens) < 3 or tokens[1] != "=" or tokens[0].startswith("#"):
+            continue
+        values = tokens[2:]
+        if all(is_c_number(v) for v in values):
+            out.append((n, tokens[0], values[-1]))
+    return out
+
+
+def lookup_setting(
+    assignments: Iterable[tuple[int, str, str]], model: str, scenario: str, setting: str
+) -> tuple[int, str] | None:
+    """`(line, value)` of the assignment LoadGen applies for `setting` of `model` in
+    `scenario`: `model.Scenario.key` before `*.Scenario.key` before `model.*.key` before
+    `*.*.key`, the last line of each; None when the user.conf does not set it."""
+    found: dict[str, tuple[int, str]] = {}
+    for n, key, value in assignments:
+        found[key] = (n, value)
+    for m, s in ((model, scenario), ("*", scenario), (model, "*"), ("*", "*")):
+        hit = found.get(f"{m}.{s}.{setting}")
+        if hit is not None:
+            return hit
+    return None

@@ -42,6 +42,7 @@ from engine.model import (
     Stage,
 )
 from engine.results.store import GROUP_SUMMARY, ResultsStore, write_json
+from engine.run.loadgen_settings import SettingsResolver
 from engine.run.runner import RunContext, RunExecution, TelemetryHandle
 from engine.transport import open_transport
 from engine.transport.base import Transport
@@ -86,6 +87,8 @@ class Orchestrator:
             start_telemetry=self._start_telemetry,
             snapshot_toml=self._snapshot_toml,
         )
+        self.settings = SettingsResolver(config, self.bus, self.transport, self._measured_rate)
+        self._ctx.resolve_settings = self.settings.for_run
 
     # --- connections --------------------------------------------------------------------------
 
@@ -219,6 +222,8 @@ class Orchestrator:
         for stage in plan_stages:
             for spec in stage.runs:
                 self.bus.publish(RunQueued(spec))
+        # Before anything starts: what LoadGen will really issue for each run (and its ETA).
+        await self.settings.resolve(spec for stage in plan_stages for spec in stage.runs)
         summaries: list[dict[str, Any]] = []
         services = self._fleet_services()
         try:
@@ -394,6 +399,13 @@ class Orchestrator:
                 found[s["node"]] = (s["wall_throughput"]["value"], rec.run_dir.name)
         return found
 
+    def _measured_rate(self, spec: RunSpec) -> tuple[float | None, str | None]:
+        """The node's most recent wall throughput for this run's benchmark, scenario and mode
+        (the rate a run's ETA before launch follows from)."""
+        return self.measured_throughputs(
+            spec.benchmark, str(spec.scenario), str(spec.mode), [spec.node]
+        )[spec.node]
+
     def plan_shards(self, group: GroupSpec) -> tuple[list[RunSpec], str, str]:
         """Shard specs, the split used, and where its weights came from."""
         measured = self.measured_throughputs(
@@ -445,6 +457,7 @@ class Orchestrator:
         shards, split, source = self.plan_shards(group)
         for spec in shards:
             self.bus.publish(RunQueued(spec))
+        await self.settings.resolve(shards)
         group_dir = self.store.new_group_dir(group.name)
         self.bus.publish(GroupStarted(group.group_id, group.name, tuple(shards), split, source))
         summaries = list(await asyncio.gather(*(self._execute(s) for s in shards)))

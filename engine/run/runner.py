@@ -11,15 +11,24 @@ import asyncio
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from engine import figures
 from engine.errors import LaunchRefused, LinkLost, MlconsoleError, NodeUnreachable
-from engine.events import EventBus, Notice, RunLog, RunProgress, RunStateChanged
+from engine.events import (
+    EventBus,
+    Notice,
+    RunLog,
+    RunProgressSources,
+    RunStateChanged,
+)
 from engine.model import Benchmark, Config, Mode, NodeFacts, NodeSpec, RunSpec, RunState
 from engine.results.store import RUN_SUMMARY, SNAPSHOT, ResultsStore, write_json
+from engine.run.live_progress import STREAMS, LiveProgress
+from engine.run.loadgen_settings import Resolution
+from engine.run.log_dir import is_pattern, match_log_dir
+from engine.run.progress_sources import progress_sources
 from engine.run.templates import RenderedRun, render_run
 from engine.transport import detach
 from engine.transport.base import LaunchRequest, RunHandle, Transport
@@ -50,6 +59,9 @@ class RunContext:
     facts: Callable[[str], NodeFacts | None]
     start_telemetry: Callable[[NodeSpec, Path], Awaitable[TelemetryHandle | None]]
     snapshot_toml: Callable[[], str]
+    # What LoadGen will issue with this user.conf text (engine/run/loadgen_settings.py); None
+    # for a harness that decides its settings itself.
+    resolve_settings: Callable[[RunSpec, str | None], Awaitable[Resolution | None]] | None = None
 
 
 @dataclass
@@ -60,66 +72,6 @@ class Placement:
     node_run_dir: str
     log_dir: str
     cwd: str
-
-
-@dataclass
-class _Progress:
-    """Live progress from LoadGen's own files, else the harness's progress lines."""
-
-    spec: RunSpec
-    pattern: re.Pattern[str] | None
-    trace: Any = None
-    detail: Any = None
-    accuracy: Any = None
-    stdout_completed: int | None = None
-    stdout_total: int | None = None
-    first: tuple[float, int] | None = None
-    last_emitted: tuple[int, int | None] | None = None
-    last_change: float = field(default_factory=time.monotonic)
-
-    def __post_init__(self) -> None:
-        from engine.loadgen.progress import AccuracyProgress, DetailProgress, TraceProgress
-
-        self.trace = TraceProgress()
-        self.detail = DetailProgress()
-        self.accuracy = AccuracyProgress()
-
-    def stdout_line(self, line: str) -> None:
-        if self.pattern is None:
-            return
-        from engine.loadgen.progress import progress_from_stdout
-
-        got = progress_from_stdout(self.pattern, line)
-        if got is not None:
-            self.stdout_completed, total = got
-            if total is not None:
-                self.stdout_total = total
-
-    def current(self) -> tuple[int, int | None, str]:
-        total = self.detail.total or self.stdout_total or self.spec.samples
-        if self.trace.completed:
-            return self.trace.completed, total, "trace"
-        if self.accuracy.completed:
-            return self.accuracy.completed, total, "accuracy-log"
-        if self.stdout_completed is not None:
-            return self.stdout_completed, total, "stdout"
-        return 0, total, "detail-log" if self.detail.total else "none"
-
-    def event(self, run_id: str, now: float) -> RunProgress | None:
-        completed, total, source = self.current()
-        if completed > 0 and self.first is None:
-            self.first = (now, completed)
-        if self.last_emitted == (completed, total):
-            return None
-        if self.last_emitted is None or completed != self.last_emitted[0]:
-            self.last_change = now
-        self.last_emitted = (completed, total)
-        rate = None
-        if self.first is not None and now > self.first[0] and completed > self.first[1]:
-            rate = (completed - self.first[1]) / (now - self.first[0])
-        return RunProgress(
-            run_id, completed, total, figures.eta_seconds(completed, total, rate), rate, source
-        )
 
 
 class RunExecution:
@@ -136,6 +88,9 @@ class RunExecution:
         self.rendered: RenderedRun | None = None
         self._cancel = asyncio.Event()
         self.summary: dict[str, Any] | None = None
+        self.resolution: Resolution | None = None
+        self._matched_log_dir: str | None = None
+        self._size_noticed = False
 
     # --- public -------------------------------------------------------------------------------
 
@@ -181,13 +136,16 @@ class RunExecution:
         p = self.placement
         self._set(RunState.RUNNING, run_dir=str(p.run_dir))
         telemetry = await self.ctx.start_telemetry(self.node, p.run_dir)
-        progress = _Progress(self.spec, _compile(self.benchmark.progress_pattern))
+        size = self.resolution.size if self.resolution is not None else None
+        progress = LiveProgress(
+            self.spec,
+            _compile(self.benchmark.progress_pattern),
+            STREAMS[self.benchmark.progress_stream],
+            size.exact if size is not None else None,
+        )
         tails = {
             "stdout": LineTail(f"{p.node_run_dir}/{detach.STDOUT}"),
             "stderr": LineTail(f"{p.node_run_dir}/{detach.STDERR}"),
-            "detail": LineTail(f"{p.log_dir}/{DETAIL_FILE}"),
-            "trace": LineTail(f"{p.log_dir}/{TRACE_FILE}"),
-            "accuracy": LineTail(f"{p.log_dir}/{ACCURACY_FILE}"),
         }
         stall_s = self.ctx.config.settings.stall_timeout_s or self.benchmark.stall_timeout_s
         poll_s = self.ctx.config.settings.poll_interval_s
@@ -201,6 +159,10 @@ class RunExecution:
                     cancelled = True  # only once the kill went through
                 status = await transport.status(self.handle)
                 final = status.state != "running"
+                if "detail" not in tails and (log_dir := await self._log_dir(transport)):
+                    tails["detail"] = LineTail(f"{log_dir}/{DETAIL_FILE}")
+                    tails["trace"] = LineTail(f"{log_dir}/{TRACE_FILE}")
+                    tails["accuracy"] = LineTail(f"{log_dir}/{ACCURACY_FILE}")
                 await self._poll_tails(transport, tails, progress, final=final)
             except LinkLost:
                 self._set(RunState.LINK_LOST)
@@ -282,6 +244,12 @@ class RunExecution:
         p = self.placement
         assert p is not None
         user_conf = self.rendered.user_conf or ""
+        if self.ctx.resolve_settings is not None:
+            self.resolution = await self.ctx.resolve_settings(self.spec, user_conf)
+            if self.resolution is not None and self.resolution.user_conf is not None:
+                user_conf = self.resolution.user_conf
+        sentence, live = progress_sources(self.benchmark, self.spec.mode)
+        self.ctx.bus.publish(RunProgressSources(self.spec.run_id, sentence, live))
         source = f"benchmarks.{self.benchmark.name}.user_conf"
         for problem in check_user_conf(user_conf, source=source):
             where = f" line {problem.line}" if problem.line else ""
@@ -305,7 +273,7 @@ class RunExecution:
         if self.node.gpus is not None:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in self.node.gpus)
         await transport.make_dirs(p.node_run_dir)
-        if p.log_dir != p.node_run_dir:
+        if p.log_dir != p.node_run_dir and not is_pattern(p.log_dir):
             await transport.make_dirs(p.log_dir)
         return LaunchRequest(
             run_id=self.spec.run_id,
@@ -317,23 +285,62 @@ class RunExecution:
         )
 
     async def _poll_tails(
-        self, transport: Transport, tails: dict[str, LineTail], progress: _Progress, *, final: bool
+        self,
+        transport: Transport,
+        tails: dict[str, LineTail],
+        progress: LiveProgress,
+        *,
+        final: bool,
     ) -> None:
         for stream in ("stdout", "stderr"):
-            lines = await tails[stream].poll(transport, final=final)
+            tail = tails[stream]
+            lines = await tail.poll(transport, final=final)
+            for line in lines:
+                progress.harness_line(stream, line)
+            if tail.partial:
+                progress.harness_line(stream, tail.partial)
             if not lines:
                 continue
-            if stream == "stdout":
-                for line in lines:
-                    progress.stdout_line(line)
             progress.last_change = time.monotonic()
             for i in range(0, len(lines), MAX_LOG_LINES_PER_EVENT):
                 chunk = tuple(lines[i : i + MAX_LOG_LINES_PER_EVENT])
                 self.ctx.bus.publish(RunLog(self.spec.run_id, stream, chunk))
+        if "detail" not in tails:
+            return  # the log_dir pattern matches no directory yet
         progress.detail.feed(await tails["detail"].poll(transport, final=final))
+        self._notice_size(progress.detail.total)
         progress.trace.feed(await tails["trace"].poll(transport, final=final))
         if self.spec.mode == Mode.ACCURACY or progress.accuracy.completed or final:
             progress.accuracy.feed(await tails["accuracy"].poll(transport, final=final))
+
+    async def _log_dir(self, transport: Transport) -> str | None:
+        """Where LoadGen's logs are: the placement's log_dir, or the directory its pattern
+        matches on the node (None until one does)."""
+        p = self.placement
+        assert p is not None
+        if not is_pattern(p.log_dir):
+            return p.log_dir
+        if self._matched_log_dir is None:
+            self._matched_log_dir = await match_log_dir(transport, p.log_dir)
+        return self._matched_log_dir
+
+    def _notice_size(self, total: int | None) -> None:
+        """Once LoadGen's detail log gives the run's size: say so when it is not what was
+        requested and nothing said so before launch (a harness that decides its settings)."""
+        if total is None or self._size_noticed:
+            return
+        self._size_noticed = True
+        predicted = self.resolution.size if self.resolution is not None else None
+        if total == self.spec.samples or (predicted is not None and predicted.expected == total):
+            return
+        self.ctx.bus.publish(
+            Notice(
+                f"{self.spec.run_id}: LoadGen issues {total:,} samples, not the "
+                f"{self.spec.samples:,} requested (its detail log: generated_query_count x "
+                "generated_samples_per_query)",
+                "warning",
+            )
+        )
 
     async def _collect(
         self,
@@ -352,11 +359,12 @@ class RunExecution:
             try:
                 names = await transport.list_files(p.node_run_dir)
                 report = await transport.fetch(p.node_run_dir, sorted(names), p.run_dir)
-                if p.log_dir != p.node_run_dir:
+                log_dir = await self._log_dir(transport)
+                if log_dir is not None and log_dir != p.node_run_dir:
                     logs = [
-                        n for n in await transport.list_files(p.log_dir) if n.startswith(LOG_PREFIX)
+                        n for n in await transport.list_files(log_dir) if n.startswith(LOG_PREFIX)
                     ]
-                    extra = await transport.fetch(p.log_dir, logs, p.run_dir)
+                    extra = await transport.fetch(log_dir, logs, p.run_dir)
                     report = type(report)(
                         report.copied + extra.copied,
                         report.missing + extra.missing,

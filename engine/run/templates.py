@@ -169,13 +169,18 @@ def render_run(
     """Every template of `benchmark` filled for `run` on `node`.
 
     log_dir is rendered first (it cannot use `{log_dir}`), then offered to the others. The
-    command is shell-quoted; log_dir, cwd and the user.conf text are raw.
+    command is shell-quoted, with the benchmark's `trace_flag` added when `trace` is on;
+    log_dir, cwd and the user.conf text are raw.
     """
     values = run_values(node, benchmark, run, output_dir=output_dir, user_conf_path=user_conf_path)
     log_dir = render_template(benchmark.log_dir, values, quote=False)
     values["log_dir"] = log_dir
+    command = render_template(benchmark.command, values, quote=True)
+    if benchmark.trace and benchmark.trace_flag and benchmark.trace_flag not in command.split():
+        # `trace = true` turns on LoadGen's trace through the harness's own flag.
+        command = f"{command} {shlex.quote(benchmark.trace_flag)}"
     return RenderedRun(
-        command=render_template(benchmark.command, values, quote=True),
+        command=command,
         log_dir=log_dir,
         cwd=render_template(benchmark.cwd, values, quote=False) if benchmark.cwd else None,
         user_conf=(

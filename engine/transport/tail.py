@@ -18,6 +18,9 @@ class LineTail:
     path: str
     offset: int = 0
     chunk: int = 1 << 20
+    # The unterminated end of the file at the last poll (its last 4 KB), not delivered as a
+    # line: a progress bar redrawn with carriage returns (tqdm) lives there for a long time.
+    partial: str = ""
 
     async def poll(self, transport: Transport, *, final: bool = False) -> list[str]:
         """New complete lines since the last call. With `final`, a last unterminated line is
@@ -25,6 +28,7 @@ class LineTail:
         returned: if a read fails halfway (a lost link), the next call reads them again."""
         lines: list[str] = []
         offset = self.offset
+        partial = b""
         while True:
             data = await transport.read_from(self.path, offset, self.chunk)
             if not data:
@@ -35,6 +39,8 @@ class LineTail:
                     if final:
                         lines.append(data.decode("utf-8", "replace"))
                         offset += len(data)
+                    else:
+                        partial = data
                     break
                 # A single line longer than the chunk: deliver it in pieces.
                 cut = len(data) - 1
@@ -46,6 +52,9 @@ class LineTail:
                 if rest and final:
                     lines.append(rest.decode("utf-8", "replace"))
                     offset += len(rest)
+                elif rest:
+                    partial = rest
                 break
         self.offset = offset
+        self.partial = partial[-4096:].decode("utf-8", "replace")
         return lines

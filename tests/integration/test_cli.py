@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -169,7 +170,7 @@ def test_a_killed_console_loses_nothing_attach_collects_the_run(tmp_path: Path) 
     )
     assert proc.stdout is not None
     for line in proc.stdout:
-        if "progress" in line:
+        if re.search(r"progress \d+/", line):  # the run is live on its node
             break
     proc.kill()
     proc.wait(timeout=10)
