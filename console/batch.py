@@ -112,6 +112,8 @@ def settings_lines(ev: RunSettingsResolved) -> list[str]:
             f"  to run exactly {ev.requested:,}, add to user_conf (or set exact_samples = true): "
             + "; ".join(ev.fix_lines)
         )
+    if ev.fix_lines and ev.exact_samples:
+        lines.append("  exact_samples adds to the user.conf: " + "; ".join(ev.fix_lines))
     if ev.trace_note:
         lines.append(f"  {ev.trace_note}")
     return lines

@@ -76,13 +76,19 @@ def _sub_parser(cmd: str) -> argparse.ArgumentParser:
         )
         p.add_argument("config", help="config file (TOML) naming the runs' nodes")
     elif cmd == "init":
-        p.description = "Write a commented starter config."
+        p.description = (
+            "Write a commented starter config, or with --preset a config for one of the "
+            "harnesses people run (configs/benchmarks/: the MLCommons references, NVIDIA's "
+            "make run_harness, MLCFlow's mlcr), with its real flags, progress source and quirks."
+        )
         p.add_argument(
             "path",
             nargs="?",
             default="mlconsole.toml",
             help="where to write (default: ./mlconsole.toml)",
         )
+        p.add_argument("--preset", metavar="NAME", help="e.g. llama3.1-8b-offline")
+        p.add_argument("--list-presets", action="store_true", help="list the presets and exit")
         p.add_argument("--force", action="store_true", help="overwrite an existing file")
     return p
 
@@ -143,10 +149,21 @@ def _dispatch(cmd: str, ns: argparse.Namespace) -> int:
     if cmd == "attach":
         return _batch(ns.config, None, attach=True)
     if cmd == "init":
+        from engine.config.presets import preset_config_text, presets_listing
         from engine.config.starter import write_starter_config
 
-        path = write_starter_config(ns.path, force=ns.force)
-        print(f"wrote {path}; edit its nodes and plan, then: mlconsole --batch {path}")
+        if ns.list_presets:
+            print(presets_listing())
+            return EXIT_OK
+        text = preset_config_text(ns.preset) if ns.preset else None
+        path = write_starter_config(ns.path, force=ns.force, text=text)
+        if ns.preset:
+            print(
+                f"wrote {path} (preset {ns.preset}); set its node's vars (paths to the "
+                f"harness, model and dataset), then: mlconsole check {path}"
+            )
+        else:
+            print(f"wrote {path}; edit its nodes and plan, then: mlconsole --batch {path}")
         return EXIT_OK
     raise _usage(f"unknown command {cmd}")
 
@@ -187,11 +204,38 @@ def _check(config_path: str, as_json: bool) -> int:
     from engine.run.preflight import check_nodes, facts_table, facts_to_json
 
     config = load_config(config_path)
-    facts = asyncio.run(check_nodes(config))
+
+    async def go() -> tuple[list, list]:
+        from engine.run.orchestrator import Orchestrator
+
+        facts = await check_nodes(config)
+        ready = [f.node for f in facts if f.reachable and f.loadgen_version is not None]
+        orch = Orchestrator(config)
+        try:
+            settings = await orch.resolve_plan_settings(ready)
+        finally:
+            await orch.close()
+        return facts, settings
+
+    facts, settings = asyncio.run(go())
     if as_json:
-        print(json.dumps(facts_to_json(facts), indent=2, default=str))
+        import dataclasses
+
+        data = facts_to_json(facts)
+        for node in data:
+            node["loadgen_settings"] = [
+                dataclasses.asdict(ev) for ev in settings if ev.node == node["node"]
+            ]
+        print(json.dumps(data, indent=2, default=str))
     else:
         print(facts_table(facts))
+        if settings:
+            from console.batch import settings_lines
+
+            print("\nWhat LoadGen will run (asked of each node's own LoadGen, before launch):")
+            for ev in settings:
+                for n, line in enumerate(settings_lines(ev)):
+                    print(f"{ev.run_id if n == 0 else '':<22} {line}")
     return EXIT_OK if all(f.reachable for f in facts) else EXIT_FAILED
 
 

@@ -20,7 +20,7 @@ from textual.color import Color
 from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
-from console.batch import run_result_line
+from console.batch import run_result_line, settings_lines
 from console.tui.actions import ConsoleCommands
 from console.tui.bridge import FLUSH_INTERVAL_S, EventBridge
 from console.tui.messages import ActionFailed, EngineBatch, SummaryText
@@ -396,7 +396,10 @@ class ConsoleApp(App[int]):
         row = self.state.runs.get(key)
         if row is None:
             return
-        text = run_details_text(row.summary, row.run_dir, row.state)
+        said = settings_lines(row.settings) if row.settings is not None else []
+        if row.progress_sources:
+            said.append(row.progress_sources)
+        text = run_details_text(row.summary, row.run_dir, row.state, [*said, ""] if said else [])
         self.push_screen(RunDetailsScreen(f"run {row.run_id}", text, row.run_dir))
 
     def action_toggle_side(self) -> None:

@@ -26,7 +26,9 @@ from engine.events import (
     RunFinished,
     RunLog,
     RunProgress,
+    RunProgressSources,
     RunQueued,
+    RunSettingsResolved,
     RunStateChanged,
     StageStarted,
     TelemetrySampled,
@@ -63,6 +65,11 @@ class RunRow:
     rate: float | None = None  # RunProgress.rate while running, wall throughput when finished
     validity: str | None = None
     summary: Mapping[str, Any] | None = None
+    # Before launch: what LoadGen will issue (RunSettingsResolved), and where progress will
+    # come from (RunProgressSources); the batch lines say the same.
+    issued: int | None = None
+    settings: RunSettingsResolved | None = None
+    progress_sources: str = ""
 
     @classmethod
     def from_spec(cls, spec: RunSpec, state: str = PLANNED) -> RunRow:
@@ -321,6 +328,20 @@ class ConsoleState:
                 if ev.rate is not None:
                     self._point(self.throughput, row.node, self.clock() - self.t0, ev.rate)
                     changes.chart = True
+            case RunSettingsResolved():
+                row = self.runs.get(ev.run_id)
+                if row is None:
+                    return
+                row.settings = ev
+                row.issued = ev.issued
+                if ev.issued is not None and row.total is None:
+                    row.total = ev.issued
+                changes.runs.add(ev.run_id)
+            case RunProgressSources():
+                row = self.runs.get(ev.run_id)
+                if row is not None:
+                    row.progress_sources = ev.sentence
+                    changes.runs.add(ev.run_id)
             case RunLog():
                 lines = ev.lines if ev.stream == "stdout" else [stderr_line(x) for x in ev.lines]
                 buf = self.logs.setdefault(ev.run_id, deque(maxlen=LOG_LINES))

@@ -141,8 +141,8 @@ def starter_config_text(python: str | None = None) -> str:
     )
 
 
-def write_starter_config(path: str | Path, force: bool = False) -> Path:
-    """Write the starter config to `path` and return it.
+def write_starter_config(path: str | Path, force: bool = False, text: str | None = None) -> Path:
+    """Write the starter config (or `text`, e.g. a preset's config) to `path` and return it.
 
     Refuses (ConfigFileExists) to replace an existing file unless `force`; the file appears
     whole or not at all.
@@ -162,7 +162,7 @@ def write_starter_config(path: str | Path, force: bool = False) -> Path:
         )
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(starter_config_text(), encoding="utf-8")
+        tmp.write_text(text if text is not None else starter_config_text(), encoding="utf-8")
         os.replace(tmp, target)
     except OSError as err:
         tmp.unlink(missing_ok=True)

@@ -229,7 +229,7 @@ class SettingsResolver:
             )  # fmt: skip
         sentence = size.sentence()
         if res.exact_applied:
-            sentence += " (exact_samples: mlconsole wrote the user.conf lines that make it so)"
+            sentence += " (exact_samples: mlconsole adds the user.conf lines that make it so)"
         elif res.fix_lines and res.fix_size is not None and not res.fix_size.holds:
             sentence += f"; even with the lines below it would be {res.fix_size.expected:,}"
         eta = figures.planned_duration_s(size.expected, rate, size.scheduled_s)

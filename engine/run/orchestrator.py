@@ -28,6 +28,7 @@ from engine.events import (
     ReportsWritten,
     RunFinished,
     RunQueued,
+    RunSettingsResolved,
     StageStarted,
 )
 from engine.model import (
@@ -397,6 +398,27 @@ class Orchestrator:
                 and s.get("wall_throughput")
             ):
                 found[s["node"]] = (s["wall_throughput"]["value"], rec.run_dir.name)
+        return found
+
+    async def resolve_plan_settings(
+        self, nodes: Sequence[str] | None = None
+    ) -> list[RunSettingsResolved]:
+        """What LoadGen will issue for every run of the plan (group shards as they would be
+        sized now), asking only `nodes` (default: all). For `mlconsole check`."""
+        specs = [r for stage in self.config.plan.stages for r in stage.runs]
+        for stage in self.config.plan.stages:
+            if stage.group is not None:
+                specs.extend(self.plan_shards(stage.group)[0])
+        if nodes is not None:
+            specs = [s for s in specs if s.node in nodes]
+        found: list[RunSettingsResolved] = []
+        remove = self.bus.add_listener(
+            lambda ev: found.append(ev) if isinstance(ev, RunSettingsResolved) else None
+        )
+        try:
+            await self.settings.resolve(specs)
+        finally:
+            remove()
         return found
 
     def _measured_rate(self, spec: RunSpec) -> tuple[float | None, str | None]:

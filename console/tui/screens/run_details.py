@@ -5,7 +5,7 @@ mlperf_log_summary.txt, read in a worker thread. On a group: its group_summary.j
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +29,23 @@ def _metric(m: Mapping[str, Any] | None) -> str:
     return f"{m.get('name')}: {fmt_num(m.get('value'), m.get('unit') or '')}"
 
 
-def run_details_text(summary: Mapping[str, Any] | None, run_dir: str | None, state: str) -> str:
-    """The parsed summary as lines a person reads; every figure is the recorded one."""
+def run_details_text(
+    summary: Mapping[str, Any] | None,
+    run_dir: str | None,
+    state: str,
+    before_launch: Sequence[str] = (),
+) -> str:
+    """The parsed summary as lines a person reads; every figure is the recorded one.
+    `before_launch`: what was said before the run started (LoadGen's settings, progress
+    sources), shown first."""
+    said = "".join(f"{line}\n" for line in before_launch)
     if not summary:
         where = f"\nrun dir: {run_dir}" if run_dir else ""
-        return f"state: {state}\nNo summary yet: the run has not finished.{where}"
+        return f"{said}state: {state}\nNo summary yet: the run has not finished.{where}"
+    return said + _summary_text(summary, run_dir, state)
+
+
+def _summary_text(summary: Mapping[str, Any], run_dir: str | None, state: str) -> str:
     lg = summary.get("loadgen") or {}
     wall = summary.get("wall") or {}
     ex = summary.get("exit") or {}

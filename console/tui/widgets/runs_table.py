@@ -98,8 +98,15 @@ def run_cells(row: RunRow, *, shard: bool = False) -> tuple[str, ...]:
         row.benchmark,
         row.scenario,
         row.mode,
-        str(row.samples),
+        _samples(row),
     )
+
+
+def _samples(row: RunRow) -> str:
+    """The requested count, or `→N` when LoadGen will issue N instead (the details say why)."""
+    if row.issued is not None and row.issued != row.samples:
+        return f"→{row.issued}"
+    return str(row.samples)
 
 
 def group_cells(
