@@ -235,7 +235,7 @@ class SettingsResolver:
         eta = figures.planned_duration_s(size.expected, rate, size.scheduled_s)
         if rate is not None:
             basis = (
-                f"at {rate:.3g} samples/s, the wall throughput measured on {spec.node} ({where})"
+                f"at {_rate(rate)} samples/s, the wall throughput measured on {spec.node} ({where})"
             )
             if size.scheduled_s and eta == size.scheduled_s:
                 basis = "LoadGen's Server schedule (longer than the measured rate needs)"
@@ -274,6 +274,10 @@ def _static_lines(bench: Benchmark, spec: RunSpec) -> tuple[str, ...]:
     prefix = f"{bench.model}.{spec.scenario}."
     queries = spec.samples if str(spec.scenario) != "MultiStream" else math.ceil(spec.samples / 8)
     return (f"{prefix}min_duration = 0", f"{prefix}min_query_count = {queries}")
+
+
+def _rate(x: float) -> str:
+    return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
 
 
 def _bytes(n: float | None) -> str:

@@ -29,7 +29,9 @@ def banner(what: str) -> str:
 
 def _response(query_id: int, index: int, tokens: int, dtype: str = "i") -> tuple:
     data = array.array(dtype, [index] + [(index * 31 + i) % 32000 for i in range(tokens - 1)])
-    return data, lg.QuerySampleResponse(query_id, data.buffer_info()[0], len(data.tobytes()), tokens)
+    return data, lg.QuerySampleResponse(
+        query_id, data.buffer_info()[0], len(data.tobytes()), tokens
+    )
 
 
 class BatchEngine:

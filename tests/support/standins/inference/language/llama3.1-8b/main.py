@@ -48,7 +48,9 @@ def get_args():
     p.add_argument("--vllm", action="store_true")
     p.add_argument("--api-model-name", default="meta-llama/Meta-Llama-3.1-8B-Instruct")
     p.add_argument("--api-server", default=None)
-    p.add_argument("--lg-model-name", default="llama3_1-8b", choices=["llama3_1-8b", "llama3_1-8b-edge"])
+    p.add_argument(
+        "--lg-model-name", default="llama3_1-8b", choices=["llama3_1-8b", "llama3_1-8b-edge"]
+    )
     return p.parse_args()
 
 
