@@ -180,3 +180,22 @@ async def test_a_harness_that_decides_its_settings_is_told_apart_by_its_detail_l
     (finished,) = [e for e in events if isinstance(e, RunFinished)]
     assert finished.summary["samples_processed"] == 13400
     assert (Path(finished.run_dir) / "mlperf_log_detail.txt").is_file()
+
+
+async def test_gptj_runs_with_its_underscore_flags_log_path_and_always_on_trace(tmp_path) -> None:
+    config = preset_config(
+        tmp_path,
+        "gptj-server",
+        speed=1000,
+        edits={"gptj.Server.target_qps = 0.5": "gptj.Server.target_qps = 200"},
+        samples=200,
+    )
+    events, printed = await run_plan(config)
+    settings = next(e for e in events if isinstance(e, RunSettingsResolved))
+    assert (settings.issued, settings.holds) == (200, True) and settings.trace_note
+    moving = progress_of(events)
+    assert moving and {p.source for p in moving} <= {"trace", "stdout"}
+    (finished,) = [e for e in events if isinstance(e, RunFinished)]
+    assert finished.state == RunState.SUCCEEDED
+    assert finished.summary["samples_processed"] == 200
+    assert "Completed :  200" in (Path(finished.run_dir) / "stdout.log").read_text()

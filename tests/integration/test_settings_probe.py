@@ -139,3 +139,29 @@ samples = 100
     # Asked again for the same text: cached, and no second event.
     await resolver.for_run(specs[0], f"{LLAMA}.Offline.min_duration = 0")
     assert len(seen) == 2
+
+
+@pytest.mark.ssh
+async def test_the_probe_asks_an_ssh_node_s_own_loadgen_in_one_round_trip(ssh_node) -> None:
+    """Over a real loopback sshd: the program travels with `python -c`, the node's LoadGen
+    answers every request of the batch."""
+    from engine.transport.ssh import SshTransport
+
+    t = SshTransport(ssh_node("n1"))
+    await t.connect()
+    try:
+        answers = await probe_settings(
+            t,
+            [
+                ProbeRequest("a", "Offline", "performance", LLAMA, 100, "it's = 'quoted'\n"),
+                ProbeRequest(
+                    "b", "Server", "performance", LLAMA, 100, "*.Server.min_duration = 0\n"
+                ),
+            ],
+        )
+    finally:
+        await t.close()
+    a, b = answers
+    assert a.ok and b.ok and a.where.startswith("n1 (LoadGen 6.")
+    assert a.fromconfig_rc == -22  # the hostile text arrived as data, and LoadGen refused it
+    assert run_size(b, b.request.user_conf).exact == 100
