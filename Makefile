@@ -20,6 +20,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 4 --dist loadgroup
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'   # httpx, measured beside aiohttp
 	$(BIN)/python bench/run_all
 
 lint: $(STAMP)
