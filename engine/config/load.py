@@ -291,6 +291,14 @@ def _benchmark(sec: Section) -> Benchmark:
             raise sec.error(field, str(err)) from None
         if field == "log_dir" and "log_dir" in used:
             raise sec.error(field, "cannot use {log_dir} inside log_dir itself")
+        if "dataset_slice" in used and (bench.shard_dataset is None or field == "shard_dataset"):
+            raise sec.error(
+                field,
+                "uses {dataset_slice}, which exists only with shard_dataset"
+                if field != "shard_dataset"
+                else "cannot use {dataset_slice} inside shard_dataset itself",
+                "shard_dataset naming the dataset file to slice per shard",
+            )
     if bench.progress_pattern is not None:
         _check_progress_pattern(sec, bench.progress_pattern)
     if bench.trace_flag is not None and not bench.trace_flag.startswith("-"):

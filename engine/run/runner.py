@@ -275,6 +275,8 @@ class RunExecution:
         await transport.make_dirs(p.node_run_dir)
         if p.log_dir != p.node_run_dir and not is_pattern(p.log_dir):
             await transport.make_dirs(p.log_dir)
+        if self.benchmark.shard_dataset is not None and self.spec.group_id is not None:
+            await self._slice_dataset(transport)
         return LaunchRequest(
             run_id=self.spec.run_id,
             run_dir=p.node_run_dir,
@@ -283,6 +285,30 @@ class RunExecution:
             env=env,
             files={"user.conf": user_conf.encode()},
         )
+
+    async def _slice_dataset(self, transport: Transport) -> None:
+        """This shard's records of the benchmark's dataset file, into its run dir on the node
+        (for harnesses that read the first N records and take no shard offset)."""
+        import engine.harness.dataset_slice as slicer
+
+        assert self.rendered is not None and self.placement is not None
+        from engine.run.templates import render_template
+
+        values = self.rendered.values
+        assert self.benchmark.shard_dataset is not None
+        source = render_template(self.benchmark.shard_dataset, values, quote=False)
+        dest = values["dataset_slice"]
+        await transport.make_dirs(dest.rsplit("/", 1)[0])
+        script = Path(slicer.__file__).read_text()
+        start, count = str(self.spec.shard_start), str(self.spec.samples)
+        res = await transport.run(
+            [self.node.python, "-c", script, str(source), dest, start, count], timeout=900
+        )
+        if res.exit_status != 0:
+            raise LaunchRefused(
+                f"benchmarks.{self.benchmark.name}.shard_dataset: on {self.node.name}, "
+                + (res.stderr.strip() or f"slicing exited with code {res.exit_status}")
+            )
 
     async def _poll_tails(
         self,

@@ -33,8 +33,11 @@ BUILTIN_PLACEHOLDERS = frozenset(
         "model",
         "log_dir",
         "dataset_size",
+        "dataset_slice",  # only with the benchmark's shard_dataset
     }
 )
+# Where a shard's dataset slice goes, inside its node-side run dir (a subdir: not fetched).
+SLICE_DIR = "data"
 
 # What a service's command may use besides the node's `vars`.
 SERVICE_PLACEHOLDERS = frozenset({"port", "port_file", "model", "python", "node", "service_dir"})
@@ -160,7 +163,19 @@ def run_values(
         model=benchmark.model,
         dataset_size=str(benchmark.dataset_size),
     )
+    if benchmark.shard_dataset is not None:
+        source = render_template(benchmark.shard_dataset, values, quote=False)
+        values["dataset_slice"] = (
+            slice_path(output_dir, source) if run.group_id is not None else source
+        )
     return values
+
+
+def slice_path(output_dir: str, source: str) -> str:
+    """The node-side path of a shard's slice of `source` (same extension)."""
+    name = source.rsplit("/", 1)[-1]
+    ext = name[name.rfind(".") :] if "." in name else ".json"
+    return f"{output_dir}/{SLICE_DIR}/dataset_slice{ext}"
 
 
 def render_run(

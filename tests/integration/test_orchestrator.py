@@ -235,3 +235,36 @@ calibrate = true
         assert s["run_dir"] in group["split_source"]
     slow_n, fast_n = (sh["samples_requested"] for sh in group["shards"])
     assert slow_n + fast_n == 600 and fast_n > 1.5 * slow_n
+
+
+async def test_a_harness_without_shard_offset_gets_a_dataset_slice_per_shard(
+    tmp_path: Path,
+) -> None:
+    """shard_dataset: each shard's harness reads "the first N records" of its own slice."""
+    records = [{"tok_input": [128000, i], "id": i} for i in range(100)]
+    (tmp_path / "cnn.json").write_text(json.dumps(records, indent=4))
+    # Stands for a reference main.py: it reads the first records of --dataset-path.
+    reader = tmp_path / "reader.py"
+    reader.write_text(
+        "import json, sys\nd = json.load(open(sys.argv[1]))\nprint('slice', d[0]['id'], len(d))\n"
+    )
+    path = write_config(
+        tmp_path,
+        plan='[[plan]]\nkind = "group"\nnodes = ["slow", "fast"]\nbenchmark = "demo"\n'
+        'total_samples = 60\nsplit = "equal"\n',
+        bench_extra=f'supports_shards = false\nshard_dataset = "{tmp_path / "cnn.json"}"',
+    )
+    prefix = f"{{python}} {reader} {{dataset_slice}} && "
+    path.write_text(path.read_text().replace('command = "', f'command = "{prefix}', 1))
+    cfg = load_config(path)
+    orch = Orchestrator(cfg)
+    outcome = await orch.run_plan()
+    await orch.close()
+    assert outcome.ok, outcome.failures
+    seen = sorted(
+        line
+        for d in (tmp_path / "results").glob("*_*/stdout.log")
+        for line in d.read_text().splitlines()
+        if line.startswith("slice ")
+    )
+    assert seen == ["slice 0 30", "slice 30 30"]
