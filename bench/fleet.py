@@ -91,19 +91,20 @@ async def efficiency(lab: EndpointLab, root: Path) -> None:
     work = FLEET_SAMPLES * TOKENS
     t_switch = work / (r_fast + r_slow) / 2
     started = time.monotonic()
-    slowed = False
+    slowed_at: list[float] = []
 
     def progress(p) -> None:  # noqa: ANN001
-        nonlocal slowed
-        if not slowed and time.monotonic() - started >= t_switch:
+        if not slowed_at and time.monotonic() - started >= t_switch:
             fast.control(speed=0.5)
-            slowed = True
+            slowed_at.append(time.time())
 
     out = await run_fleet(
         request(FLEET_SAMPLES), [t_fast, t_slow], root / "slowdown", on_progress=progress
     )
     fast.control(speed=1.0)
     r_slowdown = tokens_per_s(root / "slowdown")
+    # The switch as LoadGen's clock saw it (LoadGen started at out.start_unix).
+    t_switch = slowed_at[0] - out.start_unix
     # Ideal: full rates until the switch, then fast at half, all work shared perfectly.
     done_before = (r_fast + r_slow) * t_switch
     ideal_s = t_switch + (work - done_before) / (r_fast / 2 + r_slow)

@@ -1028,3 +1028,67 @@ def test_the_reference_lists_every_key() -> None:
     keys |= set(ALL_STAGE_KEYS)
     missing = sorted(k for k in keys if f"`{k}`" not in doc and f"[{k}" not in doc)
     assert missing == []
+
+
+def test_the_fleet_example_loads_as_its_comments_say() -> None:
+    config = load_config(REPO_ROOT / "configs" / "fleet.example.toml")
+    vllm = config.services["vllm"]
+    assert vllm.port == 8000 and vllm.forward == "auto" and vllm.model == "llama3.1-8b"
+    kinds = [s.kind for s in config.plan.stages]
+    assert kinds == ["fleet", "fleet", "concurrency_sweep"]
+    sweep = config.plan.stages[2].fleet
+    assert sweep is not None and sweep.concurrency == (1, 4, 16, 64, 256)
+    assert config.benchmarks["llama31-8b"].command == ""  # the fleet is the SUT
+    from engine.run.templates import render_service
+
+    cmd = render_service(config.nodes["gpu2"], vllm, "/home/bench/mlconsole/services/vllm-8000")
+    assert "--tensor-parallel-size 2" in cmd and "--port 8000" in cmd
+
+
+def test_fleet_stage_errors_name_the_key() -> None:
+    base = (
+        '[nodes.a]\n[services.s]\nport = 1\ncommand = "serve {port}"\n'
+        "[benchmarks.b]\ndataset_size = 10\n{bench}\n[[plan]]\n{plan}\n"
+    )
+    cases = [
+        (
+            'dataset = "synthetic"',
+            'kind = "fleet"\nnode = "a"\nservice = "x"\nbenchmark = "b"\nsamples = 1',
+            'names no service "x"',
+        ),
+        (
+            "",
+            'kind = "fleet"\nnode = "a"\nservice = "s"\nbenchmark = "b"\nsamples = 1',
+            "has no dataset",
+        ),
+        (
+            'dataset = "synthetic"',
+            'kind = "fleet"\nnode = "a"\nservice = "s"\nbenchmark = "b"\nsamples = 1\n'
+            'scenario = "Server"',
+            "target_qps: is missing",
+        ),
+        (
+            'dataset = "synthetic"',
+            'kind = "concurrency_sweep"\nnode = "a"\nservice = "s"\nbenchmark = "b"\nsamples = 1',
+            "concurrency: is missing",
+        ),
+        (
+            'dataset = "synthetic"',
+            'kind = "fleet"\nnode = "a"\nservice = "s"\nbenchmark = "b"\nsamples = 1\n'
+            'scenario = "SingleStream"',
+            "a fleet run drives Offline or Server",
+        ),
+    ]
+    for bench, plan, fragment in cases:
+        with pytest.raises(ConfigError) as info:
+            parse_config(base.replace("{bench}", bench).replace("{plan}", plan))
+        assert fragment in str(info.value), str(info.value)
+    # A service placeholder the node lacks is named with its key.
+    with pytest.raises(ConfigError, match=r"services.s.command: unknown placeholder \{tp\}"):
+        parse_config(
+            base.replace("{port}", "{port} {tp}")
+            .replace("{bench}", 'dataset = "synthetic"')
+            .replace(
+                "{plan}", 'kind = "fleet"\nnode = "a"\nservice = "s"\nbenchmark = "b"\nsamples = 1'
+            )
+        )
