@@ -229,6 +229,12 @@ def _check(config_path: str, as_json: bool) -> int:
         print(json.dumps(data, indent=2, default=str))
     else:
         print(facts_table(facts))
+        unprobed = sorted(
+            {r.node for r in config.plan.all_runs()}
+            - {f.node for f in facts if f.reachable and f.loadgen_version}
+        )
+        for node in unprobed:
+            print(f"{node}: LoadGen's settings not probed (node unreachable or LoadGen missing)")
         if settings:
             from console.batch import settings_lines
 

@@ -70,6 +70,7 @@ class RunRow:
     issued: int | None = None
     settings: RunSettingsResolved | None = None
     progress_sources: str = ""
+    progress_live: bool | None = None  # False: nothing will move before the end
 
     @classmethod
     def from_spec(cls, spec: RunSpec, state: str = PLANNED) -> RunRow:
@@ -341,6 +342,7 @@ class ConsoleState:
                 row = self.runs.get(ev.run_id)
                 if row is not None:
                     row.progress_sources = ev.sentence
+                    row.progress_live = ev.live
                     changes.runs.add(ev.run_id)
             case RunLog():
                 lines = ev.lines if ev.stream == "stdout" else [stderr_line(x) for x in ev.lines]

@@ -79,3 +79,18 @@ def test_the_runs_table_shows_the_count_loadgen_will_issue() -> None:
     row = state.runs["r1"]
     assert (row.issued, row.total) == (13400, 13400)
     assert run_cells(row)[-1] == "→13400"
+
+
+def test_a_live_run_with_no_progress_source_says_so_in_its_row() -> None:
+    from engine.events import RunProgressSources, RunStateChanged
+    from engine.model import RunState
+
+    state = ConsoleState(None, clock=lambda: 0.0)
+    state.apply_all(
+        [
+            RunQueued(SPEC),
+            RunProgressSources("r1", "no live progress: ...", False),
+            RunStateChanged("r1", "n", RunState.RUNNING),
+        ]
+    )
+    assert run_cells(state.runs["r1"])[2] == "no progress"

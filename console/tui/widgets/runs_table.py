@@ -89,7 +89,7 @@ def run_cells(row: RunRow, *, shard: bool = False) -> tuple[str, ...]:
     return (
         f" └ {row.run_id}" if shard else (f"fleet {row.run_id}" if fleet else row.run_id),
         state_text(row.state),
-        progress_bar(row.completed, row.total),
+        progress_bar(row.completed, row.total) or _no_progress(row),
         _done(row.completed, row.total),
         eta,
         rate,
@@ -100,6 +100,12 @@ def run_cells(row: RunRow, *, shard: bool = False) -> tuple[str, ...]:
         row.mode,
         _samples(row),
     )
+
+
+def _no_progress(row: RunRow) -> str:
+    """Said in the Progress cell of a live run whose harness writes nothing mlconsole can
+    count (the details say what would)."""
+    return "no progress" if row.live and row.progress_live is False and not row.completed else ""
 
 
 def _samples(row: RunRow) -> str:
