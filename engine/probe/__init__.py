@@ -1,0 +1,1 @@
+"""The settings probe: what a node's own LoadGen will run, asked before launch."""
