@@ -30,6 +30,8 @@ from engine.events import (
     RunQueued,
     RunSettingsResolved,
     RunStateChanged,
+    ServiceLog,
+    ServiceStateChanged,
     StageStarted,
     TelemetrySampled,
 )
@@ -349,6 +351,11 @@ class ConsoleState:
                 buf = self.logs.setdefault(ev.run_id, deque(maxlen=LOG_LINES))
                 buf.extend(lines)
                 changes.logs.setdefault(ev.run_id, []).extend(lines)
+            case ServiceLog():
+                self._fleet_log([f"[{ev.node}] {x}" for x in ev.lines], changes)
+            case ServiceStateChanged():
+                detail = f" — {ev.detail}" if ev.detail else ""
+                self._fleet_log([f"[{ev.node}] service {ev.service}: {ev.state}{detail}"], changes)
             case RunFinished():
                 self._finished(ev, changes)
             case GroupStarted():
@@ -407,6 +414,15 @@ class ConsoleState:
                 changes.reports = tuple(str(p) for p in ev.paths)
             case _:
                 pass
+
+    def _fleet_log(self, lines: list[str], changes: Changes) -> None:
+        """Endpoint services' lines go to the log of the fleet run being started or run."""
+        live = [r.run_id for r in self.runs.values() if r.node == FLEET_NODE and r.live]
+        if not live:
+            return
+        run_id = live[-1]
+        self.logs.setdefault(run_id, deque(maxlen=LOG_LINES)).extend(lines)
+        changes.logs.setdefault(run_id, []).extend(lines)
 
     def _queued(self, spec: RunSpec, changes: Changes) -> None:
         row = self.runs.get(spec.run_id)

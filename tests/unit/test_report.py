@@ -389,3 +389,89 @@ def test_concurrent_rebuilds_leave_whole_files(
             with Image.open(p) as img:
                 img.verify()
     assert not list((tmp_path / "r").rglob("*.tmp")) and not list(root.rglob("*.tmp"))
+
+
+def test_the_console_shows_service_logs_under_the_live_fleet_run() -> None:
+    from console.tui.state import Changes, ConsoleState
+    from engine.events import RunQueued, RunStateChanged, ServiceLog, ServiceStateChanged
+    from engine.model import Mode, RunSpec, RunState, Scenario
+
+    state = ConsoleState(None, clock=lambda: 0.0)
+    spec = RunSpec(
+        "s1-fleet",
+        "fleet",
+        "b",
+        Scenario.OFFLINE,
+        Mode.PERFORMANCE,
+        10,
+        label="one LoadGen result over a, b",
+    )
+    changes = Changes()
+    for ev in (
+        RunQueued(spec),
+        RunStateChanged("s1-fleet", "fleet", RunState.STARTING, "starting endpoints"),
+        ServiceStateChanged("a", "vllm", "waiting", "/health answered 503"),
+        ServiceLog("a", "vllm", "stderr", ("INFO loading weights",)),
+        RunStateChanged("s1-fleet", "fleet", RunState.RUNNING, ""),
+    ):
+        state.apply(ev, changes)
+    assert list(state.logs["s1-fleet"]) == [
+        "[a] service vllm: waiting — /health answered 503",
+        "[a] INFO loading weights",
+    ]
+    assert state.plan_note == "fleet s1-fleet: one LoadGen result over a, b"
+
+
+def test_fleet_lines_label_one_result_and_each_share() -> None:
+    """The batch line and the console's details say what a fleet run is and each node's share."""
+    from console.batch import fleet_line
+    from console.tui.screens.run_details import fleet_lines, group_details_text
+    from console.tui.state import RunRow
+    from console.tui.widgets.runs_table import run_cells
+
+    fleet = {
+        "nodes": ["slow", "fast"],
+        "completed": 30,
+        "failed": 0,
+        "retries": 2,
+        "sut_name": "mlconsole fleet Network SUT (slow: m; fast: m)",
+        "endpoints": [
+            {
+                "node": "slow",
+                "queries": 10,
+                "query_share": 1 / 3,
+                "state": "up",
+                "error_count": 2,
+                "ttft_s": {"p90": 0.02},
+                "tokens_per_s": 500.0,
+            },
+            {
+                "node": "fast",
+                "queries": 20,
+                "query_share": 2 / 3,
+                "state": "up",
+                "error_count": 0,
+                "ttft_s": {"p90": 0.01},
+                "tokens_per_s": 1000.0,
+            },
+        ],
+        "excluded": [{"node": "gone", "reason": "not ready"}],
+    }
+    line = fleet_line(fleet)
+    assert line.startswith("one LoadGen result over slow, fast")
+    assert "slow 10 queries (33%), 2 errors" in line and "left out: gone" in line
+    text = "\n".join(fleet_lines(fleet))
+    assert "one LoadGen result over slow, fast" in text and "fast: 20 queries (66.7%)" in text
+    group = group_details_text({"name": "g", "nodes": ["a", "b"]}, "g", "finished")
+    assert "2 separate LoadGen runs: a planning figure, not an MLPerf result" in group
+    row = RunRow(
+        "s4-fleet",
+        "fleet",
+        "b",
+        "Offline",
+        "performance",
+        30,
+        label="one LoadGen result over slow, fast",
+    )
+    cells = run_cells(row)
+    assert cells[0] == "fleet s4-fleet" and "slow+fast" in cells
