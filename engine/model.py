@@ -101,6 +101,9 @@ class NodeSpec:
     login_timeout_s: float = 20.0
     keepalive_s: float = 15.0
     max_sessions: int = 8  # stay under OpenSSH's MaxSessions (default 10)
+    # One node agent per connection carries every command and file operation (one login);
+    # false: one exec per command plus SFTP, as 0.1.0 did.
+    node_agent: bool = True
     simulated: bool = False  # the node's speed is simulated by the demo harness
 
 

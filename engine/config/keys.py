@@ -29,6 +29,7 @@ SSH_ONLY_KEYS = (
     "login_timeout_s",
     "keepalive_s",
     "max_sessions",
+    "node_agent",
 )
 NODE_KEYS = ("transport", *SSH_ONLY_KEYS, "workdir", "python", "env", "gpus", "vars", "simulated")
 BENCHMARK_KEYS = (

@@ -211,6 +211,7 @@ def _node(sec: Section) -> NodeSpec:
         login_timeout_s=sec.seconds("login_timeout_s", d.login_timeout_s),
         keepalive_s=sec.seconds("keepalive_s", d.keepalive_s),
         max_sessions=sec.integer("max_sessions", d.max_sessions, low=1, high=10),
+        node_agent=sec.boolean("node_agent", d.node_agent),
         simulated=sec.boolean("simulated", d.simulated),
     )
 

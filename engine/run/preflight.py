@@ -32,28 +32,42 @@ _NO_DRIVER_MARKERS = (
 )
 
 # Runs under the node's python. Prints python=, then loadgen= (a version) or loadgen_error=.
-# mlperf_loadgen has no __version__, so the version comes from the distribution that owns it.
+# mlperf_loadgen has no __version__, so the version comes from the distribution that owns it:
+# first the `*.dist-info` directory beside the module (a directory listing), and only when
+# that fails importlib.metadata, whose import and scan cost several times the rest together.
 _PY_SNIPPET = """\
 import sys
 print("python=" + sys.version.split()[0])
 try:
-    import mlperf_loadgen  # noqa: F401
+    import mlperf_loadgen
 except BaseException as exc:
     text = (type(exc).__name__ + ": " + str(exc)).replace("\\n", " ")
     print("loadgen_error=" + text[:300])
 else:
+    import os
     version = None
     try:
-        from importlib import metadata
-        names = metadata.packages_distributions().get("mlperf_loadgen", [])
-        for dist in [*names, "mlcommons-loadgen", "mlcommons_loadgen", "mlperf-loadgen"]:
-            try:
-                version = metadata.version(dist)
-                break
-            except Exception:
-                pass
+        here = os.path.dirname(os.path.abspath(mlperf_loadgen.__file__))
+        for name in sorted(os.listdir(here)):
+            low = name.lower()
+            if low.endswith(".dist-info") and low.split("-")[0] in (
+                "mlcommons_loadgen", "mlperf_loadgen"
+            ):
+                version = name[len(name.split("-")[0]) + 1 : -len(".dist-info")]
     except Exception:
         pass
+    if not version:
+        try:
+            from importlib import metadata
+            names = metadata.packages_distributions().get("mlperf_loadgen", [])
+            for dist in [*names, "mlcommons-loadgen", "mlcommons_loadgen", "mlperf-loadgen"]:
+                try:
+                    version = metadata.version(dist)
+                    break
+                except Exception:
+                    pass
+        except Exception:
+            pass
     print("loadgen=" + (version or "?"))
 """
 

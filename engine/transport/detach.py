@@ -6,13 +6,14 @@ from /dev/null, stdout/stderr to files in the run dir, and the exit code written
 dropped link or a restarted console loses nothing; `pid` lets any later process find it again.
 
 Values reach the shell only through `shlex.quote`; the harness command itself is written to
-`command.sh` as data.
+`command.sh` as data. The run's environment (the node's `env`, CUDA_VISIBLE_DEVICES) is given
+to the process that starts the wrapper and inherited from there: it is never written into
+launch.sh, so no kept file holds a token from `env`.
 """
 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
 
 from engine.transport.base import ProcessStatus, RunHandle, Transport
 
@@ -33,19 +34,16 @@ def valid_env_name(name: str) -> bool:
     return bool(name) and not name[0].isdigit() and set(name) <= _ENV_NAME_OK
 
 
-def launch_script(run_dir: str, cwd: str, env: Mapping[str, str]) -> str:
-    """The wrapper script. Times come from the node's clock so a reconnect cannot skew them."""
+def launch_script(run_dir: str, cwd: str) -> str:
+    """The wrapper script. Times come from the node's clock so a reconnect cannot skew them.
+    It holds no environment values (they are inherited, see the module's docstring)."""
     q = shlex.quote
     d = q(run_dir)
-    exports = "".join(
-        f"export {name}={q(value)}\n" for name, value in env.items() if valid_env_name(name)
-    )
     return (
         "#!/bin/sh\n"
         "# Written by mlconsole: runs the harness detached and records how it ended.\n"
         f"echo $$ > {d}/{PID}\n"
         f"date +%s.%N > {d}/{STARTED_AT} 2>/dev/null\n"
-        f"{exports}"
         f"if cd {q(cwd)}; then\n"
         f"  sh {d}/{COMMAND} > {d}/{STDOUT} 2> {d}/{STDERR} < /dev/null\n"
         "  rc=$?\n"

@@ -8,7 +8,7 @@ import os
 import shlex
 import shutil
 import signal
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 
 from engine.errors import TransportError
@@ -53,7 +53,9 @@ class LocalTransport:
     async def run(self, argv: Sequence[str], *, timeout: float = 30.0) -> CommandResult:
         return await self.run_shell(shlex.join(argv), timeout=timeout)
 
-    async def run_shell(self, script: str, *, timeout: float = 30.0) -> CommandResult:
+    async def run_shell(
+        self, script: str, *, timeout: float = 30.0, env: Mapping[str, str] | None = None
+    ) -> CommandResult:
         proc = await asyncio.create_subprocess_exec(
             "sh",
             "-c",
@@ -61,7 +63,7 @@ class LocalTransport:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, **self.node.env},
+            env={**os.environ, **self.node.env, **(env or {})},
         )
         try:
             out, err = await asyncio.wait_for(proc.communicate(), timeout)
@@ -93,9 +95,10 @@ class LocalTransport:
         Path(path).mkdir(parents=True, exist_ok=True)
 
     async def write_file(self, path: str, data: bytes, *, mode: int = 0o644) -> None:
-        p = Path(path)
-        p.write_bytes(data)
-        p.chmod(mode)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(path, mode)
 
     async def read_from(self, path: str, offset: int, max_bytes: int = 1 << 20) -> bytes:
         try:
@@ -123,17 +126,18 @@ class LocalTransport:
     async def start(self, request: LaunchRequest) -> RunHandle:
         await self.make_dirs(request.run_dir)
         for name, data in request.files.items():
-            await self.write_file(f"{request.run_dir}/{name}", data)
+            await self.write_file(f"{request.run_dir}/{name}", data, mode=0o600)
         await self.write_file(
-            f"{request.run_dir}/{detach.COMMAND}", request.command.encode() + b"\n"
+            f"{request.run_dir}/{detach.COMMAND}", request.command.encode() + b"\n", mode=0o600
         )
-        env = {**self.node.env, **request.env}
         await self.write_file(
             f"{request.run_dir}/{detach.LAUNCH}",
-            detach.launch_script(request.run_dir, request.cwd, env).encode(),
-            mode=0o755,
+            detach.launch_script(request.run_dir, request.cwd).encode(),
+            mode=0o700,
         )
-        res = await self.run_shell(detach.detach_line(request.run_dir), timeout=15)
+        # The environment is inherited by the wrapper, never written into launch.sh.
+        env = {k: v for k, v in request.env.items() if detach.valid_env_name(k)}
+        res = await self.run_shell(detach.detach_line(request.run_dir), timeout=15, env=env)
         try:
             pid = int(res.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError) as exc:

@@ -1,29 +1,28 @@
 """SSH nodes over asyncssh: the same detached-run protocol as `LocalTransport`.
 
-One connection per node carries everything: short commands, streams (`nvidia-smi -lms`) and
-one SFTP client that stays open for file reads and writes. Tails read files by byte offset
-over SFTP (open, seek, read), so polling spawns no process on the node and a reconnect resumes
-exactly where it stopped. Runs are started detached (`engine.transport.detach`), so a dropped
-link costs nothing on the node: the caller sees `LinkLost`, calls `connect()` again (with
-backoff) and carries on.
+One connection per node, and on it **one SSH session**: the node agent
+(`engine.transport.node_agent`, driven by `ssh_agent.AgentChannel`), started once per
+connection through the account's login shell, carries every command, file read and write,
+directory listing and stream (`nvidia-smi -lms`). So a node costs one login per connection
+(one per console session while the link holds), and a status poll or a probe is a JSON line
+each way, with no new sshd session, login shell or process on the node. Where the node has no
+Python (or `node_agent = false`), the transport falls back to one exec per command plus an
+SFTP session (`ssh_sessions.SessionChannel`), the way 0.1.0 worked.
 
-Channels: OpenSSH refuses sessions beyond its `MaxSessions` (default 10) per connection. The
-SFTP client holds one; commands and streams share `node.max_sessions - 1` more, so at most
-`node.max_sessions` are ever open at once.
+Tails read files by byte offset, so polling spawns no process on the node and a reconnect
+resumes exactly where it stopped. Runs are started detached (`engine.transport.detach`), so a
+dropped link costs nothing on the node: the caller sees `LinkLost`, calls `connect()` again
+(with backoff) and carries on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import shlex
-import signal
-import time
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import LaunchRefused, LinkLost, NodeUnreachable, TransportError
+from engine.errors import LinkLost, NodeUnreachable, TransportError
 from engine.model import NodeSpec
 from engine.transport import detach
 from engine.transport.base import (
@@ -33,16 +32,18 @@ from engine.transport.base import (
     ProcessStatus,
     RunHandle,
 )
+from engine.transport.ssh_agent import AgentChannel, AgentGone
 from engine.transport.ssh_connect import LinkState, open_connection
 from engine.transport.ssh_paths import check_node_path, check_safe_component
+from engine.transport.ssh_sessions import SessionChannel
 
 if TYPE_CHECKING:
     import asyncssh
 
-# OpenSSH's sftp-server answers reads of at most ~256 KiB; asking for more only splits them.
-_MAX_READ = 256 * 1024
-# One SFTP request (open, read, stat ...) that takes longer means the session is wedged.
-SFTP_OP_TIMEOUT_S = 60.0
+# Modes of the files a run's launch writes on the node: only the account reads them, since
+# a command may carry a secret (the controller's copies are redacted, see engine.secrets).
+RUN_FILE_MODE = 0o600
+LAUNCH_MODE = 0o700
 
 
 def _cancel_script(pgid: int, grace_s: float) -> str:
@@ -81,32 +82,6 @@ def _cancel_script(pgid: int, grace_s: float) -> str:
     )
 
 
-def _exit_code(exit_status: int | None, exit_signal: Any) -> int | None:
-    if exit_status is not None:
-        return exit_status
-    if exit_signal:
-        try:
-            return 128 + signal.Signals[f"SIG{exit_signal[0]}"].value
-        except KeyError:
-            return 255
-    return None
-
-
-async def _close_file(f: Any) -> None:
-    """Close a remote file handle without ever hanging a cleanup: when the task is being
-    cancelled (shutdown cancels asyncssh's own reader task too, so no reply would come) the
-    handle is left to the end of the SFTP session."""
-    import asyncssh
-
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        return
-    try:
-        await asyncio.wait_for(f.close(), 5.0)
-    except (TimeoutError, asyncssh.Error, OSError):
-        pass
-
-
 class SshPortForward:
     """An asyncssh local port forward (one listener; one SSH channel per connection)."""
 
@@ -120,22 +95,27 @@ class SshPortForward:
 
 class SshTransport:
     """A node reached over SSH. Not connected until `connect()`; after `LinkLost`,
-    `connected` is False and `connect()` opens a fresh connection."""
+    `connected` is False and `connect()` opens a fresh connection (and a fresh agent)."""
 
     def __init__(self, node: NodeSpec) -> None:
         self.node = node
         self._conn: asyncssh.SSHClientConnection | None = None
-        self._sftp: asyncssh.SFTPClient | None = None
+        self._channel: AgentChannel | SessionChannel | None = None
         self._state = LinkState()
         self._connect_lock = asyncio.Lock()
-        self._channels = asyncio.Semaphore(max(1, node.max_sessions - 1))
         self._home: str | None = None
+        self.logins = 0  # connections opened (each one login on the node), for benchmarks
 
     # --- connection ---------------------------------------------------------------------------
 
     @property
     def connected(self) -> bool:
         return self._conn is not None and not self._state.lost
+
+    @property
+    def uses_agent(self) -> bool:
+        """True while the live connection works through the node agent."""
+        return isinstance(self._channel, AgentChannel) and self.connected
 
     @property
     def local_port(self) -> int | None:
@@ -146,35 +126,52 @@ class SshTransport:
         return int(sockname[1]) if sockname else None
 
     async def connect(self) -> None:
-        """Open the connection and its SFTP client; a no-op while connected."""
-        import asyncssh
-
+        """Open the connection and its one working session; a no-op while connected."""
         async with self._connect_lock:
             if self.connected:
                 return
             self._discard()
             state = LinkState()
             conn = await open_connection(self.node, state)
+            self.logins += 1
             try:
-                sftp = await asyncio.wait_for(conn.start_sftp_client(), self.node.login_timeout_s)
-            except (asyncssh.Error, OSError, TimeoutError) as exc:
-                conn.abort()
-                raise NodeUnreachable(
-                    self.node.name,
-                    f"logged in, but the SFTP subsystem did not start ({exc}); the node's "
-                    "sshd_config needs a `Subsystem sftp` line",
-                ) from None
+                channel = await self._open_channel(conn, state)
             except BaseException:
-                conn.abort()  # cancelled while the SFTP session started: leave nothing open
+                conn.abort()  # failed or cancelled while the session started: leave nothing open
                 raise
-            self._conn, self._sftp, self._state = conn, sftp, state
+            self._conn, self._channel, self._state = conn, channel, state
+            if isinstance(channel, AgentChannel) and channel.home:
+                self._home = channel.home
+
+    async def _open_channel(
+        self, conn: asyncssh.SSHClientConnection, state: LinkState
+    ) -> AgentChannel | SessionChannel:
+        import asyncssh
+
+        timeout = self.node.login_timeout_s
+        if self.node.node_agent:
+            try:
+                agent = await AgentChannel.start(conn, self.node, state, self._lost, timeout)
+            except (AgentGone, asyncssh.Error, OSError) as exc:
+                raise NodeUnreachable(self.node.name, f"logged in, but {exc}") from None
+            if agent is not None:
+                return agent
+        try:
+            sftp = await asyncio.wait_for(conn.start_sftp_client(), timeout)
+        except (asyncssh.Error, OSError, TimeoutError) as exc:
+            raise NodeUnreachable(
+                self.node.name,
+                f"logged in, but the SFTP subsystem did not start ({exc}); the node's "
+                "sshd_config needs a `Subsystem sftp` line",
+            ) from None
+        return SessionChannel(self.node, conn, sftp, state, self._lost)
 
     async def close(self) -> None:
         async with self._connect_lock:
-            conn, sftp = self._conn, self._sftp
-            self._conn = self._sftp = None
-            if sftp is not None:
-                sftp.exit()
+            conn, channel = self._conn, self._channel
+            self._conn = self._channel = None
+            if channel is not None:
+                channel.close()
             if conn is not None:
                 conn.close()
                 try:
@@ -184,270 +181,89 @@ class SshTransport:
 
     def _discard(self) -> None:
         """Forget a dead connection without waiting on it."""
-        if self._sftp is not None:
-            self._sftp.exit()
+        if self._channel is not None:
+            self._channel.close()
         if self._conn is not None:
             self._conn.abort()
-        self._conn = self._sftp = None
+        self._conn = self._channel = None
 
-    def _not_connected(self) -> LinkLost:
-        if self._conn is None:
-            return LinkLost(self.node.name, "not connected (connect() first)")
-        return LinkLost(self.node.name, self._state.lost_reason or "connection closed")
+    def _lost(self, state: LinkState) -> None:
+        """A channel found the connection of `state` gone: forget it, if it is still ours."""
+        if state is self._state:
+            self._discard()
 
-    def _link_lost(self, state: LinkState, exc: BaseException) -> LinkLost | None:
-        """LinkLost when `exc` comes from the connection (of `state`) going away."""
-        import asyncssh
+    def _live(self) -> AgentChannel | SessionChannel:
+        if not self.connected or self._channel is None:
+            if self._conn is None:
+                raise LinkLost(self.node.name, "not connected (connect() first)")
+            raise LinkLost(self.node.name, self._state.lost_reason or "connection closed")
+        return self._channel
 
-        dropped = (asyncssh.ConnectionLost, asyncssh.SFTPConnectionLost, ConnectionError)
-        if state.lost or isinstance(exc, dropped):
-            if state is self._state:
-                self._discard()
-            reason = state.lost_reason or str(exc) or type(exc).__name__
-            return LinkLost(self.node.name, reason)
-        return None
-
-    @asynccontextmanager
-    async def _session(self) -> AsyncIterator[asyncssh.SSHClientConnection]:
-        """A slot for one channel on the live connection; link failures become LinkLost."""
-        import asyncssh
-
-        if not self.connected or self._conn is None:
-            raise self._not_connected()
-        conn, state = self._conn, self._state
-        async with self._channels:
-            try:
-                yield conn
-            except (asyncssh.Error, OSError) as exc:
-                if (lost := self._link_lost(state, exc)) is not None:
-                    raise lost from None
-                if isinstance(exc, asyncssh.ChannelOpenError):
-                    raise TransportError(
-                        f"node {self.node.name!r} refused a new SSH session ({exc.reason}); its "
-                        f"sshd MaxSessions may be below max_sessions = {self.node.max_sessions}"
-                    ) from None
-                raise TransportError(f"on node {self.node.name!r}: {exc}") from None
-
-    @asynccontextmanager
-    async def _files(
-        self, timeout: float | None = SFTP_OP_TIMEOUT_S
-    ) -> AsyncIterator[asyncssh.SFTPClient]:
-        """The shared SFTP client; link failures become LinkLost, other SFTP errors pass as
-        TransportError. An SFTP server that stops answering (a hung mount under the file)
-        would block every later request on the session, so past `timeout` the connection is
-        dropped as lost and the caller's reconnect gets a fresh one."""
-        import asyncssh
-
-        if not self.connected or self._sftp is None:
-            raise self._not_connected()
-        sftp, state = self._sftp, self._state
-        try:
-            async with asyncio.timeout(timeout):
-                yield sftp
-        except TimeoutError:
-            if state is self._state:
-                self._discard()
-            raise LinkLost(
-                self.node.name, f"an SFTP request got no answer within {timeout:g} s"
-            ) from None
-        except (asyncssh.Error, OSError) as exc:
-            if (lost := self._link_lost(state, exc)) is not None:
-                raise lost from None
-            raise TransportError(
-                f"file operation on node {self.node.name!r} failed: {exc}"
-            ) from None
-
-    # --- commands -------------------------------------------------------------------------------
-
-    def _sh(self, script: str, *, timeout: float | None = None) -> str:
-        """The exec request: `sh -c` (whatever the login shell is) with the node's env.
-
-        With `timeout`, the node's own `timeout` (coreutils, where present) ends the script's
-        whole process group: sshd does not deliver SSH signal requests to root sessions, and a
-        channel stays open on the server until its command exits, so a stuck command must be
-        ended on the node to give its MaxSessions slot back.
-        """
-        exports = "".join(
-            f"export {name}={shlex.quote(value)}\n"
-            for name, value in self.node.env.items()
-            if detach.valid_env_name(name)
-        )
-        inner = "sh -c " + shlex.quote(exports + script)
-        if timeout is None:
-            return inner
-        limit = f"{max(timeout, 0.1):.3f}"
-        outer = (
-            "if command -v timeout >/dev/null 2>&1; then "
-            f"exec timeout -k 2 {limit} {inner}; else exec {inner}; fi"
-        )
-        return "sh -c " + shlex.quote(outer)
+    # --- commands and files ---------------------------------------------------------------------
 
     async def home(self) -> str:
         if self._home is None:
-            async with self._files() as sftp:
-                self._home = str(await sftp.realpath("."))
+            self._home = await self._live().home()
         return self._home
 
     async def run(self, argv: Sequence[str], *, timeout: float = 30.0) -> CommandResult:
+        import shlex
+
         return await self.run_shell(shlex.join(argv), timeout=timeout)
 
     async def run_shell(self, script: str, *, timeout: float = 30.0) -> CommandResult:
-        import asyncssh
-
-        state = self._state
-        t0 = time.monotonic()
-        async with self._session() as conn:
-            proc = await conn.create_process(
-                self._sh(script, timeout=timeout),
-                stdin=asyncssh.DEVNULL,
-                encoding="utf-8",
-                errors="replace",
-            )
-            try:
-                # The node's `timeout` normally ends it first (exit 124); this is the backstop.
-                res = await proc.wait(timeout=timeout + 3.0)
-            except asyncssh.TimeoutError as exc:
-                if (lost := self._link_lost(state, exc)) is not None:
-                    raise lost from None
-                await self._end(proc, state, "KILL")
-                return CommandResult(124, str(exc.stdout or ""), f"timed out after {timeout:g}s")
-            except BaseException:
-                await self._end(proc, state, "KILL")
-                raise
-        code = _exit_code(res.exit_status, res.exit_signal)
-        stderr = str(res.stderr or "")
-        if code == 124 and time.monotonic() - t0 >= timeout * 0.95:
-            stderr += f"timed out after {timeout:g}s"
-        if code is None:
-            # No status and no signal: the channel ended with the connection.
-            lost = self._link_lost(state, ConnectionError("no exit status"))
-            raise lost or LinkLost(self.node.name, "the command ended without an exit status")
-        return CommandResult(code, str(res.stdout or ""), stderr)
-
-    async def _end(self, proc: asyncssh.SSHClientProcess, state: LinkState, sig: str) -> None:
-        """Close a command's channel and wait (briefly) until the server has closed it too, so
-        the slot is free on the node before it is given back here. The signal is a courtesy:
-        sshd ignores signal requests on root sessions; a stream's command ends at its next
-        write (SIGPIPE), a stuck short command at the node-side `timeout`."""
-        import asyncssh
-
-        if proc.exit_status is None and proc.exit_signal is None and not state.lost:
-            try:
-                proc.send_signal(sig)
-            except (asyncssh.Error, OSError):
-                pass
-        proc.close()
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            return
-        try:
-            await asyncio.wait_for(proc.wait_closed(), 5.0)
-        except (TimeoutError, asyncssh.Error, OSError):
-            pass
+        return await self._live().run_shell(script, timeout=timeout)
 
     async def stream_lines(self, argv: Sequence[str]) -> AsyncIterator[str]:
-        """Lines of a long-running command. Stopping the iteration (break + aclose) signals the
-        remote command and closes its channel; LinkLost if the connection drops meanwhile."""
-        import asyncssh
-
-        state = self._state
-        async with self._session() as conn:
-            proc = await conn.create_process(
-                self._sh("exec " + shlex.join(argv)),
-                stdin=asyncssh.DEVNULL,
-                stderr=asyncssh.DEVNULL,
-                encoding="utf-8",
-                errors="replace",
-            )
-            try:
-                async for line in proc.stdout:
-                    yield line.rstrip("\r\n")
-            finally:
-                await self._end(proc, state, "TERM")
-            if state.lost:
-                raise self._link_lost(state, ConnectionError("stream ended")) or LinkLost(
-                    self.node.name, "connection lost"
-                )
-
-    # --- files ----------------------------------------------------------------------------------
+        async for line in self._live().stream_lines(argv):
+            yield line
 
     async def make_dirs(self, path: str) -> None:
-        async with self._files() as sftp:
-            await sftp.makedirs(path, exist_ok=True)
+        await self._live().make_dirs(path)
 
     async def write_file(self, path: str, data: bytes, *, mode: int = 0o644) -> None:
-        async with self._files() as sftp:
-            async with sftp.open(path, "wb") as f:
-                await f.write(data)
-            await sftp.chmod(path, mode)
+        await self._live().write_file(path, data, mode)
 
     async def read_from(self, path: str, offset: int, max_bytes: int = 1 << 20) -> bytes:
-        """Sequential SFTP reads from `offset`. asyncssh's parallel reader is avoided on
-        purpose: on a growing file a later block can land after an earlier one hit EOF, and
-        it pads the gap with NULs."""
-        import asyncssh
-
-        absent = (asyncssh.SFTPNoSuchFile, asyncssh.SFTPPermissionDenied, asyncssh.SFTPFailure)
-        async with self._files() as sftp:
-            block = min(_MAX_READ, sftp.limits.max_read_len or 32 * 1024)
-            try:
-                f = await sftp.open(path, "rb", block_size=0)
-            except absent:
-                return b""
-            try:
-                parts: list[bytes] = []
-                got = 0
-                while got < max_bytes:
-                    want = min(block, max_bytes - got)
-                    try:
-                        data = await f.read(want, offset + got)
-                    except absent:
-                        break
-                    if not data:
-                        break
-                    parts.append(data)
-                    got += len(data)
-                    if len(data) < want:
-                        break  # short read: the end of the file as it is now
-                return b"".join(parts)
-            finally:
-                await _close_file(f)
+        return await self._live().read_from(path, offset, max_bytes)
 
     async def size(self, path: str) -> int | None:
-        import asyncssh
-
-        async with self._files() as sftp:
-            try:
-                attrs = await sftp.stat(path)
-            except (asyncssh.SFTPNoSuchFile, asyncssh.SFTPPermissionDenied):
-                return None
-            return attrs.size
+        return await self._live().size(path)
 
     async def list_files(self, path: str) -> dict[str, int]:
+        return await self._live().list_files(path)
+
+    async def forward_port(self, host: str, port: int) -> SshPortForward:
+        """A listener on 127.0.0.1 (any free port) whose connections the node's sshd opens to
+        `host:port` on its side, over this node's one connection (sshd's AllowTcpForwarding
+        must allow it). It ends with the connection; a lost link means a new forward. A
+        forwarded connection is a direct-tcpip channel: it runs no login shell."""
         import asyncssh
 
-        out: dict[str, int] = {}
-        async with self._files() as sftp:
-            try:
-                async for entry in sftp.scandir(path):
-                    name = str(entry.filename)
-                    attrs = entry.attrs
-                    if name in (".", "..") or attrs.type != asyncssh.FILEXFER_TYPE_REGULAR:
-                        continue
-                    out[name] = attrs.size or 0
-            except (
-                asyncssh.SFTPNoSuchFile,
-                asyncssh.SFTPPermissionDenied,
-                asyncssh.SFTPNotADirectory,
-                asyncssh.SFTPFailure,
-            ):
-                return {}
-        return out
+        self._live()
+        conn, state = self._conn, self._state
+        assert conn is not None
+        try:
+            listener = await conn.forward_local_port("127.0.0.1", 0, host, port)
+        except (asyncssh.Error, OSError) as exc:
+            dropped = (asyncssh.ConnectionLost, ConnectionError)
+            if state.lost or isinstance(exc, dropped):
+                self._lost(state)
+                raise LinkLost(self.node.name, state.lost_reason or str(exc)) from None
+            raise TransportError(
+                f"node {self.node.name!r} refused to forward a port to {host}:{port}: {exc}"
+            ) from None
+        return SshPortForward(listener)
+
+    async def fetch(self, remote_dir: str, names: Sequence[str], dest: Path) -> FetchReport:
+        """Copy files into `dest`, each one's size checked against the node's; LinkLost if
+        the link drops (the caller reconnects and fetches again)."""
+        return await self._live().fetch(remote_dir, names, dest)
 
     # --- runs -----------------------------------------------------------------------------------
 
     async def start(self, request: LaunchRequest) -> RunHandle:
-        """Write the run's files by SFTP, then start `launch.sh` detached with one command."""
+        """Write the run's files (mode 0600), then start `launch.sh` detached with one command."""
         check_safe_component(request.run_id, what="run id")
         check_node_path(request.run_dir, what="run dir")
         for name in request.files:
@@ -455,15 +271,19 @@ class SshTransport:
         run_dir = request.run_dir.rstrip("/") or "/"
         await self.make_dirs(run_dir)
         for name, data in request.files.items():
-            await self.write_file(f"{run_dir}/{name}", data)
-        await self.write_file(f"{run_dir}/{detach.COMMAND}", request.command.encode() + b"\n")
-        env = {**self.node.env, **request.env}
+            await self.write_file(f"{run_dir}/{name}", data, mode=RUN_FILE_MODE)
+        await self.write_file(
+            f"{run_dir}/{detach.COMMAND}", request.command.encode() + b"\n", mode=RUN_FILE_MODE
+        )
         await self.write_file(
             f"{run_dir}/{detach.LAUNCH}",
-            detach.launch_script(run_dir, request.cwd, env).encode(),
-            mode=0o755,
+            detach.launch_script(run_dir, request.cwd).encode(),
+            mode=LAUNCH_MODE,
         )
-        res = await self.run_shell(detach.detach_line(run_dir), timeout=15)
+        # The environment goes to the wrapper's process, never into a file: the agent (or
+        # the exec line) hands it to the `setsid` that starts launch.sh.
+        env = {**self.node.env, **request.env}
+        res = await self._live().run_shell(detach.detach_line(run_dir), timeout=15, env=env)
         try:
             pid = int(res.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError) as exc:
@@ -493,65 +313,3 @@ class SshTransport:
                 f"run {handle.run_id} on node {self.node.name!r} did not stop after TERM and "
                 f"KILL (process group {handle.pid}): {res.stderr.strip()}"
             )
-
-    async def forward_port(self, host: str, port: int) -> SshPortForward:
-        """A listener on 127.0.0.1 (any free port) whose connections the node's sshd opens to
-        `host:port` on its side, over this node's one connection (sshd's AllowTcpForwarding
-        must allow it). It ends with the connection; a lost link means a new forward."""
-        import asyncssh
-
-        if not self.connected or self._conn is None:
-            raise self._not_connected()
-        try:
-            listener = await self._conn.forward_local_port("127.0.0.1", 0, host, port)
-        except (asyncssh.Error, OSError) as exc:
-            if (lost := self._link_lost(self._state, exc)) is not None:
-                raise lost from None
-            raise TransportError(
-                f"node {self.node.name!r} refused to forward a port to {host}:{port}: {exc}"
-            ) from None
-        return SshPortForward(listener)
-
-    async def fetch(self, remote_dir: str, names: Sequence[str], dest: Path) -> FetchReport:
-        """Copy by SFTP, each file's size checked against the node's; LinkLost if the link
-        drops (the caller reconnects and fetches again)."""
-        import asyncssh
-
-        dest.mkdir(parents=True, exist_ok=True)
-        copied: list[str] = []
-        missing: list[str] = []
-        total = 0
-        for name in names:
-            try:
-                check_safe_component(name, what="file name")
-            except LaunchRefused:
-                missing.append(name)
-                continue
-            remote = f"{remote_dir.rstrip('/')}/{name}"
-            local = dest / name
-            # No per-request limit: a large log may take long; keepalives notice a dead link.
-            async with self._files(timeout=None) as sftp:
-                try:
-                    want = (await sftp.stat(remote)).size
-                    await sftp.get(remote, str(local))
-                except (
-                    asyncssh.SFTPNoSuchFile,
-                    asyncssh.SFTPPermissionDenied,
-                    asyncssh.SFTPFailure,
-                    asyncssh.SFTPNotADirectory,
-                    asyncssh.SFTPEOFError,
-                ):
-                    missing.append(name)
-                    continue
-                except OSError as exc:
-                    if isinstance(exc, ConnectionError):
-                        raise
-                    missing.append(name)  # the controller side could not write it
-                    continue
-            got = local.stat().st_size if local.exists() else -1
-            if want is None or got != want:
-                missing.append(name)
-            else:
-                copied.append(name)
-                total += got
-        return FetchReport(tuple(copied), tuple(missing), total)

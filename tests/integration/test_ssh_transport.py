@@ -274,8 +274,9 @@ async def test_hostile_values_stay_data(transport: SshTransport, tmp_path: Path)
 
 
 async def test_max_sessions_is_never_exceeded(ssh_node, tmp_path: Path) -> None:
-    """24 commands at once against sshd's default MaxSessions (10) all succeed, and with
-    max_sessions = 3 at most 2 commands (plus the SFTP channel) ever run together."""
+    """24 commands at once against sshd's default MaxSessions (10) all succeed, and without
+    the node agent (one exec channel per command) and max_sessions = 3 at most 2 commands
+    (plus the SFTP channel) ever run together."""
     many = SshTransport(ssh_node("n1"))  # max_sessions = 8
     await many.connect()
     results = await asyncio.gather(
@@ -286,7 +287,7 @@ async def test_max_sessions_is_never_exceeded(ssh_node, tmp_path: Path) -> None:
     await many.close()
 
     log = tmp_path / "spans"
-    few = SshTransport(ssh_node("n2", max_sessions=3))
+    few = SshTransport(ssh_node("n2", max_sessions=3, node_agent=False))
     await few.connect()
     span = f'echo "+ $(date +%s.%N)" >> {log}; sleep 0.15; echo "- $(date +%s.%N)" >> {log}'
     await asyncio.gather(*(few.run_shell(span) for _ in range(8)))

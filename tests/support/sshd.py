@@ -49,12 +49,18 @@ def sshd_missing_reason() -> str | None:
 
 def _die_with_parent() -> None:
     """In the sshd child before exec: SIGTERM it when the test process dies, so a killed
-    test run leaves no sshd behind (Linux PR_SET_PDEATHSIG; elsewhere a no-op)."""
+    test run leaves no sshd behind (Linux PR_SET_PDEATHSIG; elsewhere a no-op).
+
+    It also makes the sshd a child subreaper: a node-side process that outlives the sshd
+    session that started it (the node agent reads EOF just after its session ends; a detached
+    run) is re-parented to this sshd, which reaps any child, so its CPU time lands in the
+    sshd's `cutime` where the benchmarks count it, instead of vanishing into init."""
     try:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
     except (OSError, AttributeError):
         pass
 
@@ -161,6 +167,14 @@ class Sshd:
     def fingerprint(self) -> str:
         return fingerprint_of(self.host_pub)
 
+    def sessions_started(self) -> int:
+        """`Starting session` lines in its log (an exec, shell or subsystem each; needs
+        log_level VERBOSE)."""
+        try:
+            return (self.dir / "sshd.log").read_text(errors="replace").count("Starting session:")
+        except OSError:
+            return 0
+
     def serving_pids(self, client_port: int | None = None) -> list[int]:
         """The sshd children holding the server side of a connection (all if no port)."""
         inodes = _server_socket_inodes(self.port, client_port)
@@ -221,7 +235,7 @@ Subsystem sftp internal-sftp
 AllowAgentForwarding no
 X11Forwarding no
 PrintMotd no
-LogLevel INFO
+LogLevel {log_level}
 """
 
 
@@ -255,8 +269,11 @@ class SshLab:
     def known_hosts(self) -> Path:
         return self.root / "known_hosts"
 
-    def start_sshd(self, *, trusted: bool = True, extra_config: str = "") -> Sshd:
-        """Start one more sshd; `trusted` adds its host key to `known_hosts`."""
+    def start_sshd(
+        self, *, trusted: bool = True, extra_config: str = "", log_level: str = "INFO"
+    ) -> Sshd:
+        """Start one more sshd; `trusted` adds its host key to `known_hosts`. With
+        `log_level = "VERBOSE"` its sshd.log has a `Starting session` line per session."""
         if reason := sshd_missing_reason():
             raise RuntimeError(reason)
         n = len(self.servers)
@@ -273,6 +290,7 @@ class SshLab:
                     host_key=host_key,
                     authorized_keys=self.authorized_keys,
                     pid_file=d / "sshd.pid",
+                    log_level=log_level,
                 )
                 + extra_config
             )
