@@ -201,17 +201,18 @@ def _check(config_path: str, as_json: bool) -> int:
     import json
 
     from engine.config.load import load_config
-    from engine.run.preflight import check_nodes, facts_table, facts_to_json
+    from engine.run.preflight import facts_table, facts_to_json
 
     config = load_config(config_path)
 
     async def go() -> tuple[list, list]:
         from engine.run.orchestrator import Orchestrator
 
-        facts = await check_nodes(config)
-        ready = [f.node for f in facts if f.reachable and f.loadgen_version is not None]
+        # One connection per node for the probe and the settings probes after it.
         orch = Orchestrator(config)
         try:
+            facts = await orch.preflight()
+            ready = [f.node for f in facts if f.reachable and f.loadgen_version is not None]
             settings = await orch.resolve_plan_settings(ready)
         finally:
             await orch.close()

@@ -150,21 +150,17 @@ class Orchestrator:
     # --- preflight ----------------------------------------------------------------------------
 
     async def preflight(self, nodes: Sequence[str] | None = None) -> list[NodeFacts]:
-        """Probe nodes concurrently; publishes NodeStateChanged and NodeChecked per node."""
-        from engine.run.preflight import probe
+        """Probe nodes concurrently over the orchestrator's own connections (left open for
+        the runs: one login per node); publishes NodeStateChanged and NodeChecked per node."""
+        from engine.run.preflight import audit_cwds, check_node
 
         names = list(nodes or self.config.nodes)
-        cwds = [b.cwd for b in self.config.benchmarks.values() if b.cwd and "{" not in b.cwd]
 
         async def one(name: str) -> NodeFacts:
             self.bus.publish(NodeStateChanged(name, NodeState.CHECKING))
-            started = time.monotonic()
-            try:
-                facts = await probe(await self.transport(name), cwds)
-            except (NodeUnreachable, LinkLost, OSError) as exc:
-                facts = NodeFacts(
-                    node=name, reachable=False, error=str(exc), elapsed_s=time.monotonic() - started
-                )
+            node = self.config.nodes[name]
+            transport = self._transports.setdefault(name, open_transport(node))
+            facts = await check_node(node, audit_cwds(self.config, node), transport=transport)
             self._facts[name] = facts
             self.bus.publish(NodeChecked(facts))
             state = NodeState.READY if facts.reachable else NodeState.UNREACHABLE
@@ -223,8 +219,14 @@ class Orchestrator:
         for stage in plan_stages:
             for spec in stage.runs:
                 self.bus.publish(RunQueued(spec))
-        # Before anything starts: what LoadGen will really issue for each run (and its ETA).
-        await self.settings.resolve(spec for stage in plan_stages for spec in stage.runs)
+        # Before anything starts: the nodes' facts (OS, Python, LoadGen, for the summaries;
+        # a node the console's `p` probed already is not asked again) and what LoadGen will
+        # really issue for each run (and its ETA), both over the connections the runs use.
+        unprobed = [n for n in _plan_nodes(plan_stages) if n not in self._facts]
+        await asyncio.gather(
+            self.preflight(unprobed) if unprobed else asyncio.sleep(0),
+            self.settings.resolve(spec for stage in plan_stages for spec in stage.runs),
+        )
         summaries: list[dict[str, Any]] = []
         services = self._fleet_services()
         try:
@@ -552,6 +554,16 @@ class Orchestrator:
         )
         self.bus.publish(ReportsWritten(tuple(paths)))
         return paths
+
+
+def _plan_nodes(stages: Sequence[Stage]) -> list[str]:
+    """Every node a run of these stages lands on, in plan order."""
+    names: dict[str, None] = {}
+    for stage in stages:
+        names.update(dict.fromkeys(r.node for r in stage.runs))
+        if stage.group is not None:
+            names.update(dict.fromkeys(stage.group.nodes))
+    return list(names)
 
 
 def _import_report_libraries() -> None:

@@ -289,15 +289,19 @@ def audit_cwds(config: Config, node: NodeSpec) -> list[str]:
     return cwds
 
 
-async def check_node(node: NodeSpec, benchmarks_cwds: Sequence[str] = ()) -> NodeFacts:
+async def check_node(
+    node: NodeSpec, benchmarks_cwds: Sequence[str] = (), *, transport: Transport | None = None
+) -> NodeFacts:
     """Connect, probe and close one node, within its own timeouts; never raises for the
     node's faults (they come back as `reachable=False` or `error`). `elapsed_s` is the
-    whole check, connection included."""
+    whole check, connection included. With `transport`, that one is used (connected if it
+    is not) and left open, so the runs that follow need no second login."""
     from engine.transport import open_transport
 
     t0 = time.monotonic()
     budget = node.connect_timeout_s + node.login_timeout_s + PROBE_TIMEOUT_S + 5.0
-    transport = open_transport(node)
+    keep = transport is not None
+    transport = transport or open_transport(node)
     try:
         async with asyncio.timeout(budget):
             try:
@@ -319,10 +323,11 @@ async def check_node(node: NodeSpec, benchmarks_cwds: Sequence[str] = ()) -> Nod
             node.name, reachable=False, error=str(exc), elapsed_s=time.monotonic() - t0
         )
     finally:
-        try:
-            await asyncio.wait_for(transport.close(), 5.0)
-        except (TimeoutError, OSError, MlconsoleError):
-            pass
+        if not keep:
+            try:
+                await asyncio.wait_for(transport.close(), 5.0)
+            except (TimeoutError, OSError, MlconsoleError):
+                pass
     return dataclasses.replace(facts, elapsed_s=time.monotonic() - t0)
 
 

@@ -33,7 +33,7 @@ from engine.transport.base import (
     RunHandle,
 )
 from engine.transport.ssh_agent import AgentChannel, AgentGone
-from engine.transport.ssh_connect import LinkState, open_connection
+from engine.transport.ssh_connect import LinkState, login_slot, open_connection
 from engine.transport.ssh_paths import check_node_path, check_safe_component
 from engine.transport.ssh_sessions import SessionChannel
 
@@ -132,13 +132,14 @@ class SshTransport:
                 return
             self._discard()
             state = LinkState()
-            conn = await open_connection(self.node, state)
-            self.logins += 1
-            try:
-                channel = await self._open_channel(conn, state)
-            except BaseException:
-                conn.abort()  # failed or cancelled while the session started: leave nothing open
-                raise
+            async with login_slot(self.node):
+                conn = await open_connection(self.node, state)
+                self.logins += 1
+                try:
+                    channel = await self._open_channel(conn, state)
+                except BaseException:
+                    conn.abort()  # failed or cancelled while the session started: leave nothing
+                    raise
             self._conn, self._channel, self._state = conn, channel, state
             if isinstance(channel, AgentChannel) and channel.home:
                 self._home = channel.home

@@ -14,6 +14,7 @@ import logging
 import os
 import shlex
 import socket
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,28 @@ if TYPE_CHECKING:
 log = logging.getLogger("engine.transport.ssh")
 
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
+# Logins in flight at once to one address (host, port). OpenSSH's default `MaxStartups
+# 10:30:100` starts refusing unauthenticated connections beyond 10; many node entries behind
+# one address (a login host, a port-forwarding gateway, or the 256-node loopback benchmark)
+# would otherwise lose logins to it, and their login shells, all started at once, would fight
+# over the machine (pyenv's `rehash` lock, for one). The rest wait their turn before their
+# TCP connect; a login's turn lasts until its working session has started.
+LOGINS_PER_ADDRESS = 8
+
+_login_slots: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[str, int], asyncio.Semaphore]
+] = weakref.WeakKeyDictionary()
+
+
+def login_slot(node: NodeSpec) -> asyncio.Semaphore:
+    """The semaphore that bounds concurrent logins to the node's host:port (one set per event
+    loop): hold it from the TCP connect until the session the node is worked through runs."""
+    per_loop = _login_slots.setdefault(asyncio.get_running_loop(), {})
+    key = (node.host or "", node.port)
+    slot = per_loop.get(key)
+    if slot is None:
+        slot = per_loop[key] = asyncio.Semaphore(LOGINS_PER_ADDRESS)
+    return slot
 
 
 def known_hosts_path(node: NodeSpec) -> str:
@@ -148,7 +171,8 @@ def _host_key_error(
 
 
 async def open_connection(node: NodeSpec, state: LinkState) -> asyncssh.SSHClientConnection:
-    """A logged-in connection to `node`. Raises NodeUnreachable (HostKeyError for keys)."""
+    """A logged-in connection to `node`. Raises NodeUnreachable (HostKeyError for keys).
+    Callers hold `login_slot(node)` around it."""
     if not node.host:
         raise NodeUnreachable(node.name, "no host is set for this SSH node")
     host = node.host
