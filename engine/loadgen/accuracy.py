@@ -1,4 +1,9 @@
-"""`mlperf_log_accuracy.json`: one record line per sample LoadGen logged the response of."""
+"""`mlperf_log_accuracy.json`: one record line per sample LoadGen logged the response of.
+
+A submission's copy is usually truncated by the official `truncate_accuracy_log.py`: its first
+and last 4 KB joined by a `...` line, the hash of the whole file written into `accuracy.txt`.
+Such a file is recognised (`truncated`), and its record count means nothing.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from typing import Any
 from engine.loadgen.records import Problem, json_safe
 
 _JSON_CHECK_LIMIT = 16 << 20  # whole-file JSON validation only below this size
+# The line truncate_accuracy_log.py puts between the kept head and tail of the file.
+_TRUNCATION_MARK = b"..."
 
 
 @dataclass(frozen=True)
@@ -22,6 +29,7 @@ class AccuracyLog:
     opened: bool = False
     closed: bool = False
     size_bytes: int | None = None
+    truncated: bool = False  # cut by truncate_accuracy_log.py: `entries` is not the sample count
     problems: tuple[Problem, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -32,6 +40,7 @@ class AccuracyLog:
                 "opened": self.opened,
                 "closed": self.closed,
                 "size_bytes": self.size_bytes,
+                "truncated": self.truncated,
                 "problems": list(self.problems),
             }
         )
@@ -46,6 +55,7 @@ def parse_accuracy(path: str | Path) -> AccuracyLog:
     entries = 0
     first = last = b""
     nul_lines = 0
+    truncated = False
     try:
         size = path.stat().st_size
         with path.open("rb") as fh:
@@ -60,6 +70,8 @@ def parse_accuracy(path: str | Path) -> AccuracyLog:
                         continue
                 first = first or stripped[:1]
                 last = stripped[-1:]
+                if stripped == _TRUNCATION_MARK:
+                    truncated = True
                 if stripped.startswith(b"{"):
                     entries += 1
     except FileNotFoundError:
@@ -81,7 +93,7 @@ def parse_accuracy(path: str | Path) -> AccuracyLog:
         problems.append(
             Problem(name, None, "has no closing ']': the run is still going, or it stopped early")
         )
-    elif size <= _JSON_CHECK_LIMIT and not nul_lines:
+    elif size <= _JSON_CHECK_LIMIT and not nul_lines and not truncated:
         try:
             records = json.loads(path.read_bytes())
         except (ValueError, OSError):
@@ -97,5 +109,6 @@ def parse_accuracy(path: str | Path) -> AccuracyLog:
         opened=opened,
         closed=closed,
         size_bytes=size,
+        truncated=truncated,
         problems=tuple(problems),
     )

@@ -5,6 +5,7 @@ record the submission checker reads. Format: /work/shared/reference/mlperf-facts
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,13 @@ from engine.loadgen.records import Problem, json_safe, normalise_mode, read_text
 from engine.loadgen.validity import invalid_reasons
 
 DETAIL_PREFIXES = (":::MLLOG", ":::ENDPTS")
+RESULT_PREFIXES = ("result_", "early_stopping")
+# LoadGen 4.0 and 4.1 end a performance log with the results block, whose last key for every
+# scenario is the 99.9th percentile of sample latency (token runs add their keys after it, in
+# the same instant); 5.0 added `num_errors` as the last line.
+NUM_ERRORS_SINCE = (5, 0)
+_LAST_RESULT_KEY = "result_99.90_percentile_latency_ns"
+_RELEASE = re.compile(r"\s*(\d+)\.(\d+)")
 # Keys LoadGen writes more than once in a normal run (accuracy mode repeats the whole
 # loadable-set block); any other repeated key is reported, and its first value used, as the
 # submission checker does.
@@ -56,6 +64,7 @@ class DetailLog:
     errors: tuple[tuple[str, Any], ...] = ()
     warnings: tuple[tuple[str, Any], ...] = ()
     problems: tuple[Problem, ...] = ()
+    cut_off: bool = False  # the last line is cut off mid-JSON (being written, or truncated)
 
     def value(self, key: str, default: Any = None) -> Any:
         return self.values.get(key, default)
@@ -70,6 +79,36 @@ class DetailLog:
     @property
     def scenario(self) -> str | None:
         return self.values.get("effective_scenario", self.values.get("requested_scenario"))
+
+    @property
+    def loadgen_version(self) -> str | None:
+        value = self.values.get("loadgen_version")
+        return value if isinstance(value, str) else None
+
+    @property
+    def loadgen_release(self) -> tuple[int, int] | None:
+        """(major, minor) of the LoadGen that wrote the log ("4.1 @ 2ed9555be0" -> (4, 1));
+        None when the log does not say."""
+        m = _RELEASE.match(self.loadgen_version or "")
+        return (int(m.group(1)), int(m.group(2))) if m else None
+
+    @property
+    def writes_num_errors(self) -> bool:
+        """Whether this LoadGen ends a performance log with `num_errors`: 5.0 and later do;
+        4.0 and 4.1 end it with the results block. Unknown versions are taken to write it."""
+        release = self.loadgen_release
+        return release is None or release >= NUM_ERRORS_SINCE
+
+    @property
+    def results(self) -> dict[str, Any]:
+        """Every `result_*` and `early_stopping*` key with its (first) value, as LoadGen named
+        it: what the submission checker reads."""
+        return {k: v for k, v in self.values.items() if k.startswith(RESULT_PREFIXES)}
+
+    @property
+    def loaded_set_sizes(self) -> tuple[int, ...]:
+        """The sample count of each loadable set LoadGen loaded (`loaded_qsl_set` lists)."""
+        return tuple(len(v) for v in self.all_values("loaded_qsl_set") if isinstance(v, list))
 
     @property
     def test_mode(self) -> str | None:
@@ -105,8 +144,12 @@ class DetailLog:
 
     @property
     def generated_total(self) -> int | None:
-        """Samples LoadGen scheduled: generated queries x samples per query. In accuracy mode,
-        the sum over the loadable sets logged so far."""
+        """Samples LoadGen scheduled: generated queries x samples per query. In accuracy mode
+        LoadGen issues every sample of each loadable set once, so the total is the sum of the
+        loaded sets' sizes; its `generated_*` lines there describe the performance schedule
+        it would have run (4.x and 5.x log 17,952 samples for a 43-sample 3d-unet run)."""
+        if self.mode == "accuracy" and self.loaded_set_sizes:
+            return sum(self.loaded_set_sizes)
         counts = self.all_values("generated_query_count")
         spqs = self.all_values("generated_samples_per_query")
         pairs = [
@@ -122,23 +165,13 @@ class DetailLog:
 
     @property
     def accuracy_total(self) -> int | None:
-        """The samples an accuracy-mode run will issue, when the log says: LoadGen 6 logs
-        `effective_accuracy_sample_count`; otherwise a first loadable set that already covers
-        the whole QSL is the total."""
+        """The samples an accuracy-mode run issues: LoadGen 6's
+        `effective_accuracy_sample_count`, else `qsl_reported_total_count` (the count the
+        submission checker compares with the dataset size). None outside accuracy mode."""
         if self.mode != "accuracy":
             return None
         count = self._int("effective_accuracy_sample_count")
-        if count is not None:
-            return count
-        first = self.generated_query_count
-        total = self._int("qsl_reported_total_count")
-        if (
-            first is not None
-            and total is not None
-            and first * (self.samples_per_query or 1) >= total
-        ):
-            return first * (self.samples_per_query or 1)
-        return None
+        return count if count is not None else self._int("qsl_reported_total_count")
 
     @property
     def validity(self) -> str | None:
@@ -167,15 +200,24 @@ class DetailLog:
 
     @property
     def complete(self) -> bool:
+        """LoadGen finished the log. Performance mode: `num_errors` (LoadGen 5.0 and later), or
+        for 4.x, which never write it, the whole results block on complete lines. Accuracy
+        mode (no `num_errors` in any version): every loadable set it started has ended and
+        together they cover the accuracy sample count."""
         if "num_errors" in self.values:
             return True
         if self.mode != "accuracy":
-            return False
+            return (
+                not self.writes_num_errors
+                and not self.cut_off
+                and "result_validity" in self.values
+                and _LAST_RESULT_KEY in self.values
+            )
         started = len(self.all_values("generated_query_count"))
         ended = len(self.all_values("power_end"))
         if started == 0 or ended < started:
             return False
-        count = self._int("effective_accuracy_sample_count")
+        count = self.accuracy_total
         # LoadGen issues whole queries: 21 MultiStream samples are 3 queries of 8 = 24.
         total = self.generated_total
         return count is None or (total is not None and total >= count)
@@ -189,6 +231,11 @@ class DetailLog:
             return "the detail log is empty or unreadable"
         if self.mode == "accuracy":
             return "the detail log ends before LoadGen finished its loadable sets"
+        if not self.writes_num_errors:
+            return (
+                f"the detail log ends before LoadGen {self.loadgen_release[0]}."
+                f"{self.loadgen_release[1]} wrote its results block"
+            )
         return "the detail log has no num_errors line (LoadGen writes it last)"
 
     @property
@@ -202,9 +249,7 @@ class DetailLog:
         return queries * spq
 
     def to_dict(self) -> dict[str, Any]:
-        results = {
-            k: v for k, v in self.values.items() if k.startswith(("result_", "early_stopping"))
-        }
+        results = self.results
         settings = {k: v for k, v in self.values.items() if k.startswith("effective_")}
         return json_safe(
             {
@@ -214,7 +259,7 @@ class DetailLog:
                 "scenario": self.scenario,
                 "mode": self.mode,
                 "test_mode": self.test_mode,
-                "loadgen_version": self.values.get("loadgen_version"),
+                "loadgen_version": self.loadgen_version,
                 "sut_name": self.values.get("sut_name"),
                 "validity": self.validity,
                 "invalid_reasons": self.invalid_reasons,
@@ -264,12 +309,14 @@ def parse_detail(path: str | Path) -> DetailLog:
     first_line: dict[str, int] = {}
     lines = text.splitlines()
     cut_off = bool(text) and not text.endswith("\n")
+    last_cut = False
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         obj = parse_detail_line(line)
         if obj is None:
             if n == len(lines) and cut_off:
+                last_cut = True
                 problems.append(
                     Problem(
                         name,
@@ -315,4 +362,5 @@ def parse_detail(path: str | Path) -> DetailLog:
         errors=tuple((e.key, e.value) for e in entries if e.is_error),
         warnings=tuple((e.key, e.value) for e in entries if e.is_warning),
         problems=tuple(problems),
+        cut_off=last_cut,
     )

@@ -25,6 +25,7 @@ from engine.loadgen.parse import (
     read_run_logs,
 )
 from engine.loadgen.progress import TraceProgress
+from engine.loadgen.validity import early_stopping_texts
 
 _SNIFF_BYTES = 64 << 10
 
@@ -115,6 +116,12 @@ def _notes(d: dict[str, Any], summary: Summary | None, detail: DetailLog | None)
             f"Accuracy mode: LoadGen issues each of the {detail.accuracy_total} "
             "samples once; the accuracy log counts those completed."
         )
+    if d.get("accuracy_truncated"):
+        notes.append(
+            "The accuracy log was truncated for submission (truncate_accuracy_log.py keeps "
+            "its first and last 4 KB; accuracy.txt holds the hash of the whole file), so its "
+            "records do not count the samples."
+        )
     if summary is not None:
         notes.extend(summary.notices)
     return notes
@@ -126,6 +133,7 @@ def _from_logs(kind: str, path: Path, logs: RunLogs, incomplete: tuple[str, ...]
         "generated_query_count": dt.generated_query_count if dt else None,
         "generated_samples_per_query": dt.generated_samples_per_query if dt else None,
         "loadable_sets": len(dt.all_values("generated_query_count")) if dt else None,
+        "loaded_set_sizes": list(dt.loaded_set_sizes) if dt else [],
         "result_query_count": dt.result_query_count if dt else None,
         "queries_processed": s.queries_processed if s else None,
     }
@@ -141,9 +149,13 @@ def _from_logs(kind: str, path: Path, logs: RunLogs, incomplete: tuple[str, ...]
         "validity": logs.validity,
         "validity_reasons": list(logs.validity_reasons),
         "headline": logs.headline,
+        "percentile": logs.percentile,
         "token_metric": logs.token_metric,
+        "scheduled_rate": logs.scheduled_rate,
+        "early_stopping": list(early_stopping_texts(s, dt)),
         "samples_processed": logs.samples_processed,
         "generated_total": logs.generated_total,
+        "accuracy_total": dt.accuracy_total if dt else None,
         "queries": queries,
         "settings": _settings(s, dt),
         "errors_count": len(dt.errors) if dt else (s.errors_count if s else None),
@@ -151,7 +163,9 @@ def _from_logs(kind: str, path: Path, logs: RunLogs, incomplete: tuple[str, ...]
         "loadgen_errors": [[k, v] for k, v in logs.loadgen_errors],
         "loadgen_warnings": [[k, v] for k, v in logs.loadgen_warnings],
         "accuracy_entries": logs.accuracy.entries if logs.accuracy else None,
+        "accuracy_truncated": bool(logs.accuracy and logs.accuracy.truncated),
         "trace_bytes": logs.trace_bytes,
+        "results": logs.results,
         "problems": list(logs.problems),
     }
     d["notes"] = _notes(d, s, dt)
@@ -192,7 +206,12 @@ def inspect_path(path: Path) -> dict[str, Any]:
         d = _bare(kind, path, list(acc.problems), complete=acc.closed)
         if not acc.closed:
             d["incomplete_reasons"] = ["the accuracy log has no closing ']'"]
-        d.update(mode="accuracy", samples_processed=acc.entries, accuracy_entries=acc.entries)
+        d.update(
+            mode="accuracy",
+            samples_processed=None if acc.truncated else acc.entries,
+            accuracy_entries=acc.entries,
+            accuracy_truncated=acc.truncated,
+        )
         return json_safe(d)
     if kind == "trace":
         return _inspect_trace(path)
@@ -220,9 +239,13 @@ def _bare(
             "validity": None,
             "validity_reasons": [],
             "headline": None,
+            "percentile": None,
             "token_metric": None,
+            "scheduled_rate": None,
+            "early_stopping": [],
             "samples_processed": None,
             "generated_total": None,
+            "accuracy_total": None,
             "queries": {},
             "settings": {},
             "errors_count": None,
@@ -230,7 +253,9 @@ def _bare(
             "loadgen_errors": [],
             "loadgen_warnings": [],
             "accuracy_entries": None,
+            "accuracy_truncated": False,
             "trace_bytes": None,
+            "results": {},
             "problems": problems,
             "notes": [],
         }
@@ -283,8 +308,8 @@ def format_metric(metric: dict[str, Any] | None) -> str:
         shown = f"{value:,.0f} ns ({value / 1e6:.4g} ms)"
     elif abs(value) >= 1e6:
         shown = f"{value:,.0f} {unit}"
-    else:
-        shown = f"{value:,.2f} {unit}"
+    else:  # LoadGen's own precision: six significant digits
+        shown = f"{value:,.6g} {unit}"
     return f"{metric.get('name')}: {shown}"
 
 
@@ -312,13 +337,25 @@ def format_inspection(d: dict[str, Any]) -> str:
         )
     if d.get("headline") or d.get("mode") == "performance":
         lines.append(f"  LoadGen metric: {format_metric(d.get('headline'))}")
+    if d.get("percentile") and d["percentile"] != d.get("headline"):
+        lines.append(f"  Percentile: {format_metric(d['percentile'])}")
     if d.get("token_metric"):
         lines.append(f"  Token metric: {format_metric(d['token_metric'])}")
+    if d.get("scheduled_rate"):
+        lines.append(f"  Scheduled: {format_metric(d['scheduled_rate'])}")
     if d.get("validity"):
         lines.append(f"  Validity: {d['validity']}")
         lines.extend(f"    - {reason}" for reason in d.get("validity_reasons", []))
+    for text in d.get("early_stopping") or []:
+        lines.append(f"  Early stopping: {text}")
     q = d.get("queries") or {}
-    if (q.get("loadable_sets") or 0) > 1:
+    sizes = q.get("loaded_set_sizes") or []
+    if d.get("mode") == "accuracy" and sizes:
+        sets = "set" if len(sizes) == 1 else "sets"
+        lines.append(
+            f"  Samples scheduled: {d.get('generated_total')} in {len(sizes)} loadable {sets}"
+        )
+    elif (q.get("loadable_sets") or 0) > 1:
         lines.append(
             f"  Samples scheduled: {d.get('generated_total')} in {q['loadable_sets']} loadable sets"
         )
@@ -334,7 +371,10 @@ def format_inspection(d: dict[str, Any]) -> str:
     processed = d.get("samples_processed")
     lines.append("  Samples processed: " + ("unknown" if processed is None else str(processed)))
     if d.get("kind") == "run_dir" and (d.get("accuracy_entries") or d.get("mode") == "accuracy"):
-        lines.append(f"  Accuracy log records: {d['accuracy_entries']}")
+        shown = d["accuracy_entries"]
+        if d.get("accuracy_truncated"):
+            shown = f"{shown} (truncated for submission)"
+        lines.append(f"  Accuracy log records: {shown}")
     if d.get("settings"):
         lines.append("  Settings: " + ", ".join(f"{k} {v}" for k, v in d["settings"].items()))
     errors = d.get("loadgen_errors") or []

@@ -36,6 +36,8 @@ __all__ = [
     "Problem",
     "RunLogs",
     "Summary",
+    "EARLY_STOPPING_KEYS",
+    "early_stopping_from_detail",
     "headline_from_detail",
     "json_safe",
     "normalise_mode",
@@ -69,6 +71,27 @@ def headline_from_detail(detail: DetailLog) -> Metric | None:
     return None
 
 
+# The detail-log key of the early-stopping latency estimate (ns), per scenario: what the
+# submission checker reports for SingleStream and MultiStream since v2.0.
+EARLY_STOPPING_KEYS = {
+    "SingleStream": "early_stopping_latency_ss",
+    "MultiStream": "early_stopping_latency_ms",  # in ns despite its name
+}
+
+
+def early_stopping_from_detail(detail: DetailLog) -> Metric | None:
+    """The early-stopping latency estimate (SingleStream, MultiStream), named like the
+    summary's bullet; None when the log has none, or holds 0 (LoadGen's value when too few
+    queries ran for an estimate)."""
+    key = EARLY_STOPPING_KEYS.get(detail.scenario or "")
+    value = detail.values.get(key) if key else None
+    pct = detail.values.get("effective_target_latency_percentile")
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        return None
+    shown = f"{pct * 100:.1f}th" if isinstance(pct, int | float) else "target"
+    return Metric(f"Early stopping {shown} percentile estimate", float(value), "ns", key)
+
+
 def token_metric_from_detail(detail: DetailLog) -> Metric | None:
     """The token figure the summary would print (Tokens per second, Completed tokens per
     second, their inferred variants, or the first-token latency percentile)."""
@@ -89,6 +112,18 @@ def token_metric_from_detail(detail: DetailLog) -> Metric | None:
                 f"{float(p):.1f}th first token percentile latency (ns)", v[key], "ns", key
             )
     return None
+
+
+def _detail_first(
+    from_summary: Metric | None, from_detail: Metric | None, detail: DetailLog | None
+) -> Metric | None:
+    """The summary's figure with the detail log's value when it holds the same key (the
+    detail log keeps six significant digits where the summary may print two decimals)."""
+    if from_summary is not None and detail is not None and from_summary.key:
+        value = detail.value(from_summary.key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return Metric(from_summary.name, float(value), from_summary.unit, from_summary.key)
+    return from_summary or from_detail
 
 
 def _metric(name: str, value: Any, unit: str, key: str) -> Metric | None:
@@ -156,23 +191,83 @@ class RunLogs:
 
     @property
     def headline(self) -> Metric | None:
-        if self.summary and self.summary.headline:
-            return self.summary.headline
-        return headline_from_detail(self.detail) if self.detail else None
+        """The run's MLPerf figure: samples/s (Offline), completed samples/s (Server), the
+        early-stopping latency estimate (SingleStream, MultiStream; the plain percentile only
+        when LoadGen made no estimate). Values come from the detail log (six significant
+        digits) before the summary's text (two decimals for Server)."""
+        if self.scenario in EARLY_STOPPING_KEYS:
+            estimate = early_stopping_from_detail(self.detail) if self.detail else None
+            if estimate is None and self.summary and self.summary.early_stopping_estimate:
+                estimate = self.summary.early_stopping_estimate
+            return estimate or self.percentile
+        return _detail_first(
+            self.summary.headline if self.summary else None,
+            headline_from_detail(self.detail) if self.detail else None,
+            self.detail,
+        )
+
+    @property
+    def percentile(self) -> Metric | None:
+        """The summary's latency-percentile line (SingleStream, MultiStream), detail value
+        first; None for the throughput scenarios."""
+        if self.scenario not in EARLY_STOPPING_KEYS:
+            return None
+        return _detail_first(
+            self.summary.headline if self.summary else None,
+            headline_from_detail(self.detail) if self.detail else None,
+            self.detail,
+        )
 
     @property
     def token_metric(self) -> Metric | None:
-        if self.summary and self.summary.token_metric:
-            return self.summary.token_metric
-        return token_metric_from_detail(self.detail) if self.detail else None
+        return _detail_first(
+            self.summary.token_metric if self.summary else None,
+            token_metric_from_detail(self.detail) if self.detail else None,
+            self.detail,
+        )
+
+    @property
+    def scheduled_rate(self) -> Metric | None:
+        """Server's scheduled samples per second (the rate LoadGen issued at)."""
+        if self.scenario != "Server":
+            return None
+        v = self.detail.value("result_scheduled_samples_per_sec") if self.detail else None
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            return Metric(
+                "Scheduled samples per second",
+                float(v),
+                "samples/s",
+                "result_scheduled_samples_per_sec",
+            )
+        stat = (
+            self.summary.additional_stats.get("Scheduled samples per second")
+            if self.summary
+            else None
+        )
+        if stat is None:
+            return None
+        return Metric(
+            "Scheduled samples per second", stat, "samples/s", "result_scheduled_samples_per_sec"
+        )
+
+    @property
+    def results(self) -> dict[str, Any]:
+        """Every `result_*` / `early_stopping*` key of the detail log, under its own name."""
+        return self.detail.results if self.detail else {}
 
     @property
     def samples_processed(self) -> int | None:
         """Samples LoadGen processed: detail result_query_count x samples per query; in
-        accuracy mode the accuracy log's records; else the summary's early-stopping count.
-        None when no file says."""
+        accuracy mode the accuracy log's records, or, when that log was truncated for a
+        submission, the loaded sets of a finished detail log (each sample is issued once);
+        else the summary's early-stopping count. None when no file says."""
         if self.mode == "accuracy":
-            return self.accuracy.entries if self.accuracy and self.accuracy.opened else None
+            a, d = self.accuracy, self.detail
+            if a and a.opened and not a.truncated:
+                return a.entries
+            if d and d.complete and d.loaded_set_sizes:
+                return sum(d.loaded_set_sizes)
+            return None
         if self.detail and self.detail.samples_processed is not None:
             return self.detail.samples_processed
         return self.summary.samples_processed if self.summary else None
@@ -206,7 +301,9 @@ class RunLogs:
                 "validity": self.validity,
                 "validity_reasons": self.validity_reasons,
                 "headline": self.headline,
+                "percentile": self.percentile,
                 "token_metric": self.token_metric,
+                "scheduled_rate": self.scheduled_rate,
                 "samples_processed": self.samples_processed,
                 "generated_total": self.generated_total,
                 "loadgen_errors": [[k, v] for k, v in self.loadgen_errors],

@@ -67,9 +67,9 @@ class DetailProgress:
     `total` is the number of samples the run will issue: generated_query_count x
     generated_samples_per_query in performance mode (SingleStream and MultiStream without a
     min_duration: effective_min_sample_count, since what they generate is only a pool); in
-    accuracy mode (which generates one loadable set at a time) the accuracy sample count when
-    LoadGen logs it, or the first set when it already covers the whole sample library. None
-    until known.
+    accuracy mode, where every sample is issued once, the accuracy sample count LoadGen 6
+    logs, else the QSL's total count (the `generated_*` lines of LoadGen 4.x and 5.x describe
+    the performance schedule there). None until known.
     """
 
     def __init__(self) -> None:
@@ -132,9 +132,7 @@ class DetailProgress:
             return first_set
         if self._accuracy_count is not None:
             return self._accuracy_count
-        if self._qsl_total is not None and first_set >= self._qsl_total:
-            return first_set
-        return None
+        return self._qsl_total
 
 
 def progress_from_stdout(pattern: re.Pattern[str], line: str) -> tuple[int, int | None] | None:

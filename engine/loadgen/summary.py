@@ -35,6 +35,8 @@ def _param_value(text: str) -> float | int | str:
 THROUGHPUT_LINES = {
     "Samples per second": ("samples/s", "result_samples_per_second"),
     "Completed samples per second": ("samples/s", "result_completed_samples_per_sec"),
+    # In Additional Stats since LoadGen 1.x; older summaries print it among the results.
+    "Scheduled samples per second": ("samples/s", "result_scheduled_samples_per_sec"),
     "Tokens per second": ("tokens/s", "result_tokens_per_second"),
     "Tokens per second (inferred)": ("tokens/s", "result_inferred_tokens_per_second"),
     "Completed tokens per second": ("tokens/s", "result_completed_tokens_per_second"),
@@ -72,6 +74,46 @@ _TOKEN_NAMES = (
     "Completed tokens per second (inferred)",
 )
 HEADLINE_NAMES = {"Offline": "Samples per second", "Server": "Completed samples per second"}
+# Additional Stats lines and the detail-log keys holding the same figure.
+_STAT_KEYS = {
+    "QPS w/ loadgen overhead": "result_qps_with_loadgen_overhead",
+    "QPS w/o loadgen overhead": "result_qps_without_loadgen_overhead",
+    "TPS w/ loadgen overhead": "result_token_throughput_with_loadgen_overhead",
+    "Min First Token latency (ns)": "result_first_token_min_latency_ns",
+    "Max First Token latency (ns)": "result_first_token_max_latency_ns",
+    "Mean First Token latency (ns)": "result_first_token_mean_latency_ns",
+    "Min Time to Output Token (ns)": "result_time_to_output_token_min",
+    "Max Time to Output Token (ns)": "result_time_to_output_token_max",
+    "Mean Time to Output Token (ns)": "result_time_to_output_token_mean",
+}
+_STAT_PERCENTILE = re.compile(
+    r"(?P<p>\d+\.\d+) percentile (?P<what>latency|first token latency|time to output token) \(ns\)"
+)
+_STAT_LATENCY = re.compile(r"(?P<which>Min|Max|Mean) latency \(ns\)")
+
+
+def stat_key(name: str, scenario: str | None) -> str | None:
+    """The detail-log key of an Additional Stats line, None for a line without one.
+    MultiStream's latency block is per query (`result_*_query_latency_ns`)."""
+    if name in _STAT_KEYS:
+        return _STAT_KEYS[name]
+    if name in THROUGHPUT_LINES:
+        return THROUGHPUT_LINES[name][1]
+    if m := _STAT_LATENCY.fullmatch(name):
+        which = m.group("which").lower()
+        return (
+            f"result_{which}_query_latency_ns"
+            if scenario == "MultiStream"
+            else f"result_{which}_latency_ns"
+        )
+    if m := _STAT_PERCENTILE.fullmatch(name):
+        p, what = m.group("p"), m.group("what")
+        if what == "first token latency":
+            return f"result_first_token_{p}_percentile_latency_ns"
+        if what == "time to output token":  # LoadGen's wording for time per output token
+            return f"result_time_per_output_token_{p}_percentile_ns"
+        return percentile_key(p, scenario)
+    return None
 
 
 def percentile_key(percentile: str, scenario: str | None, first_token: bool = False) -> str:
@@ -327,6 +369,9 @@ class _SummaryReader:
                     headline = headline or metric
             else:
                 headline = headline or metric
+        if headline is None and scenario == "Server":
+            # Summaries from before "Completed samples per second" led with the scheduled rate.
+            headline = next((m for m in self.metrics if m.name.startswith("Scheduled")), None)
         early = {k: tuple(v) for k, v in f["early_stopping"].items()}
         complete = footer and (f.get("validity") is not None or accuracy_footer)
         if empty:

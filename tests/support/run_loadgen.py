@@ -70,6 +70,16 @@ def settings_for(kind: str) -> tuple[lg.TestSettings, int]:
         s.tpot_latency = 200_000_000
         s.min_query_count = 150
         tokens = 50
+    elif kind == "token_server_ttft_fail":
+        # Every first token misses a 1 us bound while time per output token has room: LoadGen
+        # marks the run INVALID on TTFT, and its TPOT early stopping still succeeds.
+        s.scenario = lg.TestScenario.Server
+        s.server_target_qps = 2000
+        s.use_token_latencies = True
+        s.ttft_latency = 1_000
+        s.tpot_latency = 200_000_000
+        s.min_query_count = 500
+        tokens = 50
     elif kind == "token_offline":
         s.scenario = lg.TestScenario.Offline
         s.offline_expected_qps = 10
@@ -118,6 +128,7 @@ RUNS = (
     "multistream",
     "accuracy",
     "token_server",
+    "token_server_ttft_fail",
     "token_offline",
     "token_singlestream",
     "inferred_server",

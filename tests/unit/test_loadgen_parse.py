@@ -43,6 +43,7 @@ PERF_RUNS = (
     "singlestream",
     "multistream",
     "token_server",
+    "token_server_ttft_fail",
     "token_offline",
     "token_singlestream",
     "inferred_server",
@@ -223,6 +224,25 @@ def test_token_server_run(runs):
     assert s.test_parameters["ttft_latency (ns)"] == 2_000_000_000
     assert "50.00 percentile time to output token (ns)" in s.additional_stats
     assert "Mean First Token latency (ns)" in s.additional_stats
+
+
+def test_a_token_run_invalid_on_ttft_says_which_bound_by_how_much(runs):
+    logs = read_run_logs(runs["token_server_ttft_fail"])
+    assert logs.validity == "INVALID"
+    reasons = logs.validity_reasons
+    ttft = logs.detail.value("result_first_token_99.00_percentile_latency_ns")
+    assert reasons[0] == (
+        f"Latency constraint not met: TTFT p99 {ttft / 1e6:.4g} ms > 0.001 ms ttft_latency "
+        f"({(ttft / 1000 - 1) * 100:.0f}% over)."
+    )
+    # Each early-stopping text is labelled with what it judged; TTFT failed, TPOT passed.
+    assert reasons[1].startswith("Early stopping not satisfied: TTFT: Run unsuccessful.")
+    assert reasons[1].endswith(" TPOT: Run successful.")
+    assert inspect_path(runs["token_server_ttft_fail"])["early_stopping"][-1] == (
+        "TPOT: Run successful."
+    )
+    # LoadGen's reason and its identical recommendation are said once.
+    assert sum("TTFT constrain not met" in r for r in reasons) == 1
 
 
 def test_token_offline_tokens_per_second_in_scientific_notation(runs):
