@@ -21,15 +21,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine import figures  # noqa: E402
-from engine.results.store import (  # noqa: E402
-    GROUP_SCHEMA,
-    GROUP_SUMMARY,
-    RUN_SCHEMA,
-    RUN_SUMMARY,
+from engine.results.schema import (  # noqa: E402
+    GROUP_SUMMARY_FILE,
+    GROUP_SUMMARY_SCHEMA_ID,
+    RUN_SUMMARY_FILE,
+    RUN_SUMMARY_SCHEMA_ID,
     SCHEMA_VERSION,
-    TELEMETRY,
-    write_json,
 )
+from engine.results.store import TELEMETRY, write_json  # noqa: E402
 
 NODES = {"slow": 10.0, "fast": 21.0}
 SAMPLES = (40, 80, 160, 320)
@@ -42,7 +41,7 @@ def run_summary(i: int, node: str, n: int, t0: float, group_id: str | None = Non
     wall = figures.wall_throughput(n, duration)
     util = i % 2 == 0 and i % 50 == 0
     return {
-        "schema": RUN_SCHEMA,
+        "schema": RUN_SUMMARY_SCHEMA_ID,
         "schema_version": SCHEMA_VERSION,
         "mlconsole_version": "0.1.0",
         "run_id": f"r{i}-{node}-{n}",
@@ -103,7 +102,7 @@ def run_summary(i: int, node: str, n: int, t0: float, group_id: str | None = Non
             if util
             else [],
         },
-        "files": ["mlperf_log_summary.txt", RUN_SUMMARY, TELEMETRY],
+        "files": ["mlperf_log_summary.txt", RUN_SUMMARY_FILE, TELEMETRY],
     }
 
 
@@ -129,9 +128,9 @@ def build(root: Path, runs: int = 1000, groups: int = 20) -> None:
         gdir = root / f"group_pair_{g:03d}"
         gdir.mkdir()
         write_json(
-            gdir / GROUP_SUMMARY,
+            gdir / GROUP_SUMMARY_FILE,
             {
-                "schema": GROUP_SCHEMA,
+                "schema": GROUP_SUMMARY_SCHEMA_ID,
                 "schema_version": SCHEMA_VERSION,
                 "group_id": f"g{g}",
                 "name": f"pair-{g}",
@@ -184,7 +183,7 @@ def build(root: Path, runs: int = 1000, groups: int = 20) -> None:
 def write_run(root: Path, s: dict, telemetry: bool) -> None:
     d = root / s["run_dir"]
     d.mkdir()
-    write_json(d / RUN_SUMMARY, s)
+    write_json(d / RUN_SUMMARY_FILE, s)
     rows = ""
     if telemetry:
         t0 = s["wall"]["start_unix"]

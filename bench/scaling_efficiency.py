@@ -149,7 +149,7 @@ async def one_pass(root: Path, lab: object | None) -> dict[str, dict]:
         raise RuntimeError(f"runs failed: {outcome.failures}")
     groups = {}
     for g in orch.store.groups():
-        summary = dict(g.summary)
+        summary = g.summary.to_json()
         t0 = group_started.get(summary["name"])
         summary["fanout_s"] = {
             sh["node"]: None if t0 is None or sh["start_unix"] is None else sh["start_unix"] - t0

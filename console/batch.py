@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Mapping
 from typing import Any, TextIO
 
+from console.format import fmt_duration, fmt_num, state_label
 from engine.events import (
     Event,
     FleetProgressed,
@@ -30,56 +32,35 @@ from engine.events import (
     TelemetrySampled,
 )
 from engine.model import RunState
+from engine.results.schema import RunSummary
 from engine.results.summary import FLEET_LABEL, group_label
 
 PROGRESS_EVERY_S = 10.0
 PROGRESS_STEPS = 4  # also print at 25 %, 50 %, 75 %
 
 
-def fmt_num(x: float | None, unit: str = "", digits: int = 3) -> str:
-    """A figure, or an em dash when it is missing."""
-    if x is None:
-        return "—"
-    text = f"{x:.{digits}g}" if abs(x) < 10**digits else f"{x:,.0f}"
-    return f"{text} {unit}".rstrip()
-
-
-def fmt_duration(s: float | None) -> str:
-    if s is None:
-        return "—"
-    s = int(round(s))
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}h{m:02d}m{sec:02d}s" if h else (f"{m}m{sec:02d}s" if m else f"{sec}s")
-
-
-def run_result_line(summary: dict[str, Any]) -> str:
+def run_result_line(summary: RunSummary) -> str:
     """The figures of a finished run, as recorded in its orchestrator_summary.json."""
-    lg = summary.get("loadgen") or {}
-    metric = lg.get("metric")
+    lg = summary.loadgen
     parts = []
-    if metric:
-        parts.append(f"LoadGen {metric['name']}: {fmt_num(metric['value'], metric['unit'])}")
+    if lg.metric:
+        parts.append(f"LoadGen {lg.metric.name}: {fmt_num(lg.metric.value, lg.metric.unit or '')}")
     else:
         parts.append("LoadGen metric: —")
-    tok = lg.get("token_metric")
-    if tok:
-        parts.append(f"{tok['name']}: {fmt_num(tok['value'], tok['unit'])}")
-    if lg.get("validity"):
-        v = lg["validity"]
-        reasons = lg.get("validity_reasons") or []
+    if lg.token_metric:
+        tok = lg.token_metric
+        parts.append(f"{tok.name}: {fmt_num(tok.value, tok.unit or '')}")
+    if lg.validity:
+        v, reasons = lg.validity, lg.validity_reasons
         parts.append(v + (f" ({'; '.join(reasons)})" if v != "VALID" and reasons else ""))
-    wall = summary.get("wall_throughput")
-    parts.append(f"wall {fmt_num(wall['value'] if wall else None, 'samples/s')}")
-    processed = summary.get("samples_processed")
-    parts.append(
-        f"{'—' if processed is None else processed}/{summary.get('samples_requested')} samples"
-    )
-    parts.append(fmt_duration((summary.get("wall") or {}).get("duration_s")))
+    parts.append(f"wall {fmt_num(summary.wall_throughput, 'samples/s')}")
+    processed = summary.samples_processed
+    parts.append(f"{'—' if processed is None else processed}/{summary.samples_requested} samples")
+    parts.append(fmt_duration(summary.wall.duration_s))
     return ", ".join(parts)
 
 
-def fleet_line(fleet: dict[str, Any]) -> str:
+def fleet_line(fleet: Mapping[str, Any]) -> str:
     """A fleet run's shares, as its summary's `fleet` block records them."""
     shares = []
     for e in fleet.get("endpoints") or []:
@@ -157,7 +138,8 @@ class BatchPrinter:
                 where = (
                     f" {event.run_dir}" if event.state == RunState.RUNNING and event.run_dir else ""
                 )
-                self._print(f"{event.run_id:<22} {event.node:<10} {event.state}{detail}{where}")
+                label = state_label(event.state)
+                self._print(f"{event.run_id:<22} {event.node:<10} {label}{detail}{where}")
             case RunProgress():
                 self._progress(event)
             case RunSettingsResolved():
@@ -170,26 +152,22 @@ class BatchPrinter:
                     self._print(f"{event.run_id:<22} {'':<10} {event.sentence}")
             case RunFinished():
                 s = event.summary
-                detail = (s.get("exit") or {}).get("detail")
-                text = (
-                    run_result_line(s)
-                    if event.state.ok or s.get("loadgen", {}).get("metric")
-                    else (detail or "")
-                )
-                self._print(f"{event.run_id:<22} {event.node:<10} {event.state}: {text}")
+                detail = s.exit.detail
+                text = run_result_line(s) if event.state.ok or s.loadgen.metric else detail
+                label = state_label(event.state)
+                self._print(f"{event.run_id:<22} {event.node:<10} {label}: {text}")
                 if detail and event.state.ok:
                     self._print(f"{'':<22} {'':<10} note: {detail}")
-                if s.get("fleet"):
-                    self._print(f"{'':<22} {'':<10} {fleet_line(s['fleet'])}")
+                if s.fleet:
+                    self._print(f"{'':<22} {'':<10} {fleet_line(s.fleet)}")
             case GroupFinished():
                 g = event.summary
                 self._print(
-                    f"group {event.name}: makespan {fmt_duration(g.get('makespan_s'))}, "
-                    f"combined {fmt_num(g.get('combined_throughput'), 'samples/s')}, "
-                    f"speedup vs sequential {fmt_num(g.get('speedup'))}x, "
-                    f"scaling efficiency {fmt_num(g.get('scaling_efficiency'))} "
-                    f"(split {g.get('split')}) — {event.group_dir} — "
-                    f"{group_label(len(g.get('nodes') or ()))}"
+                    f"group {event.name}: makespan {fmt_duration(g.makespan_s)}, "
+                    f"combined {fmt_num(g.combined_throughput, 'samples/s')}, "
+                    f"speedup vs sequential {fmt_num(g.speedup)}x, "
+                    f"scaling efficiency {fmt_num(g.scaling_efficiency)} "
+                    f"(split {g.split}) — {event.group_dir} — {group_label(len(g.nodes))}"
                 )
             case ServiceStateChanged():
                 detail = f" — {event.detail}" if event.detail else ""

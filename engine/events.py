@@ -7,12 +7,12 @@ a figure of its own: what they show is carried here, computed once by the engine
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from engine.model import GpuSample, NodeFacts, NodeState, RunSpec, RunState
+from engine.results.schema import GroupSummary, RunSummary
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,15 @@ class Notice(Event):
 
     message: str
     level: str = "info"  # info | warning | error
+
+
+@dataclass(frozen=True)
+class SimulatedSpeedsNotice(Notice):
+    """The plan's node speeds are simulated by the demo harness. A front end that says so
+    all the time (the console's notice bar) tells this notice apart by its type, not by its
+    wording."""
+
+    level: str = "warning"
 
 
 @dataclass(frozen=True)
@@ -123,7 +132,7 @@ class RunFinished(Event):
     node: str
     state: RunState
     run_dir: str
-    summary: Mapping[str, Any]  # orchestrator_summary.json as written
+    summary: RunSummary  # orchestrator_summary.json as written
 
 
 @dataclass(frozen=True)
@@ -140,7 +149,7 @@ class GroupFinished(Event):
     group_id: str
     name: str
     group_dir: str
-    summary: Mapping[str, Any]
+    summary: GroupSummary  # group_summary.json as written
 
 
 @dataclass(frozen=True)

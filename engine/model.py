@@ -20,21 +20,31 @@ class Mode(StrEnum):
 
 
 class RunState(StrEnum):
-    """Where a run is in its life. Terminal states are those in `TERMINAL_STATES`."""
+    """Where a run is in its life. Terminal states are those in `TERMINAL_STATES`.
+
+    The values are stable identifiers: results files and the journal store them, and tests
+    and scripts match them. The words a person reads for each are the console's
+    (`console.format.state_label`)."""
 
     QUEUED = "queued"
     STARTING = "starting"
     RUNNING = "running"
     STALLED = "stalled"
-    LINK_LOST = "link lost, retrying"
+    LINK_LOST = "link_lost"
     COLLECTING = "collecting"
     SUCCEEDED = "succeeded"
     # LoadGen wrote a complete summary but the harness then exited non-zero (e.g. the
     # llama3.1 reference SUT's ft_response_thread AttributeError at shutdown).
-    HARNESS_ERROR_AFTER_COMPLETE = "complete, harness exited non-zero"
+    HARNESS_ERROR_AFTER_COMPLETE = "harness_error_after_complete"
     FAILED = "failed"
     CANCELLED = "cancelled"
-    FETCH_FAILED = "fetch failed (files left on node)"
+    # The kill did not go through (the process group survived TERM and KILL): the run may
+    # still be going on its node; the summary's detail says where.
+    CANCEL_FAILED = "cancel_failed"
+    FETCH_FAILED = "fetch_failed"
+    # Re-attaching could not reach the node: the run may still be going there, and the
+    # journal keeps it unfinished so that a later `attach` follows it.
+    UNREACHABLE = "unreachable"
 
     @property
     def terminal(self) -> bool:
@@ -52,7 +62,9 @@ TERMINAL_STATES = frozenset(
         RunState.HARNESS_ERROR_AFTER_COMPLETE,
         RunState.FAILED,
         RunState.CANCELLED,
+        RunState.CANCEL_FAILED,
         RunState.FETCH_FAILED,
+        RunState.UNREACHABLE,
     }
 )
 

@@ -2,9 +2,10 @@
 
 `run_console(config_arg, theme)` is what `mlconsole [CONFIG]` calls. The app owns one
 Orchestrator, runs its coroutines as workers on the app's event loop, and shows what the
-engine publishes: the bridge batches events (~10 Hz), `ConsoleState` folds them, and the main
-screen's widgets repaint what changed — only while the main screen is on display. Charts are
-rebuilt at most once a second. Nothing here computes a figure or blocks on I/O.
+engine publishes: the bridge batches events (~10 Hz), `ConsoleState` folds them, and the app
+tells the main screen what changed by message (`StateChanged`); the screen repaints only while
+it is on display. Charts are rebuilt at most once a second. Nothing here computes a figure or
+blocks on I/O; a background worker's failure is shown, whichever worker it was.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from textual import on
 from textual.app import App
 from textual.color import Color
 from textual.theme import Theme
@@ -23,7 +25,15 @@ from textual.worker import Worker, WorkerState
 from console.batch import run_result_line, settings_lines
 from console.tui.actions import ConsoleCommands
 from console.tui.bridge import FLUSH_INTERVAL_S, EventBridge
-from console.tui.messages import ActionFailed, EngineBatch, SummaryText
+from console.tui.messages import (
+    ActionFailed,
+    EngineBatch,
+    LoadgenSummaryText,
+    LogSummary,
+    RepaintAll,
+    StateChanged,
+    ToggleSide,
+)
 from console.tui.screens.config_error import ConfigErrorScreen
 from console.tui.screens.confirm import ConfirmScreen
 from console.tui.screens.help import HelpScreen
@@ -31,7 +41,7 @@ from console.tui.screens.main import MainScreen
 from console.tui.screens.run_details import (
     RunDetailsScreen,
     group_details_text,
-    read_summary_file,
+    read_loadgen_summary,
     run_details_text,
 )
 from console.tui.state import Changes, ConsoleState
@@ -120,7 +130,9 @@ class ConsoleApp(App[int]):
         if self.config_error is not None:
             return ConfigErrorScreen(self.config_error)
         source = self.config.source if self.config else "no config"
-        return MainScreen(self.state, self.summaries, source, self.table_interval_s)
+        return MainScreen(
+            self.state, self.summaries, source, self.table_interval_s, self.chart_interval_s
+        )
 
     def on_mount(self) -> None:
         for t in load_theme_files():
@@ -143,12 +155,15 @@ class ConsoleApp(App[int]):
         self.orchestrator = Orchestrator(self.config)
         self.bridge = EventBridge(self.orchestrator.bus, self.post_message, self.flush_interval_s)
         self.bridge.attach()
-        self.set_interval(self.chart_interval_s, self._chart_tick)
         self.sync_views()
         if self.preflight_on_start:
             self.action_preflight()
         self.run_worker(
-            self._look_for_unfinished, thread=True, exit_on_error=False, group="journal"
+            self._look_for_unfinished,
+            name="reading the journal",
+            thread=True,
+            exit_on_error=False,
+            group="journal",
         )
 
     def _look_for_unfinished(self) -> None:
@@ -185,25 +200,13 @@ class ConsoleApp(App[int]):
         self._tell(changes)
         for run_id in changes.finished:
             self._load_run_summary(run_id)
-        main = self.main
-        if main is None:
-            return
-        if self.screen is not main:
-            main.stale = True
-            main.charts_dirty |= changes.chart
-        elif main.stale:
-            main.sync()
-        else:
-            main.paint(changes)
+        if self.main is not None:
+            self.main.post_message(StateChanged(changes))
 
     def sync_views(self) -> None:
-        """Repaint the whole main screen from the state."""
+        """Have the main screen repaint itself from the state."""
         if self.main is not None:
-            self.main.sync()
-
-    def _chart_tick(self) -> None:
-        if self.main is not None:
-            self.main.chart_tick()
+            self.main.post_message(RepaintAll())
 
     def _tell(self, changes: Changes) -> None:
         """Notifications work on any screen."""
@@ -238,32 +241,37 @@ class ConsoleApp(App[int]):
         summary = row.summary
 
         def read() -> None:
-            text, reason = read_summary_file(run_dir)
-            self.post_message(SummaryText(run_id, text, reason))
+            text, reason = read_loadgen_summary(run_dir)
+            self.post_message(LoadgenSummaryText(run_id, text, reason))
 
         if summary is not None and not run_dir:
-            self.post_message(SummaryText(run_id, None, "no run dir"))
+            self.post_message(LoadgenSummaryText(run_id, None, "no run dir"))
         else:
-            self.run_worker(read, thread=True, exit_on_error=False, group="summaries")
+            self.run_worker(
+                read,
+                name=f"reading the LoadGen summary of {run_id}",
+                thread=True,
+                exit_on_error=False,
+                group="summaries",
+            )
 
-    def on_summary_text(self, message: SummaryText) -> None:
+    def on_loadgen_summary_text(self, message: LoadgenSummaryText) -> None:
         row = self.state.runs.get(message.run_id)
         if message.text is not None:
             entry = ("LoadGen summary (mlperf_log_summary.txt)", message.text)
         elif row is not None and row.summary is not None:
-            entry = (f"run summary ({message.reason})", run_result_line(dict(row.summary)))
+            entry = (f"run summary ({message.reason})", run_result_line(row.summary))
         else:
             return
         self.summaries[message.run_id] = entry
-        main = self.main
-        if main is not None and self.screen is main:
-            main.log_pane.append_summary(message.run_id, *entry)
+        if self.main is not None:
+            self.main.post_message(LogSummary(message.run_id, *entry))
 
     # --- actions (keys, palette) ------------------------------------------------------------
 
     def selected_key(self) -> str | None:
         main = self.main
-        return main.runs_table.selected_key if main is not None else None
+        return main.selected_key if main is not None else None
 
     def group_stage_names(self) -> list[str]:
         if self.config is None:
@@ -279,11 +287,13 @@ class ConsoleApp(App[int]):
         return self.run_worker(call(self.orchestrator), name=name, group=group, exit_on_error=False)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """One error path for every worker (engine calls, the journal, summary reads): a
+        failure is shown, never dropped."""
         worker = event.worker
-        if event.state == WorkerState.ERROR and worker.group in ("plan", "engine"):
+        if event.state == WorkerState.ERROR:
             err = worker.error
             text = str(err) if isinstance(err, MlconsoleError) else (f"{type(err).__name__}: {err}")
-            self.post_message(ActionFailed(worker.name, text))
+            self.post_message(ActionFailed(worker.name or worker.group, text))
 
     def on_action_failed(self, message: ActionFailed) -> None:
         self.notify(
@@ -385,8 +395,14 @@ class ConsoleApp(App[int]):
 
     def action_details(self) -> None:
         key = self.selected_key()
-        if key is None:
-            return
+        if key is not None:
+            self.show_details(key)
+
+    @on(MainScreen.DetailsRequested)
+    def _details_requested(self, message: MainScreen.DetailsRequested) -> None:
+        self.show_details(message.key)
+
+    def show_details(self, key: str) -> None:
         if key in self.state.groups:
             g = self.state.groups[key]
             self.push_screen(
@@ -404,7 +420,7 @@ class ConsoleApp(App[int]):
 
     def action_toggle_side(self) -> None:
         if self.main is not None:
-            self.main.toggle_side()
+            self.main.post_message(ToggleSide())
 
     def action_toggle_theme(self) -> None:
         names = self.theme_names or ["textual-dark", "textual-light"]

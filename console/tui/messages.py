@@ -1,14 +1,22 @@
 """Every message the console passes between its parts, in one place.
 
 Engine events never reach widgets one by one: the bridge posts them in batches (`EngineBatch`)
-so that sixteen busy runs cost a handful of messages a second, not hundreds.
+so that sixteen busy runs cost a handful of messages a second, not hundreds. The app tells
+the main screen what changed with messages too (`StateChanged`, `LogSummary`, ...), and the
+screen asks the app for actions with its own messages (`MainScreen.DetailsRequested`): no part
+sets another's attributes or calls its actions.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
 from engine.events import Event
+
+if TYPE_CHECKING:
+    from console.tui.state import Changes
 
 
 class EngineBatch(Message):
@@ -20,7 +28,7 @@ class EngineBatch(Message):
         self.events = events
 
 
-class SummaryText(Message):
+class LoadgenSummaryText(Message):
     """A finished run's mlperf_log_summary.txt, read off the UI thread.
 
     `text` is None when the file could not be read; `reason` then says why."""
@@ -33,9 +41,39 @@ class SummaryText(Message):
 
 
 class ActionFailed(Message):
-    """An engine call started from a key or the palette failed; `message` is one sentence."""
+    """An engine call or a background read failed; `message` is one sentence."""
 
     def __init__(self, action: str, message: str) -> None:
         super().__init__()
         self.action = action
         self.message = message
+
+
+# --- app -> main screen --------------------------------------------------------------------
+
+
+class StateChanged(Message):
+    """The console state changed by `changes`: the screen repaints what it shows, now if it
+    is on display, else when it is back."""
+
+    def __init__(self, changes: Changes) -> None:
+        super().__init__()
+        self.changes = changes
+
+
+class RepaintAll(Message):
+    """Repaint everything from the state (a new config, a test that fed recorded events)."""
+
+
+class LogSummary(Message):
+    """A finished run's summary text for the log pane, below the run's output."""
+
+    def __init__(self, run_id: str, title: str, text: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.title = title
+        self.text = text
+
+
+class ToggleSide(Message):
+    """Show the charts instead of the nodes (or back), for narrow screens."""

@@ -9,10 +9,10 @@ Every figure here was computed by the engine and arrived in an event (RunProgres
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
+from console.format import PLANNED
 from engine.events import (
     Event,
     GroupFinished,
@@ -32,17 +32,19 @@ from engine.events import (
     RunStateChanged,
     ServiceLog,
     ServiceStateChanged,
+    SimulatedSpeedsNotice,
     StageStarted,
     TelemetrySampled,
 )
 from engine.fleet.specs import FLEET_NODE
-from engine.model import Config, GpuSample, NodeFacts, RunSpec, RunState
+from engine.model import TERMINAL_STATES, Config, GpuSample, NodeFacts, RunSpec, RunState
+from engine.results.schema import GroupSummary, RunSummary
 from engine.results.summary import group_label
 
 LOG_LINES = 2000  # per run, in memory; the full logs are in the run dir
 GPU_HISTORY = 24  # samples kept per GPU for the sparkline
 SERIES_POINTS = 600  # points kept per chart series
-PLANNED = "planned"  # a run of the config's plan that has not been queued yet
+_TERMINAL = frozenset(s.value for s in TERMINAL_STATES)
 
 
 @dataclass
@@ -58,7 +60,7 @@ class RunRow:
     stage: str = ""
     label: str = ""
     group_id: str | None = None
-    state: str = PLANNED
+    state: str = PLANNED  # a RunState identifier, or PLANNED before the run is queued
     detail: str = ""
     run_dir: str | None = None
     completed: int | None = None
@@ -66,7 +68,7 @@ class RunRow:
     eta_s: float | None = None
     rate: float | None = None  # RunProgress.rate while running, wall throughput when finished
     validity: str | None = None
-    summary: Mapping[str, Any] | None = None
+    summary: RunSummary | None = None
     # Before launch: what LoadGen will issue (RunSettingsResolved), and where progress will
     # come from (RunProgressSources); the batch lines say the same.
     issued: int | None = None
@@ -95,7 +97,7 @@ class RunRow:
 
     @property
     def terminal(self) -> bool:
-        return self.state in {s.value for s in RunState if s.terminal}
+        return self.state in _TERMINAL
 
 
 @dataclass
@@ -115,7 +117,7 @@ class GroupRow:
     split: str = ""
     split_source: str = ""
     group_dir: str | None = None
-    summary: Mapping[str, Any] | None = None
+    summary: GroupSummary | None = None
 
 
 @dataclass
@@ -170,35 +172,6 @@ class Changes:
     chart: bool = False
     header: bool = False
     rows_added: bool = False
-
-    def merge(self, other: Changes) -> None:
-        self.runs |= other.runs
-        self.groups |= other.groups
-        self.nodes |= other.nodes
-        for run_id, lines in other.logs.items():
-            self.logs.setdefault(run_id, []).extend(lines)
-        self.finished += other.finished
-        self.notices += other.notices
-        self.reports = other.reports or self.reports
-        self.plan_finished = other.plan_finished or self.plan_finished
-        self.chart |= other.chart
-        self.header |= other.header
-        self.rows_added |= other.rows_added
-
-    @property
-    def any(self) -> bool:
-        return bool(
-            self.runs
-            or self.groups
-            or self.nodes
-            or self.logs
-            or self.finished
-            or self.notices
-            or self.reports is not None
-            or self.plan_finished
-            or self.chart
-            or self.header
-        )
 
 
 def stderr_line(line: str) -> str:
@@ -280,6 +253,18 @@ class ConsoleState:
             if key in self.groups:
                 keys.extend(s for s in self.groups[key].shards if s in self.runs)
         return keys
+
+    def notice_line(self, config_source: str) -> str:
+        """The notice bar: the config, SIMULATED when node speeds are, the plan's progress and
+        the latest notice."""
+        parts = [f"config: {config_source}"]
+        if self.simulated:
+            parts.append("node speeds SIMULATED (demo harness)")
+        if self.plan_note:
+            parts.append(self.plan_note)
+        if self.last_notice is not None:
+            parts.append(self.last_notice.message)
+        return " · ".join(parts)
 
     def group_validity(self, group: GroupRow) -> str | None:
         """VALID when every shard's LoadGen run is VALID, INVALID when one is not, else None."""
@@ -407,7 +392,10 @@ class ConsoleState:
                 changes.plan_finished = ev
                 changes.header = True
             case Notice():
-                self.last_notice = ev
+                # The notice bar says SIMULATED for as long as it holds: the sentence itself
+                # is a toast only, never the bar's latest notice.
+                if not isinstance(ev, SimulatedSpeedsNotice):
+                    self.last_notice = ev
                 changes.notices.append(ev)
                 changes.header = True
             case ReportsWritten():
@@ -454,16 +442,13 @@ class ConsoleState:
         row.state = ev.state.value
         row.run_dir = ev.run_dir or row.run_dir
         row.summary = s
-        lg = s.get("loadgen") or {}
-        row.validity = lg.get("validity")
-        wall = s.get("wall_throughput") or {}
-        row.rate = wall.get("value")
+        row.validity = s.loadgen.validity
+        row.rate = s.wall_throughput
         row.eta_s = None
-        processed = s.get("samples_processed")
-        if processed is not None:
-            row.completed = processed
-            row.total = row.total or s.get("samples_requested")
-        row.detail = (s.get("exit") or {}).get("detail") or row.detail
+        if s.samples_processed is not None:
+            row.completed = s.samples_processed
+            row.total = row.total or s.samples_requested
+        row.detail = s.exit.detail or row.detail
         changes.runs.add(ev.run_id)
         changes.finished.append(ev.run_id)
         self._group_state(row.group_id, changes)

@@ -326,7 +326,7 @@ def telemetry_series(results: Results) -> list[tuple[str, str, list[GpuSample]]]
             continue
         samples = [s for s in read_samples(path) if s.utilization_pct is not None]
         if samples:
-            found.append((str(rec.summary.get("node")), rec.run_dir.name, samples))
+            found.append((str(rec.summary.node), rec.run_dir.name, samples))
         if len(found) >= MAX_TELEMETRY_RUNS:
             break
     return list(reversed(found))

@@ -1,5 +1,5 @@
 """Frames over fleet runs: one row per fleet run (one LoadGen result over many nodes) and one
-row per endpoint of each, read from the `fleet` block of the run's summary
+row per endpoint of each, read from the typed run summary and its `fleet` block
 (`engine.results.summary.build_fleet_block`). Derived figures come from `engine.figures`.
 """
 
@@ -92,14 +92,14 @@ def _str(x: Any) -> str | None:
 
 def fleet_row(rec: RecordedRun) -> dict[str, Any]:
     s = rec.summary
-    fleet, lg, ex, wall = (_d(s.get(k)) for k in ("fleet", "loadgen", "exit", "wall"))
-    metric, token = _d(lg.get("metric")), _d(lg.get("token_metric"))
+    fleet = _d(s.fleet)
+    metric, token = s.loadgen.metric, s.loadgen.token_metric
     inter = _d(fleet.get("interactivity"))
-    token_value, token_unit = _num(token.get("value")), _str(token.get("unit"))
-    state = _str(ex.get("state"))
+    token_value = token.value if token else None
+    token_unit = token.unit if token else None
     return {
         "run_dir": rec.run_dir.name,
-        "run_id": _str(s.get("run_id")),
+        "run_id": s.run_id,
         "fleet_id": _str(fleet.get("fleet_id")),
         "stage": _str(fleet.get("stage")),
         "nodes": [str(n) for n in fleet.get("nodes") or ()],
@@ -107,22 +107,22 @@ def fleet_row(rec: RecordedRun) -> dict[str, Any]:
         "service": _str(fleet.get("service")),
         "sweep": bool(fleet.get("sweep")),
         "concurrency": _int(fleet.get("concurrency")),
-        "benchmark": _str(s.get("benchmark")),
-        "scenario": _str(s.get("scenario")),
-        "mode": _str(s.get("mode")),
-        "simulated": bool(s.get("simulated")),
-        "dataset_size": _int(s.get("dataset_size")),
-        "samples_requested": _int(s.get("samples_requested")),
-        "samples_processed": _int(s.get("samples_processed")),
-        "duration_s": _num(wall.get("duration_s")),
-        "state": state,
-        "ok": state in ("succeeded", "complete, harness exited non-zero"),
-        "exit_detail": _str(ex.get("detail")),
-        "validity": _str(lg.get("validity")),
-        "metric_name": _str(metric.get("name")),
-        "metric_value": _num(metric.get("value")),
-        "metric_unit": _str(metric.get("unit")),
-        "token_metric_name": _str(token.get("name")),
+        "benchmark": s.benchmark,
+        "scenario": s.scenario,
+        "mode": s.mode,
+        "simulated": s.simulated,
+        "dataset_size": s.dataset_size,
+        "samples_requested": s.samples_requested,
+        "samples_processed": s.samples_processed,
+        "duration_s": s.wall.duration_s,
+        "state": s.state.value if s.state else None,
+        "ok": s.ok,
+        "exit_detail": s.exit.detail,
+        "validity": s.loadgen.validity,
+        "metric_name": metric.name if metric else None,
+        "metric_value": metric.value if metric else None,
+        "metric_unit": metric.unit if metric else None,
+        "token_metric_name": token.name if token else None,
         "token_metric_value": token_value,
         "token_metric_unit": token_unit,
         # System throughput is LoadGen's own token rate (Endpoints' system_tps).
@@ -141,13 +141,13 @@ def fleet_row(rec: RecordedRun) -> dict[str, Any]:
 def endpoint_rows(rec: RecordedRun) -> list[dict[str, Any]]:
     s = rec.summary
     out = []
-    for e in _d(s.get("fleet")).get("endpoints") or ():
+    for e in _d(s.fleet).get("endpoints") or ():
         e = _d(e)
         ttft, tpot, errors = _d(e.get("ttft_s")), _d(e.get("tpot_s")), _d(e.get("errors"))
         out.append(
             {
                 "run_dir": rec.run_dir.name,
-                "run_id": _str(s.get("run_id")),
+                "run_id": s.run_id,
                 "node": _str(e.get("node")),
                 "state": _str(e.get("state")),
                 "queries": _int(e.get("queries")),
@@ -172,7 +172,7 @@ def _frame(rows: Sequence[Mapping[str, Any]], schema: Mapping[str, Any]) -> pl.D
 
 
 def fleet_frames(records: Sequence[RecordedRun]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    fleets = [r for r in records if r.summary.get("kind") == FLEET_KIND]
+    fleets = [r for r in records if r.summary.kind == FLEET_KIND]
     return (
         _frame([fleet_row(r) for r in fleets], FLEET_SCHEMA),
         _frame([row for r in fleets for row in endpoint_rows(r)], ENDPOINT_SCHEMA),

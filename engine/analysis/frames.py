@@ -1,9 +1,14 @@
 """Polars frames over recorded results: one row per run, per node, per group, per sweep point.
 
-Everything is read from the summaries the orchestrator wrote (`orchestrator_summary.json`,
-`group_summary.json`, schemas in `engine.results.store`); every derived figure is computed by
+Everything is read from the typed summaries of `engine.results.schema` (any version it reads,
+so results recorded by 0.1.0 still report); every derived figure is computed by
 `engine.figures`. Where a summary lacks a figure the cell is null: nothing is made up, and the
 reports show it as missing with the reason.
+
+Each frame's columns are declared once, as `Column`s (name, polars type, and where in the
+summary the value comes from); the polars schema and the rows are both built from that list.
+The per-node and per-sweep frames are aggregates of the runs frame's rows, so their columns
+read the aggregate's row.
 
 The one thing read from elsewhere is the *name* of the baseline node when the caller does not
 give one: `[settings] baseline_node` in the newest run's `config.snapshot.toml` (no figure comes
@@ -16,19 +21,20 @@ built as plain lists and turned into one DataFrame each; no per-row polars calls
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import polars as pl
 
 from engine import figures
 from engine.analysis.fleet_frames import FLEET_KIND, fleet_frames
 from engine.model import RunState
+from engine.results.schema import ShardRecord
 from engine.results.store import SNAPSHOT, TELEMETRY, RecordedGroup, RecordedRun, ResultsStore
 
-OK_STATES = frozenset({RunState.SUCCEEDED.value, RunState.HARNESS_ERROR_AFTER_COMPLETE.value})
 # LoadGen metrics that are rates, so a larger value is better and a mean/sum/projection makes
 # sense; latency metrics ("ns") are none of these.
 RATE_UNITS = frozenset({"samples/s", "tokens/s", "queries/s"})
@@ -36,10 +42,40 @@ RATE_UNITS = frozenset({"samples/s", "tokens/s", "queries/s"})
 BASELINE_FROM_SETTINGS = "settings.baseline_node"
 BASELINE_SLOWEST = "slowest node by wall throughput"
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Column(Generic[T]):
+    """One column of a frame: its name, its polars type, and how a source item gives it."""
+
+    name: str
+    dtype: Any
+    read: Callable[[T], Any]
+
+
+def polars_schema(columns: Sequence[Column[Any]]) -> dict[str, Any]:
+    return {c.name: c.dtype for c in columns}
+
+
+def rows_of(columns: Sequence[Column[T]], items: Sequence[T]) -> list[dict[str, Any]]:
+    return [{c.name: c.read(x) for c in columns} for x in items]
+
+
+def frame_of(columns: Sequence[Column[Any]], rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
+    """A frame of `rows` (dicts keyed by the columns' names), typed by the columns."""
+    cols = {c.name: [r.get(c.name) for r in rows] for c in columns}
+    return pl.DataFrame(cols, schema=polars_schema(columns))
+
+
+def aggregate(*spec: tuple[str, Any]) -> tuple[Column[Mapping[str, Any]], ...]:
+    """Columns of a frame whose rows an aggregation builds as dicts: each reads its name."""
+    return tuple(Column(name, dtype, itemgetter(name)) for name, dtype in spec)
+
 
 @dataclass(frozen=True)
 class Results:
-    """Recorded results as frames, plus the raw summaries the reports quote from.
+    """Recorded results as frames, plus the typed summaries the reports quote from.
 
     `runs`: one row per run. `nodes`: per node, benchmark, scenario and mode, over the node's
     completed single runs (group shards excluded). `groups`: one row per parallel group.
@@ -64,193 +100,145 @@ class Results:
     @property
     def simulated(self) -> bool:
         """True when any recorded run or group says its node speeds were simulated."""
-        return any(bool(r.summary.get("simulated")) for r in self.run_records) or any(
-            bool(g.summary.get("simulated")) for g in self.group_records
+        return any(r.summary.simulated for r in self.run_records) or any(
+            g.summary.simulated for g in self.group_records
         )
 
-    @property
-    def telemetry_files(self) -> list[tuple[str, Path]]:
-        """(run_dir name, telemetry.csv path) for runs whose summary lists a telemetry file."""
-        return [
-            (r.run_dir.name, r.run_dir / TELEMETRY)
-            for r in self.run_records
-            if TELEMETRY in (r.summary.get("files") or ())
-        ]
+
+# --- per run -----------------------------------------------------------------------------------
 
 
-# --- reading -----------------------------------------------------------------------------------
+def _at(path: str) -> Callable[[RecordedRun], Any]:
+    """The run summary's field at a dotted path; None where a part on the way is None."""
+    parts = path.split(".")
+
+    def read(rec: RecordedRun) -> Any:
+        x: Any = rec.summary
+        for part in parts:
+            if x is None:
+                return None
+            x = getattr(x, part)
+        return x
+
+    return read
 
 
-def _d(x: Any) -> Mapping[str, Any]:
-    return x if isinstance(x, Mapping) else {}
+def _state(state: RunState | None) -> str | None:
+    return None if state is None else state.value
 
 
-def _num(x: Any) -> float | None:
-    if isinstance(x, bool) or not isinstance(x, int | float):
+def _mismatch(rec: RecordedRun) -> bool | None:
+    s = rec.summary
+    if s.samples_requested is None or s.samples_processed is None:
         return None
-    return float(x)
+    return s.samples_requested != s.samples_processed
 
 
-def _int(x: Any) -> int | None:
-    if isinstance(x, bool) or not isinstance(x, int | float):
-        return None
-    return int(x)
+def _over_gpus(pick: str, combine: Callable[[list[float]], float]) -> Callable[[RecordedRun], Any]:
+    """Over all GPUs of the run; a GPU that lacks the figure makes the run's figure unknown
+    rather than skewed."""
+
+    def read(rec: RecordedRun) -> float | None:
+        values = [getattr(g, pick) for g in rec.summary.telemetry.gpus]
+        if not values or None in values:
+            return None
+        return combine(values)
+
+    return read
 
 
-def _str(x: Any) -> str | None:
-    return None if x is None else str(x)
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
 
 
-RUN_SCHEMA: dict[str, Any] = {
-    "run_dir": pl.Utf8,
-    "path": pl.Utf8,
-    "run_id": pl.Utf8,
-    "kind": pl.Utf8,
-    "node": pl.Utf8,
-    "group_id": pl.Utf8,
-    "stage": pl.Utf8,
-    "label": pl.Utf8,
-    "benchmark": pl.Utf8,
-    "scenario": pl.Utf8,
-    "mode": pl.Utf8,
-    "dataset_size": pl.Int64,
-    "simulated": pl.Boolean,
-    "samples_requested": pl.Int64,
-    "shard_start": pl.Int64,
-    "samples_processed": pl.Int64,
-    "samples_mismatch": pl.Boolean,
-    "start_unix": pl.Float64,
-    "end_unix": pl.Float64,
-    "duration_s": pl.Float64,
-    "complete": pl.Boolean,
-    "validity": pl.Utf8,
-    "validity_reasons": pl.List(pl.Utf8),
-    "metric_name": pl.Utf8,
-    "metric_value": pl.Float64,
-    "metric_unit": pl.Utf8,
-    "metric_key": pl.Utf8,
-    "token_metric_name": pl.Utf8,
-    "token_metric_value": pl.Float64,
-    "token_metric_unit": pl.Utf8,
-    "loadgen_problems": pl.List(pl.Utf8),
-    "wall_throughput": pl.Float64,
-    "state": pl.Utf8,
-    "ok": pl.Boolean,
-    "exit_code": pl.Int64,
-    "exit_detail": pl.Utf8,
-    "telemetry_state": pl.Utf8,
-    "telemetry_detail": pl.Utf8,
-    "telemetry_file": pl.Boolean,
-    "gpu_names": pl.Utf8,
-    "util_mean": pl.Float64,
-    "util_max": pl.Float64,
-    "mem_peak_mib": pl.Float64,
-}
+def _gpu_names(rec: RecordedRun) -> str | None:
+    return ", ".join(sorted({g.name for g in rec.summary.telemetry.gpus if g.name})) or None
+
+
+RUN_COLUMNS: tuple[Column[RecordedRun], ...] = (
+    Column("run_dir", pl.Utf8, lambda r: r.run_dir.name),
+    Column("path", pl.Utf8, lambda r: str(r.run_dir)),
+    Column("run_id", pl.Utf8, _at("run_id")),
+    Column("kind", pl.Utf8, _at("kind")),
+    Column("node", pl.Utf8, _at("node")),
+    Column("group_id", pl.Utf8, _at("group_id")),
+    Column("stage", pl.Utf8, _at("stage")),
+    Column("label", pl.Utf8, _at("label")),
+    Column("benchmark", pl.Utf8, _at("benchmark")),
+    Column("scenario", pl.Utf8, _at("scenario")),
+    Column("mode", pl.Utf8, _at("mode")),
+    Column("dataset_size", pl.Int64, _at("dataset_size")),
+    Column("simulated", pl.Boolean, _at("simulated")),
+    Column("samples_requested", pl.Int64, _at("samples_requested")),
+    Column("shard_start", pl.Int64, _at("shard_start")),
+    Column("samples_processed", pl.Int64, _at("samples_processed")),
+    Column("samples_mismatch", pl.Boolean, _mismatch),
+    Column("start_unix", pl.Float64, _at("wall.start_unix")),
+    Column("end_unix", pl.Float64, _at("wall.end_unix")),
+    Column("duration_s", pl.Float64, _at("wall.duration_s")),
+    Column("complete", pl.Boolean, _at("loadgen.complete")),
+    Column("validity", pl.Utf8, _at("loadgen.validity")),
+    Column(
+        "validity_reasons", pl.List(pl.Utf8), lambda r: list(r.summary.loadgen.validity_reasons)
+    ),
+    Column("metric_name", pl.Utf8, _at("loadgen.metric.name")),
+    Column("metric_value", pl.Float64, _at("loadgen.metric.value")),
+    Column("metric_unit", pl.Utf8, _at("loadgen.metric.unit")),
+    Column("metric_key", pl.Utf8, _at("loadgen.metric.key")),
+    Column("token_metric_name", pl.Utf8, _at("loadgen.token_metric.name")),
+    Column("token_metric_value", pl.Float64, _at("loadgen.token_metric.value")),
+    Column("token_metric_unit", pl.Utf8, _at("loadgen.token_metric.unit")),
+    Column("loadgen_problems", pl.List(pl.Utf8), lambda r: list(r.summary.loadgen.problems)),
+    Column("wall_throughput", pl.Float64, _at("wall_throughput")),
+    Column("state", pl.Utf8, lambda r: _state(r.summary.state)),
+    Column("ok", pl.Boolean, _at("ok")),
+    Column("exit_code", pl.Int64, _at("exit.code")),
+    Column("exit_detail", pl.Utf8, _at("exit.detail")),
+    Column("telemetry_state", pl.Utf8, _at("telemetry.state")),
+    Column("telemetry_detail", pl.Utf8, _at("telemetry.detail")),
+    Column("telemetry_file", pl.Boolean, lambda r: TELEMETRY in r.summary.files),
+    Column("gpu_names", pl.Utf8, _gpu_names),
+    # Over all GPUs of the run: mean of per-GPU means, max of per-GPU maxima.
+    Column("util_mean", pl.Float64, _over_gpus("util_mean", _mean)),
+    Column("util_max", pl.Float64, _over_gpus("util_max", max)),
+    Column("mem_peak_mib", pl.Float64, _over_gpus("mem_peak_mib", max)),
+)
 
 
 def run_row(rec: RecordedRun) -> dict[str, Any]:
-    """One run summary as a `runs` frame row (a dict keyed by the frame's columns): the single
-    reading of the schema that the frames and the per-run report share."""
-    s = rec.summary
-    wall, lg, ex = _d(s.get("wall")), _d(s.get("loadgen")), _d(s.get("exit"))
-    metric, token, tel = _d(lg.get("metric")), _d(lg.get("token_metric")), _d(s.get("telemetry"))
-    gpus = [_d(g) for g in tel.get("gpus") or () if isinstance(g, Mapping)]
-    util_means = [_num(g.get("util_mean")) for g in gpus]
-    util_maxes = [_num(g.get("util_max")) for g in gpus]
-    mem_peaks = [_num(g.get("mem_peak_mib")) for g in gpus]
-    requested, processed = _int(s.get("samples_requested")), _int(s.get("samples_processed"))
-    state = _str(ex.get("state"))
-    return {
-        "run_dir": rec.run_dir.name,
-        "path": str(rec.run_dir),
-        "run_id": _str(s.get("run_id")),
-        "kind": _str(s.get("kind")) or "run",
-        "node": _str(s.get("node")),
-        "group_id": _str(s.get("group_id")),
-        "stage": _str(s.get("stage")),
-        "label": _str(s.get("label")),
-        "benchmark": _str(s.get("benchmark")),
-        "scenario": _str(s.get("scenario")),
-        "mode": _str(s.get("mode")),
-        "dataset_size": _int(s.get("dataset_size")),
-        "simulated": bool(s.get("simulated")),
-        "samples_requested": requested,
-        "shard_start": _int(s.get("shard_start")),
-        "samples_processed": processed,
-        "samples_mismatch": None
-        if requested is None or processed is None
-        else requested != processed,
-        "start_unix": _num(wall.get("start_unix")),
-        "end_unix": _num(wall.get("end_unix")),
-        "duration_s": _num(wall.get("duration_s")),
-        "complete": lg.get("complete") if isinstance(lg.get("complete"), bool) else None,
-        "validity": _str(lg.get("validity")),
-        "validity_reasons": [str(r) for r in lg.get("validity_reasons") or ()],
-        "metric_name": _str(metric.get("name")),
-        "metric_value": _num(metric.get("value")),
-        "metric_unit": _str(metric.get("unit")),
-        "metric_key": _str(metric.get("key")),
-        "token_metric_name": _str(token.get("name")),
-        "token_metric_value": _num(token.get("value")),
-        "token_metric_unit": _str(token.get("unit")),
-        "loadgen_problems": [str(p) for p in lg.get("problems") or ()],
-        "wall_throughput": _num(_d(s.get("wall_throughput")).get("value")),
-        "state": state,
-        "ok": state in OK_STATES,
-        "exit_code": _int(ex.get("code")),
-        "exit_detail": _str(ex.get("detail")),
-        "telemetry_state": _str(tel.get("state")),
-        "telemetry_detail": _str(tel.get("detail")),
-        "telemetry_file": TELEMETRY in (s.get("files") or ()),
-        "gpu_names": ", ".join(sorted({str(g.get("name")) for g in gpus if g.get("name")})) or None,
-        # Over all GPUs of the run: mean of per-GPU means, max of per-GPU maxima. A GPU that
-        # lacks the figure makes the run's figure unknown rather than skewed.
-        "util_mean": None
-        if not util_means or None in util_means
-        else sum(util_means) / len(util_means),  # type: ignore[arg-type]
-        "util_max": None if not util_maxes or None in util_maxes else max(util_maxes),  # type: ignore[type-var]
-        "mem_peak_mib": None if not mem_peaks or None in mem_peaks else max(mem_peaks),  # type: ignore[type-var]
-    }
-
-
-def _frame(rows: Sequence[Mapping[str, Any]], schema: Mapping[str, Any]) -> pl.DataFrame:
-    cols = {name: [r.get(name) for r in rows] for name in schema}
-    return pl.DataFrame(cols, schema=dict(schema))
-
-
-def runs_frame(records: Sequence[RecordedRun]) -> pl.DataFrame:
-    return _frame([run_row(r) for r in records], RUN_SCHEMA)
+    """One run as a `runs` frame row (a dict keyed by RUN_COLUMNS' names): the one reading of
+    a run summary that the frames and the per-run report share."""
+    return {c.name: c.read(rec) for c in RUN_COLUMNS}
 
 
 # --- per node ----------------------------------------------------------------------------------
 
-NODE_SCHEMA: dict[str, Any] = {
-    "node": pl.Utf8,
-    "benchmark": pl.Utf8,
-    "scenario": pl.Utf8,
-    "mode": pl.Utf8,
-    "simulated": pl.Boolean,
-    "runs": pl.Int64,
-    "run_dirs": pl.List(pl.Utf8),
-    "invalid_runs": pl.List(pl.Utf8),
-    "metric_name": pl.Utf8,
-    "metric_unit": pl.Utf8,
-    "metric_runs": pl.Int64,
-    "best_metric": pl.Float64,
-    "mean_metric": pl.Float64,
-    "wall_runs": pl.List(pl.Utf8),
-    "samples_processed_sum": pl.Int64,
-    "duration_s_sum": pl.Float64,
-    "wall_throughput": pl.Float64,
-    "baseline_node": pl.Utf8,
-    "baseline_source": pl.Utf8,
-    "relative_wall": pl.Float64,
-    "relative_loadgen": pl.Float64,
-    "dataset_size": pl.Int64,
-    "projection_h_wall": pl.Float64,
-    "projection_h_loadgen": pl.Float64,
-}
-
+NODE_COLUMNS = aggregate(
+    ("node", pl.Utf8),
+    ("benchmark", pl.Utf8),
+    ("scenario", pl.Utf8),
+    ("mode", pl.Utf8),
+    ("simulated", pl.Boolean),
+    ("runs", pl.Int64),
+    ("run_dirs", pl.List(pl.Utf8)),
+    ("invalid_runs", pl.List(pl.Utf8)),
+    ("metric_name", pl.Utf8),
+    ("metric_unit", pl.Utf8),
+    ("metric_runs", pl.Int64),
+    ("best_metric", pl.Float64),
+    ("mean_metric", pl.Float64),
+    ("wall_runs", pl.List(pl.Utf8)),
+    ("samples_processed_sum", pl.Int64),
+    ("duration_s_sum", pl.Float64),
+    ("wall_throughput", pl.Float64),
+    ("baseline_node", pl.Utf8),
+    ("baseline_source", pl.Utf8),
+    ("relative_wall", pl.Float64),
+    ("relative_loadgen", pl.Float64),
+    ("dataset_size", pl.Int64),
+    ("projection_h_wall", pl.Float64),
+    ("projection_h_loadgen", pl.Float64),
+)
 _Key = tuple[str | None, str | None, str | None, str | None]
 
 
@@ -345,21 +333,21 @@ def _add_relative(rows: list[dict[str, Any]], baseline_setting: str | None) -> N
 
 # --- sweeps ------------------------------------------------------------------------------------
 
-SWEEP_SCHEMA: dict[str, Any] = {
-    "node": pl.Utf8,
-    "benchmark": pl.Utf8,
-    "scenario": pl.Utf8,
-    "mode": pl.Utf8,
-    "samples_requested": pl.Int64,
-    "runs": pl.Int64,
-    "run_dirs": pl.List(pl.Utf8),
-    "metric_unit": pl.Utf8,
-    "mean_metric": pl.Float64,
-    "samples_processed_sum": pl.Int64,
-    "duration_s_sum": pl.Float64,
-    "mean_duration_s": pl.Float64,
-    "wall_throughput": pl.Float64,
-}
+SWEEP_COLUMNS = aggregate(
+    ("node", pl.Utf8),
+    ("benchmark", pl.Utf8),
+    ("scenario", pl.Utf8),
+    ("mode", pl.Utf8),
+    ("samples_requested", pl.Int64),
+    ("runs", pl.Int64),
+    ("run_dirs", pl.List(pl.Utf8)),
+    ("metric_unit", pl.Utf8),
+    ("mean_metric", pl.Float64),
+    ("samples_processed_sum", pl.Int64),
+    ("duration_s_sum", pl.Float64),
+    ("mean_duration_s", pl.Float64),
+    ("wall_throughput", pl.Float64),
+)
 
 
 def _sweep_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -400,130 +388,117 @@ def _sweep_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 # --- groups ------------------------------------------------------------------------------------
 
-GROUP_FRAME_SCHEMA: dict[str, Any] = {
-    "group_dir": pl.Utf8,
-    "path": pl.Utf8,
-    "group_id": pl.Utf8,
-    "name": pl.Utf8,
-    "benchmark": pl.Utf8,
-    "scenario": pl.Utf8,
-    "mode": pl.Utf8,
-    "dataset_size": pl.Int64,
-    "nodes": pl.List(pl.Utf8),
-    "split": pl.Utf8,
-    "split_source": pl.Utf8,
-    "simulated": pl.Boolean,
-    "shards": pl.Int64,
-    "total_samples_requested": pl.Int64,
-    "samples_processed": pl.Int64,
-    "start_unix": pl.Float64,
-    "end_unix": pl.Float64,
-    "makespan_s": pl.Float64,
-    "combined_throughput": pl.Float64,
-    "sum_loadgen_metric": pl.Float64,
-    "sum_loadgen_unit": pl.Utf8,
-    "sequential_s": pl.Float64,
-    "speedup": pl.Float64,
-    "ideal_throughput": pl.Float64,
-    "single_run_sources": pl.List(pl.Utf8),
-    "scaling_efficiency": pl.Float64,
-    "projection_h_combined": pl.Float64,
-}
 
-SHARD_SCHEMA: dict[str, Any] = {
-    "group_dir": pl.Utf8,
-    "group_id": pl.Utf8,
-    "node": pl.Utf8,
-    "run_id": pl.Utf8,
-    "run_dir": pl.Utf8,
-    "shard_start": pl.Int64,
-    "samples_requested": pl.Int64,
-    "samples_processed": pl.Int64,
-    "duration_s": pl.Float64,
-    "start_unix": pl.Float64,
-    "end_unix": pl.Float64,
-    "state": pl.Utf8,
-    "validity": pl.Utf8,
-    "metric_value": pl.Float64,
-    "metric_unit": pl.Utf8,
-    "wall_throughput": pl.Float64,
-    "single_run_throughput": pl.Float64,
-    "single_run_source": pl.Utf8,
-}
+def _group_at(name: str) -> Callable[[RecordedGroup], Any]:
+    return lambda g: getattr(g.summary, name)
 
 
-def _group_rows(
-    records: Sequence[RecordedGroup],
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    groups, shards = [], []
-    for rec in records:
-        s = rec.summary
-        singles = _d(s.get("single_run_throughputs"))
-        sources = _d(s.get("single_run_sources"))
-        nodes = [str(n) for n in s.get("nodes") or ()]
-        metric_sum = _d(s.get("sum_loadgen_metric"))
-        single_values = [_num(singles.get(n)) for n in nodes]
-        combined = _num(s.get("combined_throughput"))
-        dataset = _int(s.get("dataset_size"))
-        shard_list = [_d(x) for x in s.get("shards") or () if isinstance(x, Mapping)]
-        groups.append(
-            {
-                "group_dir": rec.group_dir.name,
-                "path": str(rec.group_dir),
-                "group_id": _str(s.get("group_id")),
-                "name": _str(s.get("name")),
-                "benchmark": _str(s.get("benchmark")),
-                "scenario": _str(s.get("scenario")),
-                "mode": _str(s.get("mode")),
-                "dataset_size": dataset,
-                "nodes": nodes,
-                "split": _str(s.get("split")),
-                "split_source": _str(s.get("split_source")),
-                "simulated": bool(s.get("simulated")),
-                "shards": len(shard_list),
-                "total_samples_requested": _int(s.get("total_samples_requested")),
-                "samples_processed": _int(s.get("samples_processed")),
-                "start_unix": _num(s.get("start_unix")),
-                "end_unix": _num(s.get("end_unix")),
-                "makespan_s": _num(s.get("makespan_s")),
-                "combined_throughput": combined,
-                "sum_loadgen_metric": _num(metric_sum.get("value")),
-                "sum_loadgen_unit": _str(metric_sum.get("unit")),
-                "sequential_s": _num(s.get("sequential_s")),
-                "speedup": _num(s.get("speedup")),
-                # The ideal: the same nodes side by side at their single-run wall throughputs.
-                "ideal_throughput": figures.sum_metric(single_values) if nodes else None,
-                "single_run_sources": [str(sources.get(n) or "") for n in nodes],
-                "scaling_efficiency": _num(s.get("scaling_efficiency")),
-                "projection_h_combined": figures.projection_hours(dataset, combined),
-            }
+def _singles(g: RecordedGroup) -> list[float | None]:
+    return [g.summary.single_run_throughputs.get(n) for n in g.summary.nodes]
+
+
+GROUP_COLUMNS: tuple[Column[RecordedGroup], ...] = (
+    Column("group_dir", pl.Utf8, lambda g: g.group_dir.name),
+    Column("path", pl.Utf8, lambda g: str(g.group_dir)),
+    *(
+        Column(name, dtype, _group_at(name))
+        for name, dtype in (
+            ("group_id", pl.Utf8),
+            ("name", pl.Utf8),
+            ("benchmark", pl.Utf8),
+            ("scenario", pl.Utf8),
+            ("mode", pl.Utf8),
+            ("dataset_size", pl.Int64),
         )
-        for sh in shard_list:
-            node = _str(sh.get("node"))
-            metric = _d(sh.get("metric"))
-            shards.append(
-                {
-                    "group_dir": rec.group_dir.name,
-                    "group_id": _str(s.get("group_id")),
-                    "node": node,
-                    "run_id": _str(sh.get("run_id")),
-                    "run_dir": _str(sh.get("run_dir")),
-                    "shard_start": _int(sh.get("shard_start")),
-                    "samples_requested": _int(sh.get("samples_requested")),
-                    "samples_processed": _int(sh.get("samples_processed")),
-                    "duration_s": _num(sh.get("duration_s")),
-                    "start_unix": _num(sh.get("start_unix")),
-                    "end_unix": _num(sh.get("end_unix")),
-                    "state": _str(sh.get("state")),
-                    "validity": _str(sh.get("validity")),
-                    "metric_value": _num(metric.get("value")),
-                    "metric_unit": _str(metric.get("unit")),
-                    "wall_throughput": _num(sh.get("wall_throughput")),
-                    "single_run_throughput": _num(singles.get(node)) if node else None,
-                    "single_run_source": _str(sources.get(node)) if node else None,
-                }
-            )
-    return groups, shards
+    ),
+    Column("nodes", pl.List(pl.Utf8), lambda g: list(g.summary.nodes)),
+    Column("split", pl.Utf8, _group_at("split")),
+    Column("split_source", pl.Utf8, _group_at("split_source")),
+    Column("simulated", pl.Boolean, _group_at("simulated")),
+    Column("shards", pl.Int64, lambda g: len(g.summary.shards)),
+    *(
+        Column(name, dtype, _group_at(name))
+        for name, dtype in (
+            ("total_samples_requested", pl.Int64),
+            ("samples_processed", pl.Int64),
+            ("start_unix", pl.Float64),
+            ("end_unix", pl.Float64),
+            ("makespan_s", pl.Float64),
+            ("combined_throughput", pl.Float64),
+        )
+    ),
+    Column(
+        "sum_loadgen_metric",
+        pl.Float64,
+        lambda g: g.summary.sum_loadgen_metric.value if g.summary.sum_loadgen_metric else None,
+    ),
+    Column(
+        "sum_loadgen_unit",
+        pl.Utf8,
+        lambda g: g.summary.sum_loadgen_metric.unit if g.summary.sum_loadgen_metric else None,
+    ),
+    Column("sequential_s", pl.Float64, _group_at("sequential_s")),
+    Column("speedup", pl.Float64, _group_at("speedup")),
+    # The ideal: the same nodes side by side at their single-run wall throughputs.
+    Column(
+        "ideal_throughput",
+        pl.Float64,
+        lambda g: figures.sum_metric(_singles(g)) if g.summary.nodes else None,
+    ),
+    Column(
+        "single_run_sources",
+        pl.List(pl.Utf8),
+        lambda g: [g.summary.single_run_sources.get(n) or "" for n in g.summary.nodes],
+    ),
+    Column("scaling_efficiency", pl.Float64, _group_at("scaling_efficiency")),
+    Column(
+        "projection_h_combined",
+        pl.Float64,
+        lambda g: figures.projection_hours(g.summary.dataset_size, g.summary.combined_throughput),
+    ),
+)
+
+_Shard = tuple[RecordedGroup, ShardRecord]
+
+
+def _shard_at(name: str) -> Callable[[_Shard], Any]:
+    return lambda gs: getattr(gs[1], name)
+
+
+def _single_of(pick: str) -> Callable[[_Shard], Any]:
+    def read(gs: _Shard) -> Any:
+        g, shard = gs
+        table = getattr(g.summary, pick)
+        return table.get(shard.node) if shard.node else None
+
+    return read
+
+
+SHARD_COLUMNS: tuple[Column[_Shard], ...] = (
+    Column("group_dir", pl.Utf8, lambda gs: gs[0].group_dir.name),
+    Column("group_id", pl.Utf8, lambda gs: gs[0].summary.group_id),
+    *(
+        Column(name, dtype, _shard_at(name))
+        for name, dtype in (
+            ("node", pl.Utf8),
+            ("run_id", pl.Utf8),
+            ("run_dir", pl.Utf8),
+            ("shard_start", pl.Int64),
+            ("samples_requested", pl.Int64),
+            ("samples_processed", pl.Int64),
+            ("duration_s", pl.Float64),
+            ("start_unix", pl.Float64),
+            ("end_unix", pl.Float64),
+        )
+    ),
+    Column("state", pl.Utf8, lambda gs: _state(gs[1].state)),
+    Column("validity", pl.Utf8, _shard_at("validity")),
+    Column("metric_value", pl.Float64, lambda gs: gs[1].metric.value if gs[1].metric else None),
+    Column("metric_unit", pl.Utf8, lambda gs: gs[1].metric.unit if gs[1].metric else None),
+    Column("wall_throughput", pl.Float64, _shard_at("wall_throughput")),
+    Column("single_run_throughput", pl.Float64, _single_of("single_run_throughputs")),
+    Column("single_run_source", pl.Utf8, _single_of("single_run_sources")),
+)
 
 
 # --- entry point -------------------------------------------------------------------------------
@@ -537,7 +512,8 @@ def baseline_from_snapshot(records: Sequence[RecordedRun]) -> tuple[str | None, 
             data = tomllib.loads(path.read_text())
         except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
             continue
-        node = _d(data.get("settings")).get("baseline_node")
+        settings = data.get("settings")
+        node = settings.get("baseline_node") if isinstance(settings, Mapping) else None
         return (str(node), str(path)) if isinstance(node, str) and node else (None, None)
     return None, None
 
@@ -551,23 +527,21 @@ def load_results(results_dir: str | Path, *, baseline_node: str | None = None) -
     store = ResultsStore(results_dir)
     run_records = tuple(store.runs())
     group_records = tuple(store.groups())
-    run_records = tuple(
-        sorted(run_records, key=lambda r: _d(r.summary.get("wall")).get("start_unix") or 0.0)
-    )
+    run_records = tuple(sorted(run_records, key=lambda r: r.summary.wall.start_unix or 0.0))
     if baseline_node:
         setting, setting_source = baseline_node, "caller"
     else:
         setting, setting_source = baseline_from_snapshot(run_records)
-    rows = [run_row(r) for r in run_records]
-    group_rows, shard_rows = _group_rows(group_records)
+    rows = rows_of(RUN_COLUMNS, run_records)
+    shards = [(g, s) for g in group_records for s in g.summary.shards]
     fleets, fleet_endpoints = fleet_frames(run_records)
     return Results(
         results_dir=Path(results_dir),
-        runs=_frame(rows, RUN_SCHEMA),
-        nodes=_frame(_node_rows(rows, setting), NODE_SCHEMA),
-        groups=_frame(group_rows, GROUP_FRAME_SCHEMA),
-        shards=_frame(shard_rows, SHARD_SCHEMA),
-        sweeps=_frame(_sweep_rows(rows), SWEEP_SCHEMA),
+        runs=frame_of(RUN_COLUMNS, rows),
+        nodes=frame_of(NODE_COLUMNS, _node_rows(rows, setting)),
+        groups=frame_of(GROUP_COLUMNS, rows_of(GROUP_COLUMNS, group_records)),
+        shards=frame_of(SHARD_COLUMNS, rows_of(SHARD_COLUMNS, shards)),
+        sweeps=frame_of(SWEEP_COLUMNS, _sweep_rows(rows)),
         run_records=run_records,
         group_records=group_records,
         baseline_setting=setting,

@@ -12,6 +12,7 @@ endpoint's share) and `fleet_endpoints.json`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -44,7 +45,8 @@ from engine.fleet.services import (
 )
 from engine.fleet.specs import FLEET_NODE, fleet_runs
 from engine.model import Config, FleetSpec, NodeSpec, NodeState, RunSpec, RunState, ServiceSpec
-from engine.results.store import RUN_SUMMARY, SNAPSHOT, ResultsStore, write_json
+from engine.results.schema import RUN_SUMMARY_FILE, RunSummary
+from engine.results.store import SNAPSHOT, ResultsStore, write_json, write_run_summary
 from engine.transport.base import Transport
 
 ENDPOINTS_FILE = "fleet_endpoints.json"
@@ -151,7 +153,7 @@ class ServiceRegistry:
 
 async def run_fleet_stage(
     ctx: FleetContext, spec: FleetSpec, registry: ServiceRegistry
-) -> list[dict[str, Any]]:
+) -> list[RunSummary]:
     """Every run of the stage, in order; each returns its written summary."""
     runs = fleet_runs(spec)
     for run in runs:
@@ -184,7 +186,7 @@ def _new_dir(ctx: FleetContext, spec: FleetSpec) -> Path:
 
 async def _one(
     ctx: FleetContext, spec: FleetSpec, run: RunSpec, limit: int | None, registry: ServiceRegistry
-) -> dict[str, Any]:
+) -> RunSummary:
     run_dir = _new_dir(ctx, spec)
     (run_dir / SNAPSHOT).write_text(ctx.snapshot_toml())
     ctx.bus.publish(
@@ -320,7 +322,7 @@ def _write(
     limit: int | None,
     excluded: list[dict[str, Any]],
     outcome: FleetOutcome | None,
-) -> dict[str, Any]:
+) -> RunSummary:
     from engine.results.summary import build_fleet_block, build_run_summary
 
     bench = ctx.config.benchmarks[spec.benchmark]
@@ -331,7 +333,7 @@ def _write(
     )
     endpoints = outcome.endpoints if outcome is not None else []
     write_json(run_dir / ENDPOINTS_FILE, {"run_id": run.run_id, "endpoints": endpoints})
-    files = [f.name for f in run_dir.iterdir() if f.is_file()] + [RUN_SUMMARY]
+    files = [f.name for f in run_dir.iterdir() if f.is_file()] + [RUN_SUMMARY_FILE]
     summary = build_run_summary(
         spec=run,
         benchmark=bench,
@@ -347,11 +349,11 @@ def _write(
         telemetry=None,
         files=files,
     )
-    summary["kind"] = "fleet"
-    summary["fleet"] = build_fleet_block(
+    fleet = build_fleet_block(
         spec=spec, limit=limit, excluded=excluded, outcome=outcome, endpoints_file=ENDPOINTS_FILE
     )
-    write_json(run_dir / RUN_SUMMARY, summary)
+    summary = dataclasses.replace(summary, kind="fleet", fleet=fleet)
+    write_run_summary(run_dir, summary)
     ctx.bus.publish(RunStateChanged(run.run_id, FLEET_NODE, state, detail, str(run_dir)))
     ctx.bus.publish(RunFinished(run.run_id, FLEET_NODE, state, str(run_dir), summary))
     return summary

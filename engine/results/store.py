@@ -10,38 +10,13 @@ Layout::
         stdout.log, stderr.log, command.sh, user.conf
         config.snapshot.toml                resolved config, secrets redacted
         telemetry.csv                       GPU samples during the run (or a no-telemetry record)
-        orchestrator_summary.json           RUN_SCHEMA below
+        orchestrator_summary.json           a RunSummary (engine.results.schema)
         <node>_comprehensive_report.md
       group_<name>_<YYYYmmdd_HHMMSS>[_N]/  one parallel group
-        group_summary.json                  GROUP_SCHEMA below; its shards are ordinary run dirs
+        group_summary.json                  a GroupSummary; its shards are ordinary run dirs
       journal.jsonl                         one line per started / finished run (re-attach)
 
-orchestrator_summary.json (schema "mlconsole.run_summary", version 1)::
-
-    schema, schema_version, mlconsole_version, run_id, run_dir (dir name), kind="run",
-    node, group_id, stage, label, benchmark, scenario, mode, dataset_size, simulated,
-    samples_requested, shard_start, samples_processed (from LoadGen's logs; null if unknown),
-    wall: {start, end (ISO 8601 UTC), start_unix, end_unix, duration_s},
-    loadgen: {complete, validity, validity_reasons[], metric: {name, value, unit, key} | null,
-              token_metric: {...} | null, generated_total, errors, warnings, problems[]},
-    wall_throughput: {value, unit: "samples/s"} | null,
-    exit: {state (RunState value), code, detail},
-    host: {os, python, loadgen_version, gpu_state, gpus[]},
-    telemetry: {state, detail, gpus: [{gpu, name, samples, util_mean, util_p95, util_max,
-                mem_peak_mib}]},
-    files: [names in the run dir when the summary was written]
-
-group_summary.json (schema "mlconsole.group_summary", version 1)::
-
-    schema, schema_version, group_id, name, group_dir, benchmark, scenario, mode, dataset_size,
-    nodes[], split, split_source, simulated,
-    shards: [{node, run_id, run_dir, shard_start, samples_requested, samples_processed,
-              duration_s, start_unix, end_unix, state, metric: {...} | null,
-              wall_throughput}],
-    total_samples_requested, samples_processed, start_unix, end_unix, makespan_s,
-    combined_throughput, sum_loadgen_metric: {value, unit} | null, sequential_s, speedup,
-    single_run_throughputs: {node: value | null}, single_run_sources: {node: run_dir | null},
-    scaling_efficiency
+The two summary files' schema, writer and reader are `engine.results.schema`'s.
 """
 
 from __future__ import annotations
@@ -55,11 +30,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-RUN_SCHEMA = "mlconsole.run_summary"
-GROUP_SCHEMA = "mlconsole.group_summary"
-SCHEMA_VERSION = 1
-RUN_SUMMARY = "orchestrator_summary.json"
-GROUP_SUMMARY = "group_summary.json"
+from engine.results.schema import (
+    GROUP_SUMMARY_FILE,
+    RUN_SUMMARY_FILE,
+    GroupSummary,
+    RunSummary,
+    SummaryUnreadable,
+    read_group_summary,
+    read_run_summary,
+)
+
 SNAPSHOT = "config.snapshot.toml"
 TELEMETRY = "telemetry.csv"
 JOURNAL = "journal.jsonl"
@@ -79,22 +59,36 @@ def timestamp(t: float | None = None) -> str:
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> None:
-    """Atomic write: a reader never sees half a summary."""
+    """Atomic write: a reader never sees half a file."""
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
     os.replace(tmp, path)
 
 
+def write_run_summary(run_dir: Path, summary: RunSummary) -> Path:
+    path = Path(run_dir) / RUN_SUMMARY_FILE
+    write_json(path, summary.to_json())
+    return path
+
+
+def write_group_summary(group_dir: Path, summary: GroupSummary) -> Path:
+    path = Path(group_dir) / GROUP_SUMMARY_FILE
+    write_json(path, summary.to_json())
+    return path
+
+
 @dataclass(frozen=True)
 class RecordedRun:
+    """A run dir and its summary, as read back."""
+
     run_dir: Path
-    summary: Mapping[str, Any]
+    summary: RunSummary
 
 
 @dataclass(frozen=True)
 class RecordedGroup:
     group_dir: Path
-    summary: Mapping[str, Any]
+    summary: GroupSummary
 
 
 class ResultsStore:
@@ -151,22 +145,39 @@ class ResultsStore:
         return list(started.values())
 
     def runs(self) -> Iterator[RecordedRun]:
-        """Every run dir with a readable summary, oldest first."""
-        yield from (RecordedRun(p.parent, s) for p, s in self._summaries(RUN_SUMMARY, RUN_SCHEMA))
+        """Every run dir with a readable summary, in dir-name order. A dir whose summary
+        cannot be read (not ours, broken, a newer schema) is passed over; `unreadable()`
+        names each with the reason."""
+        for d in self._dirs(RUN_SUMMARY_FILE):
+            try:
+                yield RecordedRun(d, read_run_summary(d / RUN_SUMMARY_FILE))
+            except SummaryUnreadable:
+                continue
 
     def groups(self) -> Iterator[RecordedGroup]:
-        yield from (
-            RecordedGroup(p.parent, s) for p, s in self._summaries(GROUP_SUMMARY, GROUP_SCHEMA)
-        )
+        for d in self._dirs(GROUP_SUMMARY_FILE):
+            try:
+                yield RecordedGroup(d, read_group_summary(d / GROUP_SUMMARY_FILE))
+            except SummaryUnreadable:
+                continue
 
-    def _summaries(self, name: str, schema: str) -> Iterator[tuple[Path, dict[str, Any]]]:
+    def unreadable(self) -> list[str]:
+        """One sentence per summary file under the root that `runs()`/`groups()` pass over."""
+        out = []
+        for name, read in (
+            (RUN_SUMMARY_FILE, read_run_summary),
+            (GROUP_SUMMARY_FILE, read_group_summary),
+        ):
+            for d in self._dirs(name):
+                try:
+                    read(d / name)
+                except SummaryUnreadable as exc:
+                    out.append(str(exc))
+        return out
+
+    def _dirs(self, name: str) -> Iterator[Path]:
         if not self.root.is_dir():
             return
         for d in sorted(self.root.iterdir()):
-            p = d / name
-            try:
-                data = json.loads(p.read_text())
-            except (OSError, json.JSONDecodeError):
-                continue
-            if isinstance(data, dict) and data.get("schema") == schema:
-                yield p, data
+            if (d / name).is_file():
+                yield d

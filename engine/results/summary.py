@@ -1,7 +1,8 @@
-"""Builds the JSON summaries the orchestrator writes (schemas in `engine.results.store`).
+"""Builds the typed summaries the orchestrator writes (`engine.results.schema`): a run's from
+its LoadGen logs, wrapper files and probe facts; a group's from its shards' run summaries.
 
 Every number here is read from LoadGen's logs, the node's wrapper files or the controller's
-records, or computed by `engine.figures` from them; what cannot be known is null.
+records, or computed by `engine.figures` from them; what cannot be known is None.
 """
 
 from __future__ import annotations
@@ -12,7 +13,18 @@ from typing import Any
 
 from engine import __version__, figures
 from engine.model import Benchmark, NodeFacts, RunSpec, RunState
-from engine.results.store import GROUP_SCHEMA, RUN_SCHEMA, SCHEMA_VERSION
+from engine.results.schema import (
+    ExitRecord,
+    GroupSummary,
+    HostGpu,
+    HostRecord,
+    LoadgenRecord,
+    Metric,
+    RunSummary,
+    ShardRecord,
+    TelemetryRecord,
+    WallClock,
+)
 
 
 def iso(t: float | None) -> str | None:
@@ -21,15 +33,11 @@ def iso(t: float | None) -> str | None:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
-def metric_dict(metric: Any) -> dict[str, Any] | None:
+def metric_record(metric: Any) -> Metric | None:
+    """A parsed LoadGen metric (`engine.loadgen.summary`) as recorded."""
     if metric is None:
         return None
-    return {
-        "name": metric.name,
-        "value": metric.value,
-        "unit": metric.unit,
-        "key": getattr(metric, "key", None),
-    }
+    return Metric(metric.name, metric.value, metric.unit, getattr(metric, "key", None))
 
 
 def _count(x: Any) -> int:
@@ -43,59 +51,38 @@ def _count(x: Any) -> int:
         return 0
 
 
-def loadgen_section(logs: Any | None) -> dict[str, Any]:
-    """The `loadgen` block, from `engine.loadgen.parse.RunLogs` (None: no logs came back)."""
+NO_LOGS = LoadgenRecord(complete=False, problems=("no LoadGen logs were collected",))
+
+
+def loadgen_record(logs: Any | None) -> LoadgenRecord:
+    """What `engine.loadgen.parse.RunLogs` found (None: no logs came back)."""
     if logs is None:
-        return {
-            "complete": False,
-            "validity": None,
-            "validity_reasons": [],
-            "metric": None,
-            "token_metric": None,
-            "generated_total": None,
-            "errors": None,
-            "warnings": None,
-            "problems": ["no LoadGen logs were collected"],
-        }
-    return {
-        "complete": bool(logs.complete),
-        "validity": logs.validity,
-        "validity_reasons": list(logs.validity_reasons),
-        "metric": metric_dict(logs.headline),
-        "token_metric": metric_dict(logs.token_metric),
-        "generated_total": logs.generated_total,
-        "errors": _count(logs.loadgen_errors),
-        "warnings": _count(logs.loadgen_warnings),
-        "incomplete_reasons": list(logs.incomplete_reasons),
-        "problems": [str(p) for p in logs.problems],
-    }
+        return NO_LOGS
+    return LoadgenRecord(
+        complete=bool(logs.complete),
+        validity=logs.validity,
+        validity_reasons=tuple(logs.validity_reasons),
+        metric=metric_record(logs.headline),
+        token_metric=metric_record(logs.token_metric),
+        generated_total=logs.generated_total,
+        errors=_count(logs.loadgen_errors),
+        warnings=_count(logs.loadgen_warnings),
+        incomplete_reasons=tuple(logs.incomplete_reasons),
+        problems=tuple(str(p) for p in logs.problems),
+    )
 
 
-def host_section(facts: NodeFacts | None) -> dict[str, Any]:
+def host_record(facts: NodeFacts | None) -> HostRecord:
     if facts is None:
-        return {
-            "os": None,
-            "python": None,
-            "loadgen_version": None,
-            "gpu_state": "unknown",
-            "gpus": [],
-        }
-    return {
-        "os": facts.os,
-        "python": facts.python,
-        "loadgen_version": facts.loadgen_version,
-        "gpu_state": facts.gpu_state,
-        "driver": facts.driver,
-        "gpus": [
-            {
-                "index": g.index,
-                "name": g.name,
-                "memory_total_mib": g.memory_total_mib,
-                "uuid": g.uuid,
-            }
-            for g in facts.gpus
-        ],
-    }
+        return HostRecord()
+    return HostRecord(
+        os=facts.os,
+        python=facts.python,
+        loadgen_version=facts.loadgen_version,
+        gpu_state=facts.gpu_state,
+        driver=facts.driver,
+        gpus=tuple(HostGpu(g.index, g.name, g.memory_total_mib, g.uuid) for g in facts.gpus),
+    )
 
 
 def build_run_summary(
@@ -113,55 +100,34 @@ def build_run_summary(
     facts: NodeFacts | None,
     telemetry: Mapping[str, Any] | None,
     files: Sequence[str],
-) -> dict[str, Any]:
+) -> RunSummary:
+    """`telemetry` is the section `RunTelemetry.stop()` returns (None: not recorded)."""
     duration = (end_unix - start_unix) if start_unix is not None and end_unix is not None else None
     processed = logs.samples_processed if logs is not None else None
-    wall = figures.wall_throughput(processed, duration)
-    return {
-        "schema": RUN_SCHEMA,
-        "schema_version": SCHEMA_VERSION,
-        "mlconsole_version": __version__,
-        "run_id": spec.run_id,
-        "run_dir": run_dir_name,
-        "kind": "run",
-        "node": spec.node,
-        "group_id": spec.group_id,
-        "stage": spec.stage,
-        "label": spec.label,
-        "benchmark": spec.benchmark,
-        "scenario": str(spec.scenario),
-        "mode": str(spec.mode),
-        "dataset_size": benchmark.dataset_size,
-        "simulated": simulated,
-        "samples_requested": spec.samples,
-        "shard_start": spec.shard_start,
-        "samples_processed": processed,
-        "wall": {
-            "start": iso(start_unix),
-            "end": iso(end_unix),
-            "start_unix": start_unix,
-            "end_unix": end_unix,
-            "duration_s": duration,
-        },
-        "loadgen": loadgen_section(logs),
-        "wall_throughput": None if wall is None else {"value": wall, "unit": "samples/s"},
-        "exit": {"state": str(state), "code": exit_code, "detail": detail},
-        "host": host_section(facts),
-        "telemetry": dict(telemetry) if telemetry else {"state": "not recorded", "gpus": []},
-        "files": sorted(files),
-    }
-
-
-def _metric_value(summary: Mapping[str, Any]) -> tuple[float | None, str | None]:
-    m = (summary.get("loadgen") or {}).get("metric")
-    if not m:
-        return None, None
-    return m.get("value"), m.get("unit")
-
-
-def _wall_value(summary: Mapping[str, Any]) -> float | None:
-    w = summary.get("wall_throughput")
-    return w.get("value") if w else None
+    return RunSummary(
+        run_id=spec.run_id,
+        run_dir=run_dir_name,
+        node=spec.node,
+        benchmark=spec.benchmark,
+        scenario=str(spec.scenario),
+        mode=str(spec.mode),
+        exit=ExitRecord(state, exit_code, detail),
+        samples_requested=spec.samples,
+        shard_start=spec.shard_start,
+        group_id=spec.group_id,
+        stage=spec.stage,
+        label=spec.label,
+        dataset_size=benchmark.dataset_size,
+        simulated=simulated,
+        samples_processed=processed,
+        wall=WallClock(iso(start_unix), iso(end_unix), start_unix, end_unix, duration),
+        loadgen=loadgen_record(logs),
+        wall_throughput=figures.wall_throughput(processed, duration),
+        host=host_record(facts),
+        telemetry=TelemetryRecord.from_json(telemetry) if telemetry else TelemetryRecord(),
+        files=tuple(sorted(set(files))),
+        mlconsole_version=__version__,
+    )
 
 
 def build_group_summary(
@@ -177,77 +143,55 @@ def build_group_summary(
     split_source: str,
     simulated: bool,
     total_samples: int,
-    shards: Sequence[Mapping[str, Any]],
+    shards: Sequence[RunSummary],
     singles: Mapping[str, tuple[float | None, str | None]],
-) -> dict[str, Any]:
+) -> GroupSummary:
     """`shards` are the shards' run summaries; `singles` maps node -> (single-run wall
     throughput, run dir it came from)."""
-    rows = []
-    for s in shards:
-        wall = s.get("wall") or {}
-        value, unit = _metric_value(s)
-        rows.append(
-            {
-                "node": s.get("node"),
-                "run_id": s.get("run_id"),
-                "run_dir": s.get("run_dir"),
-                "shard_start": s.get("shard_start"),
-                "samples_requested": s.get("samples_requested"),
-                "samples_processed": s.get("samples_processed"),
-                "duration_s": wall.get("duration_s"),
-                "start_unix": wall.get("start_unix"),
-                "end_unix": wall.get("end_unix"),
-                "state": (s.get("exit") or {}).get("state"),
-                "validity": (s.get("loadgen") or {}).get("validity"),
-                "metric": (s.get("loadgen") or {}).get("metric"),
-                "wall_throughput": _wall_value(s),
-            }
-        )
-    starts = [r["start_unix"] for r in rows]
-    ends = [r["end_unix"] for r in rows]
+    rows = [ShardRecord.of(s) for s in shards]
+    starts = [r.start_unix for r in rows]
+    ends = [r.end_unix for r in rows]
     span = figures.makespan(starts, ends)
-    processed_list = [r["samples_processed"] for r in rows]
-    processed = None if any(p is None for p in processed_list) else sum(processed_list)
+    processed_list = [r.samples_processed for r in rows]
+    processed = None if any(p is None for p in processed_list) else sum(processed_list)  # type: ignore[misc]
     combined = figures.combined_throughput(processed, span)
-    units = {(r["metric"] or {}).get("unit") for r in rows}
+    units = {r.metric.unit if r.metric else None for r in rows}
     metric_sum = None
     if len(units) == 1 and next(iter(units)) in ("samples/s", "tokens/s"):
-        total = figures.sum_metric([(r["metric"] or {}).get("value") for r in rows])
+        total = figures.sum_metric([r.metric.value if r.metric else None for r in rows])
         if total is not None:
-            metric_sum = {"value": total, "unit": next(iter(units))}
-    durations = [r["duration_s"] for r in rows]
-    sequential = None if any(d is None for d in durations) else sum(durations)
+            metric_sum = Metric(None, total, next(iter(units)))
+    durations = [r.duration_s for r in rows]
+    sequential = None if any(d is None for d in durations) else sum(durations)  # type: ignore[misc]
     single_values = {n: singles.get(n, (None, None))[0] for n in nodes}
-    return {
-        "schema": GROUP_SCHEMA,
-        "schema_version": SCHEMA_VERSION,
-        "mlconsole_version": __version__,
-        "group_id": group_id,
-        "name": name,
-        "group_dir": group_dir_name,
-        "label": group_label(len(nodes)),
-        "benchmark": benchmark.name,
-        "scenario": scenario,
-        "mode": mode,
-        "dataset_size": benchmark.dataset_size,
-        "nodes": list(nodes),
-        "split": split,
-        "split_source": split_source,
-        "simulated": simulated,
-        "shards": rows,
-        "total_samples_requested": total_samples,
-        "samples_processed": processed,
-        "start_unix": min(starts) if span is not None else None,
-        "end_unix": max(ends) if span is not None else None,
-        "makespan_s": span,
-        "combined_throughput": combined,
-        "sum_loadgen_metric": metric_sum,
-        "sequential_s": sequential,
-        "speedup": figures.sequential_speedup(durations, span),
-        "single_run_throughputs": single_values,
-        "single_run_sources": {n: singles.get(n, (None, None))[1] for n in nodes},
-        "scaling_efficiency": figures.scaling_efficiency(combined, single_values.values()),
-    }
+    return GroupSummary(
+        group_id=group_id,
+        name=name,
+        group_dir=group_dir_name,
+        label=group_label(len(nodes)),
+        benchmark=benchmark.name,
+        scenario=scenario,
+        mode=mode,
+        dataset_size=benchmark.dataset_size,
+        nodes=tuple(nodes),
+        split=split,
+        split_source=split_source,
+        simulated=simulated,
+        shards=tuple(rows),
+        total_samples_requested=total_samples,
+        samples_processed=processed,
+        start_unix=min(starts) if span is not None else None,  # type: ignore[type-var]
+        end_unix=max(ends) if span is not None else None,  # type: ignore[type-var]
+        makespan_s=span,
+        combined_throughput=combined,
+        sum_loadgen_metric=metric_sum,
+        sequential_s=sequential,
+        speedup=figures.sequential_speedup(durations, span),
+        single_run_throughputs=single_values,
+        single_run_sources={n: singles.get(n, (None, None))[1] for n in nodes},
+        scaling_efficiency=figures.scaling_efficiency(combined, single_values.values()),
+        mlconsole_version=__version__,
+    )
 
 
 # What each distributed figure is, in reports, batch lines and the console alike.

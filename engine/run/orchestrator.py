@@ -8,8 +8,9 @@ publishes everything it does on its EventBus; it never prints.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from engine.events import (
     RunFinished,
     RunQueued,
     RunSettingsResolved,
+    SimulatedSpeedsNotice,
     StageStarted,
 )
 from engine.model import (
@@ -42,7 +44,8 @@ from engine.model import (
     Split,
     Stage,
 )
-from engine.results.store import GROUP_SUMMARY, ResultsStore, write_json
+from engine.results.schema import RunSummary, spec_from_json
+from engine.results.store import ResultsStore, write_group_summary
 from engine.run.loadgen_settings import SettingsResolver
 from engine.run.runner import RunContext, RunExecution, TelemetryHandle
 from engine.transport import open_transport
@@ -215,7 +218,7 @@ class Orchestrator:
             PlanStarted(self.config.source, n_runs, len(plan_stages), self.config.simulated)
         )
         if self.config.simulated:
-            self.bus.publish(Notice(SIMULATED_NOTICE, "warning"))
+            self.bus.publish(SimulatedSpeedsNotice(SIMULATED_NOTICE))
         for stage in plan_stages:
             for spec in stage.runs:
                 self.bus.publish(RunQueued(spec))
@@ -227,7 +230,7 @@ class Orchestrator:
             self.preflight(unprobed) if unprobed else asyncio.sleep(0),
             self.settings.resolve(spec for stage in plan_stages for spec in stage.runs),
         )
-        summaries: list[dict[str, Any]] = []
+        summaries: list[RunSummary] = []
         services = self._fleet_services()
         try:
             for index, stage in enumerate(plan_stages):
@@ -256,7 +259,7 @@ class Orchestrator:
         )
         return outcome
 
-    async def rerun(self, run_id: str) -> dict[str, Any]:
+    async def rerun(self, run_id: str) -> RunSummary:
         """The same RunSpec again, in a new run dir."""
         spec = self._specs.get(run_id) or next(
             (r for r in self.config.plan.all_runs() if r.run_id == run_id), None
@@ -264,13 +267,13 @@ class Orchestrator:
         if spec is None:
             raise KeyError(run_id)
         n = sum(1 for k in self._specs if k.startswith(f"{run_id}.r"))
-        again = RunSpec(**{**spec.__dict__, "run_id": f"{run_id}.r{n + 1}"})
+        again = dataclasses.replace(spec, run_id=f"{run_id}.r{n + 1}")
         self.bus.publish(RunQueued(again))
         summary = await self._execute(again)
         await self.export_reports()
         return summary
 
-    async def _execute(self, spec: RunSpec) -> dict[str, Any]:
+    async def _execute(self, spec: RunSpec) -> RunSummary:
         ex = RunExecution(self._ctx, spec)
         self._executions[spec.run_id] = ex
         self._specs[spec.run_id] = spec
@@ -284,39 +287,42 @@ class Orchestrator:
         await self._finished(ex, summary)
         return summary
 
-    async def _finished(self, ex: RunExecution, summary: dict[str, Any]) -> None:
+    async def _finished(self, ex: RunExecution, summary: RunSummary) -> None:
         """The per-run report, then the event the views wait for."""
         await asyncio.to_thread(_write_run_report, ex)
         run_dir = str(ex.placement.run_dir) if ex.placement else ""
         self.bus.publish(RunFinished(ex.spec.run_id, ex.spec.node, ex.state, run_dir, summary))
 
-    async def _cancelled_before_start(self, spec: RunSpec) -> dict[str, Any]:
+    async def _cancelled_before_start(self, spec: RunSpec) -> RunSummary:
         return await self._execute(spec)  # _stop makes it a cancelled summary without launch
 
-    async def _run_stage(self, stage: Stage) -> list[dict[str, Any]]:
+    async def _run_stage(self, stage: Stage) -> list[RunSummary]:
         by_node: dict[str, list[RunSpec]] = {}
         for spec in stage.runs:
             by_node.setdefault(spec.node, []).append(spec)
 
-        async def node_queue(specs: list[RunSpec]) -> list[dict[str, Any]]:
+        async def node_queue(specs: list[RunSpec]) -> list[RunSummary]:
             return [await self._execute(spec) for spec in specs]
 
         results = await asyncio.gather(*(node_queue(s) for s in by_node.values()))
         return [summary for node_results in results for summary in node_results]
 
-    async def reattach(self) -> list[dict[str, Any]]:
+    async def reattach(self) -> list[RunSummary]:
         """Follow every run the journal says was started but never finished (a console that
         was closed or crashed while runs went on, detached, on their nodes) to its end."""
-        from engine.model import Mode, Scenario
         from engine.run.runner import Placement
         from engine.transport.base import RunHandle
 
         pending = []
         for entry in self.store.unfinished():
-            spec_d = entry.get("spec") or {}
-            if spec_d.get("node") not in self.config.nodes or (
-                spec_d.get("benchmark") not in self.config.benchmarks
-            ):
+            try:
+                spec = spec_from_json(entry.get("spec"))
+            except ValueError as exc:
+                self.bus.publish(
+                    Notice(f"journal run {entry.get('run_dir')}: {exc}; not re-attached", "warning")
+                )
+                continue
+            if spec.node not in self.config.nodes or spec.benchmark not in self.config.benchmarks:
                 self.bus.publish(
                     Notice(
                         f"journal run {entry.get('run_dir')} names a node or "
@@ -325,9 +331,6 @@ class Orchestrator:
                     )
                 )
                 continue
-            spec = RunSpec(
-                **{**spec_d, "scenario": Scenario(spec_d["scenario"]), "mode": Mode(spec_d["mode"])}
-            )
             ex = RunExecution(self._ctx, spec)
             ex.placement = Placement(
                 self.store.root / entry["run_dir"], entry["node_run_dir"], entry["log_dir"], ""
@@ -341,15 +344,11 @@ class Orchestrator:
             )
             pending.append(ex)
 
-        async def follow(ex: RunExecution) -> dict[str, Any]:
+        async def follow(ex: RunExecution) -> RunSummary:
             try:
                 summary = await ex.follow()
             except (NodeUnreachable, LinkLost) as exc:
-                self.bus.publish(Notice(f"{ex.spec.run_id}: {exc}", "error"))
-                return {
-                    "run_id": ex.spec.run_id,
-                    "exit": {"state": "unreachable", "detail": str(exc)},
-                }
+                summary = await ex.record_unreachable(str(exc))
             await self._finished(ex, summary)
             return summary
 
@@ -384,22 +383,17 @@ class Orchestrator:
         """Each node's most recent single-run (not a group shard) wall throughput for this
         benchmark/scenario/mode, with the run dir it comes from."""
         found: dict[str, tuple[float | None, str | None]] = {n: (None, None) for n in nodes}
-        runs = sorted(
-            self.store.runs(), key=lambda r: (r.summary.get("wall") or {}).get("end_unix") or 0
-        )
+        runs = sorted(self.store.runs(), key=lambda r: r.summary.wall.end_unix or 0)
         for rec in runs:
             s = rec.summary
             if (
-                s.get("node") in found
-                and s.get("group_id") is None
-                and s.get("benchmark") == benchmark
-                and s.get("scenario") == scenario
-                and s.get("mode") == mode
-                and (s.get("exit") or {}).get("state")
-                in (RunState.SUCCEEDED.value, RunState.HARNESS_ERROR_AFTER_COMPLETE.value)
-                and s.get("wall_throughput")
+                s.node in found
+                and s.group_id is None
+                and (s.benchmark, s.scenario, s.mode) == (benchmark, scenario, mode)
+                and s.ok
+                and s.wall_throughput is not None
             ):
-                found[s["node"]] = (s["wall_throughput"]["value"], rec.run_dir.name)
+                found[s.node] = (s.wall_throughput, rec.run_dir.name)
         return found
 
     async def resolve_plan_settings(
@@ -475,7 +469,7 @@ class Orchestrator:
         ]
         return specs, str(split), source
 
-    async def _run_group(self, group: GroupSpec) -> list[dict[str, Any]]:
+    async def _run_group(self, group: GroupSpec) -> list[RunSummary]:
         if group.calibrate:
             await self._calibrate(group)
         shards, split, source = self.plan_shards(group)
@@ -505,7 +499,7 @@ class Orchestrator:
             shards=summaries,
             singles=singles,
         )
-        write_json(group_dir / GROUP_SUMMARY, summary)
+        write_group_summary(group_dir, summary)
         self.bus.publish(GroupFinished(group.group_id, group.name, str(group_dir), summary))
         return summaries
 
@@ -581,18 +575,17 @@ def _write_run_report(ex: RunExecution) -> None:
     write_run_report(ex.placement.run_dir)
 
 
-def plan_outcome(summaries: Sequence[Mapping[str, Any]], elapsed: float) -> PlanOutcome:
-    ok_states = {RunState.SUCCEEDED.value, RunState.HARNESS_ERROR_AFTER_COMPLETE.value}
+def plan_outcome(summaries: Sequence[RunSummary], elapsed: float) -> PlanOutcome:
     succeeded, failed, cancelled, failures = [], [], [], []
     for s in summaries:
-        state = (s.get("exit") or {}).get("state")
-        if state in ok_states:
-            succeeded.append(s["run_id"])
-        elif state == RunState.CANCELLED.value:
-            cancelled.append(s["run_id"])
+        run_id = s.run_id or "?"
+        if s.ok:
+            succeeded.append(run_id)
+        elif s.state == RunState.CANCELLED:
+            cancelled.append(run_id)
         else:
-            failed.append(s["run_id"])
-            failures.append((s["run_id"], (s.get("exit") or {}).get("detail") or str(state)))
+            failed.append(run_id)
+            failures.append((run_id, s.exit.detail or str(s.state)))
     return PlanOutcome(
         not failed and not cancelled,
         tuple(succeeded),

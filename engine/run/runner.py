@@ -23,8 +23,15 @@ from engine.events import (
     RunProgressSources,
     RunStateChanged,
 )
+from engine.loadgen.files import (
+    LOADGEN_ACCURACY_FILE,
+    LOADGEN_DETAIL_FILE,
+    LOADGEN_TRACE_FILE,
+    LOG_PREFIX,
+)
 from engine.model import Benchmark, Config, Mode, NodeFacts, NodeSpec, RunSpec, RunState
-from engine.results.store import RUN_SUMMARY, SNAPSHOT, ResultsStore, write_json
+from engine.results.schema import RUN_SUMMARY_FILE, RunSummary, spec_to_json
+from engine.results.store import SNAPSHOT, ResultsStore, write_run_summary
 from engine.run.live_progress import STREAMS, LiveProgress
 from engine.run.loadgen_settings import Resolution
 from engine.run.log_dir import is_pattern, match_log_dir
@@ -34,11 +41,6 @@ from engine.transport import detach
 from engine.transport.base import LaunchRequest, RunHandle, Transport
 from engine.transport.tail import LineTail
 
-LOG_PREFIX = "mlperf_log_"
-SUMMARY_FILE = f"{LOG_PREFIX}summary.txt"
-DETAIL_FILE = f"{LOG_PREFIX}detail.txt"
-TRACE_FILE = f"{LOG_PREFIX}trace.json"
-ACCURACY_FILE = f"{LOG_PREFIX}accuracy.json"
 MAX_LOG_LINES_PER_EVENT = 500
 END_POLL_S = 0.05
 
@@ -87,7 +89,7 @@ class RunExecution:
         self.handle: RunHandle | None = None
         self.rendered: RenderedRun | None = None
         self._cancel = asyncio.Event()
-        self.summary: dict[str, Any] | None = None
+        self.summary: RunSummary | None = None
         self.resolution: Resolution | None = None
         self._matched_log_dir: str | None = None
         self._size_noticed = False
@@ -101,7 +103,7 @@ class RunExecution:
     def cancelled(self) -> bool:
         return self._cancel.is_set()
 
-    async def execute(self) -> dict[str, Any]:
+    async def execute(self) -> RunSummary:
         """Run to the end and return the written summary. Never raises for run-level failures:
         they become a FAILED summary with the reason."""
         if self.cancelled:
@@ -123,14 +125,14 @@ class RunExecution:
                 "node_run_dir": self.placement.node_run_dir,
                 "log_dir": self.placement.log_dir,
                 "pid": self.handle.pid,
-                "spec": _spec_dict(self.spec),
+                "spec": spec_to_json(self.spec),
                 "config": self.ctx.config.source,
                 "t": time.time(),
             }
         )
         return await self.follow()
 
-    async def follow(self) -> dict[str, Any]:
+    async def follow(self) -> RunSummary:
         """Follow a launched (or re-attached) run to its end, then collect and summarise."""
         assert self.placement is not None and self.handle is not None
         p = self.placement
@@ -160,9 +162,9 @@ class RunExecution:
                 status = await transport.status(self.handle)
                 final = status.state != "running"
                 if "detail" not in tails and (log_dir := await self._log_dir(transport)):
-                    tails["detail"] = LineTail(f"{log_dir}/{DETAIL_FILE}")
-                    tails["trace"] = LineTail(f"{log_dir}/{TRACE_FILE}")
-                    tails["accuracy"] = LineTail(f"{log_dir}/{ACCURACY_FILE}")
+                    tails["detail"] = LineTail(f"{log_dir}/{LOADGEN_DETAIL_FILE}")
+                    tails["trace"] = LineTail(f"{log_dir}/{LOADGEN_TRACE_FILE}")
+                    tails["accuracy"] = LineTail(f"{log_dir}/{LOADGEN_ACCURACY_FILE}")
                 await self._poll_tails(transport, tails, progress, final=final)
             except LinkLost:
                 self._set(RunState.LINK_LOST)
@@ -198,7 +200,7 @@ class RunExecution:
             transport, status, cancelled or self.cancelled, telemetry_summary
         )
 
-    async def _cancelled_unreachable(self, status: Any, telemetry: Any) -> dict[str, Any]:
+    async def _cancelled_unreachable(self, status: Any, telemetry: Any) -> RunSummary:
         """Cancelled while the node could not be reached: say where the run may still be."""
         p = self.placement
         assert p is not None
@@ -213,6 +215,17 @@ class RunExecution:
         return await self._write_summary(
             RunState.CANCELLED, None, detail, start, None, None, telemetry_summary
         )
+
+    async def record_unreachable(self, reason: str) -> RunSummary:
+        """Re-attaching found the node unreachable: the run's summary says where it may still
+        be going, and the journal keeps it unfinished so that a later `attach` follows it."""
+        p = self.placement
+        assert p is not None
+        detail = (
+            f"could not reach {self.node.name} to follow the run ({reason}); it may still be "
+            f"going there in {p.node_run_dir}; `mlconsole attach` tries again"
+        )
+        return await self._write_summary(RunState.UNREACHABLE, None, detail, None, None, None, None)
 
     # --- steps --------------------------------------------------------------------------------
 
@@ -374,7 +387,7 @@ class RunExecution:
         status: Any,
         cancelled: bool,
         telemetry: Mapping[str, Any] | None,
-    ) -> dict[str, Any]:
+    ) -> RunSummary:
         from engine.loadgen.parse import read_run_logs
 
         p = self.placement
@@ -427,7 +440,7 @@ class RunExecution:
         end = status.ended_at if status is not None else None
         return await self._write_summary(state, exit_code, detail, start, end, logs, telemetry)
 
-    async def _finish_without_launch(self, state: RunState, detail: str) -> dict[str, Any]:
+    async def _finish_without_launch(self, state: RunState, detail: str) -> RunSummary:
         if self.placement is None:
             self.placement = Placement(self.ctx.store.new_run_dir(self.node.name), "", "", "")
         return await self._write_summary(state, None, detail, None, None, None, None)
@@ -441,12 +454,12 @@ class RunExecution:
         end: float | None,
         logs: Any,
         telemetry: Mapping[str, Any] | None,
-    ) -> dict[str, Any]:
+    ) -> RunSummary:
         from engine.results.summary import build_run_summary
 
         p = self.placement
         assert p is not None
-        files = [f.name for f in p.run_dir.iterdir() if f.is_file()] + [RUN_SUMMARY]
+        files = [f.name for f in p.run_dir.iterdir() if f.is_file()] + [RUN_SUMMARY_FILE]
         summary = build_run_summary(
             spec=self.spec,
             benchmark=self.benchmark,
@@ -462,16 +475,17 @@ class RunExecution:
             telemetry=telemetry,
             files=files,
         )
-        write_json(p.run_dir / RUN_SUMMARY, summary)
-        self.ctx.store.journal(
-            {
-                "event": "finished",
-                "run_id": self.spec.run_id,
-                "run_dir": p.run_dir.name,
-                "state": str(state),
-                "t": time.time(),
-            }
-        )
+        write_run_summary(p.run_dir, summary)
+        if state != RunState.UNREACHABLE:  # an unreachable run stays for a later re-attach
+            self.ctx.store.journal(
+                {
+                    "event": "finished",
+                    "run_id": self.spec.run_id,
+                    "run_dir": p.run_dir.name,
+                    "state": str(state),
+                    "t": time.time(),
+                }
+            )
         self.summary = summary
         self._set(state, detail)
         return summary
@@ -526,18 +540,3 @@ def _last_line(path: Path) -> str:
 
 def _compile(pattern: str | None) -> re.Pattern[str] | None:
     return re.compile(pattern) if pattern else None
-
-
-def _spec_dict(spec: RunSpec) -> dict[str, Any]:
-    return {
-        "run_id": spec.run_id,
-        "node": spec.node,
-        "benchmark": spec.benchmark,
-        "scenario": str(spec.scenario),
-        "mode": str(spec.mode),
-        "samples": spec.samples,
-        "shard_start": spec.shard_start,
-        "group_id": spec.group_id,
-        "stage": spec.stage,
-        "label": spec.label,
-    }

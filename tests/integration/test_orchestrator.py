@@ -11,8 +11,8 @@ import pytest
 
 from engine import figures
 from engine.config.load import load_config
-from engine.events import Event, RunProgress, RunStateChanged
-from engine.model import RunState
+from engine.events import Event, RunFinished, RunProgress, RunStateChanged, SimulatedSpeedsNotice
+from engine.model import Mode, RunSpec, RunState, Scenario
 from engine.run.orchestrator import Orchestrator
 from tests.support.config_writer import write_config
 
@@ -74,6 +74,8 @@ async def test_sweep_then_equal_and_weighted_groups(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, speeds={"slow": 100, "fast": 210}, plan=SWEEP_AND_GROUPS)
     orch, outcome, events = await run(cfg)
     assert outcome.ok, outcome.failures
+    # The simulated-speeds notice is told apart by its type (the console hides its text).
+    assert sum(isinstance(e, SimulatedSpeedsNotice) for e in events) == 1
     runs = summaries(tmp_path / "results")
     assert len(runs) == 8
     for s in runs.values():
@@ -95,7 +97,7 @@ async def test_sweep_then_equal_and_weighted_groups(tmp_path: Path) -> None:
         )
         assert run_dir.name.startswith(s["node"] + "_")
 
-    groups = {g.summary["name"]: g.summary for g in orch.store.groups()}
+    groups = {g.summary.name: g.summary.to_json() for g in orch.store.groups()}
     eq, w = groups["equal"], groups["weighted"]
     assert [sh["samples_requested"] for sh in eq["shards"]] == [120, 120]
     assert w["split"] == "weighted" and "measured wall throughput" in w["split_source"]
@@ -229,7 +231,7 @@ calibrate = true
     runs = summaries(tmp_path / "results")
     calibration = [s for s in runs.values() if s["label"] == "calibration"]
     assert {s["node"] for s in calibration} == {"slow", "fast"}
-    (group,) = (g.summary for g in orch.store.groups())
+    (group,) = (g.summary.to_json() for g in orch.store.groups())
     assert group["split"] == "weighted"
     for s in calibration:
         assert s["run_dir"] in group["split_source"]
@@ -268,3 +270,38 @@ async def test_a_harness_without_shard_offset_gets_a_dataset_slice_per_shard(
         if line.startswith("slice ")
     )
     assert seen == ["slice 0 30", "slice 30 30"]
+
+
+async def test_reattach_to_an_unreachable_node_ends_in_a_run_state_and_stays_unfinished(
+    tmp_path: Path,
+) -> None:
+    """Pins defect 5: re-attaching to a run whose node cannot be reached records
+    RunState.UNREACHABLE (a summary naming where the run may still go on), publishes
+    RunFinished, and leaves the journal entry unfinished for a later attach."""
+    from engine.results.schema import read_run_summary, spec_to_json
+    from engine.results.store import ResultsStore
+    from tests.support.sshd import free_port
+
+    cfg = write_config(tmp_path, speeds={"slow": 100})
+    with open(cfg, "a") as f:  # a node on a port where nothing listens
+        f.write(f'\n[nodes.far]\ntransport = "ssh"\nhost = "127.0.0.1"\nport = {free_port()}\n'
+                "connect_timeout_s = 2\n")  # fmt: skip
+    config = load_config(cfg)
+    store = ResultsStore(config.settings.results_dir)
+    run_dir = store.new_run_dir("far")
+    spec = RunSpec("r-far", "far", "demo", Scenario.OFFLINE, Mode.PERFORMANCE, 10)
+    store.journal({"event": "started", "run_id": spec.run_id, "node": "far",
+                   "run_dir": run_dir.name, "node_run_dir": "/nodes/far/runs/x",
+                   "log_dir": "/nodes/far/runs/x", "pid": 4242,
+                   "spec": spec_to_json(spec)})  # fmt: skip
+    orch = Orchestrator(config)
+    events: list[Event] = []
+    orch.bus.add_listener(events.append)
+    (summary,) = await orch.reattach()
+    await orch.close()
+    assert summary.state == RunState.UNREACHABLE and summary.state.terminal
+    assert "/nodes/far/runs/x" in summary.exit.detail
+    (finished,) = [e for e in events if isinstance(e, RunFinished)]
+    assert finished.state == RunState.UNREACHABLE and finished.summary == summary
+    assert read_run_summary(run_dir).state == RunState.UNREACHABLE
+    assert [e["run_dir"] for e in store.unfinished()] == [run_dir.name]

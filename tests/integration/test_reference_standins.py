@@ -112,7 +112,7 @@ async def test_a_100_sample_run_says_before_launch_it_will_run_13400_and_why(tmp
     assert re.search(r"progress \d+/13400 \(\d+%\), [\d,.]+ samples/s so far, ETA \d+s \[stderr\]",
                      printed)  # fmt: skip
     (finished,) = [e for e in events if isinstance(e, RunFinished)]
-    assert finished.summary["samples_processed"] == 13400
+    assert finished.summary.samples_processed == 13400
 
 
 async def test_exact_samples_makes_loadgen_issue_the_100_asked(tmp_path) -> None:
@@ -122,7 +122,7 @@ async def test_exact_samples_makes_loadgen_issue_the_100_asked(tmp_path) -> None
     assert (settings.issued, settings.holds, settings.exact_samples) == (100, True, True)
     assert "LoadGen will issue 100 samples, as requested (exact_samples" in printed
     (finished,) = [e for e in events if isinstance(e, RunFinished)]
-    assert finished.summary["samples_processed"] == 100
+    assert finished.summary.samples_processed == 100
     user_conf = (Path(finished.run_dir) / "user.conf").read_text()
     assert "llama3_1-8b.Offline.min_query_count = 100" in user_conf
     assert len(progress_of(events)) >= 2
@@ -150,7 +150,7 @@ async def test_server_progress_from_the_trace_flag_and_the_stop_error_keeps_the_
     (finished,) = [e for e in events if isinstance(e, RunFinished)]
     # SUTServer.stop() raises AttributeError after LoadGen wrote complete logs.
     assert finished.state == RunState.HARNESS_ERROR_AFTER_COMPLETE
-    assert finished.summary["samples_processed"] == 300
+    assert finished.summary.samples_processed == 300
     assert (Path(finished.run_dir) / "mlperf_log_trace.json").stat().st_size > 0
     assert "ft_response_thread" in (Path(finished.run_dir) / "stderr.log").read_text()
 
@@ -178,7 +178,7 @@ async def test_a_harness_that_decides_its_settings_is_told_apart_by_its_detail_l
     assert not [e for e in events if isinstance(e, RunSettingsResolved)]
     assert "LoadGen issues 13,400 samples, not the 100 requested (its detail log" in printed
     (finished,) = [e for e in events if isinstance(e, RunFinished)]
-    assert finished.summary["samples_processed"] == 13400
+    assert finished.summary.samples_processed == 13400
     assert (Path(finished.run_dir) / "mlperf_log_detail.txt").is_file()
 
 
@@ -197,5 +197,5 @@ async def test_gptj_runs_with_its_underscore_flags_log_path_and_always_on_trace(
     assert moving and {p.source for p in moving} <= {"trace", "stdout"}
     (finished,) = [e for e in events if isinstance(e, RunFinished)]
     assert finished.state == RunState.SUCCEEDED
-    assert finished.summary["samples_processed"] == 200
+    assert finished.summary.samples_processed == 200
     assert "Completed :  200" in (Path(finished.run_dir) / "stdout.log").read_text()

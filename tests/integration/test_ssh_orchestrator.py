@@ -118,7 +118,7 @@ split = "equal"
         assert (run_dir / "mlperf_log_summary.txt").is_file()
         node_dir = tmp_path / "nodes" / s["node"] / "runs" / s["run_dir"]
         assert (run_dir / "stdout.log").read_bytes() == (node_dir / "stdout.log").read_bytes()
-    (group,) = [g.summary for g in orch.store.groups()]
+    (group,) = [g.summary.to_json() for g in orch.store.groups()]
     shards = [runs[sh["run_id"]] for sh in group["shards"]]
     assert sorted(s["node"] for s in shards) == ["a", "b"]
     # The shards ran side by side: each started before the other ended.

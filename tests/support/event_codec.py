@@ -25,6 +25,7 @@ from typing import Any
 from engine import events as ev_mod
 from engine.events import Event, RunProgress, TelemetrySampled
 from engine.model import GpuSample
+from engine.results.schema import GroupSummary, RunSummary
 from tests.support.config_writer import write_config
 from tests.support.paths import DATA
 
@@ -53,6 +54,8 @@ TICK_S = 0.1
 
 
 def encode(obj: Any) -> Any:
+    if isinstance(obj, RunSummary | GroupSummary):
+        return obj.to_json()  # the file's own form, read back by the schema's reader
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         out = {f.name: encode(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
         if isinstance(obj, Event):
@@ -83,6 +86,8 @@ def _decode(tp: Any, value: Any) -> Any:
         return tp(value)
     if tp is Path:
         return Path(value)
+    if tp in (RunSummary, GroupSummary):
+        return tp.from_json(value)  # any version the schema reads (the recording is v1)
     if dataclasses.is_dataclass(tp):
         return decode_dataclass(tp, value)
     return value

@@ -1,8 +1,8 @@
 """Results dirs for the analysis, chart and report tests, written the way the orchestrator
-writes them: run dirs made by the real `ResultsStore`, run summaries per the
-"mlconsole.run_summary" v1 schema in `engine/results/store.py`, group summaries by the
-orchestrator's own `engine.results.summary.build_group_summary`, telemetry through the real
-`TelemetryRecorder` and `engine.telemetry.stats.summarize`.
+writes them: run dirs made by the real `ResultsStore`, typed `RunSummary`s written by the one
+writer in `engine.results.schema`, group summaries by the orchestrator's own
+`engine.results.summary.build_group_summary`, telemetry through the real `TelemetryRecorder`
+and `engine.telemetry.stats.summarize`.
 
 `standard_results(root)` builds the scenario the tests share:
 - nodes "slow" and "fast", 2.1x apart by wall throughput and by LoadGen metric, each swept over
@@ -22,8 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from engine import figures
-from engine.model import Benchmark, GpuSample
-from engine.results.store import RUN_SCHEMA, SCHEMA_VERSION, TELEMETRY, ResultsStore, write_json
+from engine.model import Benchmark, GpuSample, RunState
+from engine.results.schema import (
+    ExitRecord,
+    GroupSummary,
+    HostGpu,
+    HostRecord,
+    LoadgenRecord,
+    Metric,
+    RunSummary,
+    TelemetryRecord,
+    WallClock,
+)
+from engine.results.store import TELEMETRY, ResultsStore, write_group_summary, write_run_summary
 from engine.results.summary import build_group_summary
 
 DATASET = 13368
@@ -54,7 +65,7 @@ class ResultsBuilder:
         token: tuple[str, float, str] | None = None,
         validity: str | None = "VALID",
         reasons: Sequence[str] = (),
-        state: str = "succeeded",
+        state: RunState = RunState.SUCCEEDED,
         code: int | None = 0,
         detail: str = "",
         benchmark: str = "demo-llm",
@@ -69,7 +80,7 @@ class ResultsBuilder:
         simulated: bool = True,
         start: float | None = None,
         run_id: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> RunSummary:
         """Write one run dir and its summary; returns the summary. `processed` defaults to
         `samples`; `wall` defaults to figures.wall_throughput (None writes null);
         `telemetry` is a list of GPU utilization readings, one a second."""
@@ -102,75 +113,63 @@ class ResultsBuilder:
                 rec.write(rows)
             tel = summarize(rows)
             files.append(TELEMETRY)
-        summary = {
-            "schema": RUN_SCHEMA,
-            "schema_version": SCHEMA_VERSION,
-            "mlconsole_version": "0.1.0",
-            "run_id": run_id or f"{node}-{samples}-{run_dir.name}",
-            "run_dir": run_dir.name,
-            "kind": "run",
-            "node": node,
-            "group_id": group_id,
-            "stage": "sweep" if group_id is None else group_id,
-            "label": f"{node}, {samples} samples",
-            "benchmark": benchmark,
-            "scenario": scenario,
-            "mode": "performance",
-            "dataset_size": dataset_size,
-            "simulated": simulated,
-            "samples_requested": samples,
-            "shard_start": shard_start,
-            "samples_processed": processed,
-            "wall": {
-                "start": "2023-11-14T22:13:20Z",
-                "end": None if end is None else "2023-11-14T22:13:25Z",
-                "start_unix": t0,
-                "end_unix": end,
-                "duration_s": duration,
-            },
-            "loadgen": {
-                "complete": complete,
-                "validity": validity,
-                "validity_reasons": list(reasons),
-                "metric": _metric(metric),
-                "token_metric": _metric(token),
-                "generated_total": processed,
-                "errors": 0,
-                "warnings": 0,
-                "incomplete_reasons": [],
-                "problems": list(problems),
-            },
-            "wall_throughput": None
-            if wall_value is None
-            else {"value": wall_value, "unit": "samples/s"},
-            "exit": {"state": state, "code": code, "detail": detail},
-            "host": {
-                "os": "Linux",
-                "python": "3.11.9",
-                "loadgen_version": "6.0.17",
-                "gpu_state": "ok",
-                "gpus": [{"index": 0, "name": "NVIDIA A30"}],
-            },  # fmt: skip
-            "telemetry": tel,
-            "files": sorted(files),
-        }
-        write_json(run_dir / "orchestrator_summary.json", summary)
+        summary = RunSummary(
+            run_id=run_id or f"{node}-{samples}-{run_dir.name}",
+            run_dir=run_dir.name,
+            node=node,
+            group_id=group_id,
+            stage="sweep" if group_id is None else group_id,
+            label=f"{node}, {samples} samples",
+            benchmark=benchmark,
+            scenario=scenario,
+            mode="performance",
+            dataset_size=dataset_size,
+            simulated=simulated,
+            samples_requested=samples,
+            shard_start=shard_start,
+            samples_processed=processed,
+            wall=WallClock(
+                start="2023-11-14T22:13:20Z",
+                end=None if end is None else "2023-11-14T22:13:25Z",
+                start_unix=t0,
+                end_unix=end,
+                duration_s=duration,
+            ),
+            loadgen=LoadgenRecord(
+                complete=complete,
+                validity=validity,
+                validity_reasons=tuple(reasons),
+                metric=_metric(metric),
+                token_metric=_metric(token),
+                generated_total=processed,
+                errors=0,
+                warnings=0,
+                problems=tuple(problems),
+            ),
+            wall_throughput=wall_value,
+            exit=ExitRecord(state, code, detail),
+            host=HostRecord("Linux", "3.11.9", "6.0.17", "ok", None, (HostGpu(0, "NVIDIA A30"),)),
+            telemetry=TelemetryRecord.from_json(tel),
+            files=tuple(sorted(files)),
+            mlconsole_version="0.1.0",
+        )
+        write_run_summary(run_dir, summary)
         return summary
 
     def group(
         self,
         name: str,
-        shards: Sequence[Mapping[str, Any]],
+        shards: Sequence[RunSummary],
         singles: Mapping[str, tuple[float | None, str | None]],
         *,
         split: str = "equal",
-    ) -> dict[str, Any]:
+    ) -> GroupSummary:
         """A group dir whose summary the orchestrator's own builder computes from the shards'
         run summaries."""
-        nodes = [str(s["node"]) for s in shards]
-        group_dir = self.store.new_group_dir(name, shards[0]["wall"]["start_unix"])
+        nodes = [str(s.node) for s in shards]
+        group_dir = self.store.new_group_dir(name, shards[0].wall.start_unix)
         summary = build_group_summary(
-            group_id=str(shards[0]["group_id"]),
+            group_id=str(shards[0].group_id),
             name=name,
             group_dir_name=group_dir.name,
             benchmark=Benchmark(name="demo-llm", command="true", dataset_size=DATASET),
@@ -180,33 +179,33 @@ class ResultsBuilder:
             split=split,
             split_source="equal split",
             simulated=True,
-            total_samples=sum(int(s["samples_requested"]) for s in shards),
+            total_samples=sum(int(s.samples_requested or 0) for s in shards),
             shards=shards,
             singles=singles,
         )
-        write_json(group_dir / "group_summary.json", summary)
+        write_group_summary(group_dir, summary)
         return summary
 
 
-def _metric(m: tuple[str, float, str] | None) -> dict[str, Any] | None:
+def _metric(m: tuple[str, float, str] | None) -> Metric | None:
     if m is None:
         return None
-    return {"name": m[0], "value": m[1], "unit": m[2], "key": "result_samples_per_second"}
+    return Metric(m[0], m[1], m[2], "result_samples_per_second")
 
 
 @dataclass
 class Standard:
     """The standard scenario's summaries, by role."""
 
-    slow: dict[int, dict[str, Any]]
-    fast: dict[int, dict[str, Any]]
-    group: dict[str, Any]
-    shards: list[dict[str, Any]]
-    seed: dict[str, Any]
-    no_metric: dict[str, Any]
-    failed: dict[str, Any]
+    slow: dict[int, RunSummary]
+    fast: dict[int, RunSummary]
+    group: GroupSummary
+    shards: list[RunSummary]
+    seed: RunSummary
+    no_metric: RunSummary
+    failed: RunSummary
 
-    def all_runs(self) -> list[dict[str, Any]]:
+    def all_runs(self) -> list[RunSummary]:
         return [
             *self.slow.values(),
             *self.fast.values(),
@@ -251,8 +250,8 @@ def standard_results(root: Path) -> Standard:
         ),  # fmt: skip
     ]
     singles = {
-        "slow": (slow[160]["wall_throughput"]["value"], slow[160]["run_dir"]),
-        "fast": (fast[160]["wall_throughput"]["value"], fast[160]["run_dir"]),
+        "slow": (slow[160].wall_throughput, slow[160].run_dir),
+        "fast": (fast[160].wall_throughput, fast[160].run_dir),
     }
     b.clock = t0 + 30
     group = b.group("pair-equal", shards, singles)
@@ -270,7 +269,7 @@ def standard_results(root: Path) -> Standard:
             "Minimum duration not met: the run was shorter than min_duration (1000 ms).",
             "Early stopping not satisfied: Run unsuccessful. Processed 100 queries.",
         ],
-        state="complete, harness exited non-zero",
+        state=RunState.HARNESS_ERROR_AFTER_COMPLETE,
         code=1,
         detail="AttributeError: 'SUT' object has no attribute 'ft_response_thread'",
         simulated=False,
@@ -293,7 +292,7 @@ def standard_results(root: Path) -> Standard:
         validity=None,
         complete=False,
         problems=["no LoadGen logs were collected"],
-        state="failed",
+        state=RunState.FAILED,
         code=1,
         detail="harness exited 1 before LoadGen wrote a summary",
     )

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +32,10 @@ from engine.events import (
     RunStateChanged,
 )
 from engine.model import Mode, NodeState, RunSpec, RunState, Scenario
+from engine.results.schema import ExitRecord, RunSummary
 from tests.support.config_writer import write_config
 from tests.support.event_codec import load_recording
+from tests.support.pilot import notifications, wait_for
 
 SWEEP_AND_GROUP = """
 [[plan]]
@@ -63,14 +63,6 @@ def long_runs(samples: int) -> str:
     )
 
 
-async def wait_for(pilot: Any, predicate: Callable[[], object], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {predicate}")
-        await pilot.pause(0.05)
-
-
 def cell(app: ConsoleApp, key: str, column: str) -> str:
     assert app.main is not None
     return app.main.runs_table.get_cell(key, column).plain
@@ -79,10 +71,6 @@ def cell(app: ConsoleApp, key: str, column: str) -> str:
 def log_lines(app: ConsoleApp) -> list[str]:
     assert app.main is not None
     return list(app.main.log_pane.log_widget.lines)
-
-
-def notifications(app: ConsoleApp) -> list[str]:
-    return [n.message for n in app._notifications]
 
 
 def summaries(results: Path) -> dict[str, dict[str, Any]]:
@@ -133,7 +121,7 @@ async def test_plan_progress_log_details_export_theme_help_quit(tmp_path: Path) 
 
         await wait_for(pilot, lambda: app.state.groups["s2-pair"].state == "finished")
         await wait_for(pilot, lambda: not app.state.plan_running)
-        assert "finished" in cell(app, "s2-pair", "state")
+        await wait_for(pilot, lambda: "finished" in cell(app, "s2-pair", "state"))
         assert cell(app, "s2-pair", "valid") == "VALID"
         assert cell(app, "s1-slow-150", "valid") == "VALID"
         # Throughput shown is the engine's recorded wall throughput, not the console's own.
@@ -201,7 +189,7 @@ async def test_cancel_with_confirmation_then_quit_cancelling_the_rest(tmp_path: 
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.click("#cancel")
         await wait_for(pilot, lambda: app.state.runs["s1-slow-4000"].state == "cancelled")
-        assert "cancelled" in cell(app, "s1-slow-4000", "state")
+        await wait_for(pilot, lambda: "cancelled" in cell(app, "s1-slow-4000", "state"))
         assert app.state.runs["s1-fast-4000"].live
 
         # q with a run live asks; "Stay" keeps the console open.
@@ -249,7 +237,8 @@ async def test_quit_leaves_runs_going_and_a_new_console_reattaches(tmp_path: Pat
         # Validity comes with RunFinished, after the run's report is written.
         await wait_for(pilot, lambda: again.state.runs["s1-fast-500"].validity is not None)
         assert again.state.runs["s1-fast-500"].validity == "VALID"
-        assert "succeeded" in cell(again, "s1-fast-500", "state")
+        # The screen repaints on the app's StateChanged message, a moment after the state.
+        await wait_for(pilot, lambda: "succeeded" in cell(again, "s1-fast-500", "state"))
     assert summaries(tmp_path / "results")["s1-fast-500"]["samples_processed"] == 500
 
 
@@ -336,7 +325,7 @@ def test_state_folds_recorded_engine_events() -> None:
         state.apply_all(batch)
     slow = state.runs["s1-slow-100"]
     assert slow.state == "succeeded" and slow.validity == "VALID"
-    assert slow.rate == slow.summary["wall_throughput"]["value"]
+    assert slow.summary is not None and slow.rate == slow.summary.wall_throughput
     shard = state.runs["s2-pair-slow"]
     assert shard.live and shard.group_id == "s2-pair"
     assert state.table_keys() == [
@@ -349,6 +338,18 @@ def test_state_folds_recorded_engine_events() -> None:
     done, total = state.group_progress(state.groups["s2-pair"])
     assert total == 400 and 0 < done < 400
     assert any(line.startswith("progress ") for line in state.logs["s2-pair-slow"])
+
+
+def _failed_summary(detail: str) -> RunSummary:
+    return RunSummary(
+        run_id="r1",
+        run_dir=None,
+        node="slow",
+        benchmark="demo",
+        scenario="Offline",
+        mode="performance",
+        exit=ExitRecord(RunState.FAILED, 1, detail),
+    )
 
 
 def test_state_group_shards_requeued_and_node_errors() -> None:
@@ -364,7 +365,7 @@ def test_state_group_shards_requeued_and_node_errors() -> None:
     state.apply_all(
         [
             RunLog("r1", "stderr", ("boom",)),
-            RunFinished("r1", "slow", RunState.FAILED, "", {"exit": {"detail": "x"}}),
+            RunFinished("r1", "slow", RunState.FAILED, "", _failed_summary("x")),
         ]
     )
     assert state.runs["r1"].terminal and state.runs["r1"].detail == "x"

@@ -41,7 +41,8 @@ def test_recording_is_real_engine_output() -> None:
     finished = [e for e in flat if isinstance(e, ev_mod.RunFinished)]
     assert {e.run_id for e in finished} == {"s1-slow-100", "s1-fast-100"}
     for e in finished:
-        assert e.summary["schema"] == "mlconsole.run_summary"
-        assert e.summary["samples_processed"] == 100
+        # Recorded by 0.1.0 (schema 1), read through the schema's reader of older versions.
+        assert e.summary.schema_version == 1 and e.summary.ok
+        assert e.summary.samples_processed == 100
     progress = [e.completed for e in flat if isinstance(e, RunProgress) and e.run_id == SELECTED]
     assert progress == sorted(progress) and progress[-1] > progress[0]

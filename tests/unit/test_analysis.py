@@ -38,31 +38,31 @@ def test_one_row_per_run_with_the_summary_values(standard: tuple[Path, Standard]
     res = load_results(root)
     assert res.runs.height == len(st.all_runs()) == 11
     for s in st.all_runs():
-        r = _row(res.runs, run_dir=s["run_dir"])
-        assert r["node"] == s["node"]
-        assert r["samples_requested"] == s["samples_requested"]
-        assert r["samples_processed"] == s["samples_processed"]
-        assert r["duration_s"] == s["wall"]["duration_s"]
-        assert r["metric_value"] == ((s["loadgen"]["metric"] or {}).get("value"))
-        assert r["wall_throughput"] == ((s["wall_throughput"] or {}).get("value"))
-        assert r["validity"] == s["loadgen"]["validity"]
-        assert r["state"] == s["exit"]["state"]
-        assert r["path"] == str(root / s["run_dir"])
-    seed = _row(res.runs, run_dir=st.seed["run_dir"])
+        r = _row(res.runs, run_dir=s.run_dir)
+        assert r["node"] == s.node
+        assert r["samples_requested"] == s.samples_requested
+        assert r["samples_processed"] == s.samples_processed
+        assert r["duration_s"] == s.wall.duration_s
+        assert r["metric_value"] == (s.loadgen.metric.value if s.loadgen.metric else None)
+        assert r["wall_throughput"] == s.wall_throughput
+        assert r["validity"] == s.loadgen.validity
+        assert r["state"] == s.exit.state
+        assert r["path"] == str(root / s.run_dir)
+    seed = _row(res.runs, run_dir=st.seed.run_dir)
     assert seed["samples_mismatch"] is True
     assert seed["wall_throughput"] == pytest.approx(100 / 722.6)
     assert seed["token_metric_value"] == 20.49
-    assert seed["validity_reasons"] == st.seed["loadgen"]["validity_reasons"]
+    assert seed["validity_reasons"] == list(st.seed.loadgen.validity_reasons)
     assert seed["ok"] is True  # LoadGen completed; the harness's exit code came after
-    assert _row(res.runs, run_dir=st.slow[40]["run_dir"])["samples_mismatch"] is False
-    failed = _row(res.runs, run_dir=st.failed["run_dir"])
+    assert _row(res.runs, run_dir=st.slow[40].run_dir)["samples_mismatch"] is False
+    failed = _row(res.runs, run_dir=st.failed.run_dir)
     assert failed["ok"] is False
     assert failed["samples_mismatch"] is None and failed["wall_throughput"] is None
-    telemetry = _row(res.runs, run_dir=st.fast[160]["run_dir"])
+    telemetry = _row(res.runs, run_dir=st.fast[160].run_dir)
     assert telemetry["util_mean"] == pytest.approx((88 + 92 + 97 + 99) / 4)
     assert telemetry["util_max"] == 99.0
     assert telemetry["telemetry_file"] is True
-    no_tel = _row(res.runs, run_dir=st.fast[40]["run_dir"])
+    no_tel = _row(res.runs, run_dir=st.fast[40].run_dir)
     assert no_tel["util_mean"] is None and no_tel["telemetry_state"] == "no-driver"
 
 
@@ -73,7 +73,7 @@ def test_two_nodes_2_1x_apart_relative_to_the_slowest(standard: tuple[Path, Stan
     fast = _row(res.nodes, node="fast", benchmark="demo-llm")
     # Group shards and the failed run are not single-run measurements.
     assert slow["runs"] == 3 and fast["runs"] == 3
-    assert sorted(fast["run_dirs"]) == sorted(st.fast[n]["run_dir"] for n in SAMPLES)
+    assert sorted(fast["run_dirs"]) == sorted(st.fast[n].run_dir for n in SAMPLES)
     total = sum(SLOW_DURATION.values())
     assert slow["samples_processed_sum"] == sum(SAMPLES)
     assert slow["duration_s_sum"] == pytest.approx(total)
@@ -105,7 +105,7 @@ def test_projections_use_each_throughput_and_say_which(standard: tuple[Path, Sta
     # The seed report said 48.2 h from 0.277 samples/s; the recorded run says otherwise.
     assert seed["projection_h_wall"] == pytest.approx(DATASET / (100 / 722.6) / 3600)
     assert seed["projection_h_loadgen"] == pytest.approx(DATASET / 0.16 / 3600)
-    assert seed["invalid_runs"] == [st.seed["run_dir"]]
+    assert seed["invalid_runs"] == [st.seed.run_dir]
 
 
 def test_a_missing_metric_stays_missing(standard: tuple[Path, Standard]) -> None:
@@ -121,7 +121,7 @@ def test_a_summary_without_a_figure_gets_none_made_up(tmp_path: Path) -> None:
     b = ResultsBuilder(tmp_path)
     s = b.run("solo", 100, duration=10.0, wall=None, dataset_size=None)
     res = load_results(tmp_path)
-    run = _row(res.runs, run_dir=s["run_dir"])
+    run = _row(res.runs, run_dir=s.run_dir)
     # Processed samples and duration are there, but the summary has no wall throughput.
     assert run["wall_throughput"] is None
     node = _row(res.nodes, node="solo")
@@ -135,17 +135,17 @@ def test_group_figures_come_from_group_summary_json(standard: tuple[Path, Standa
     g = _row(res.groups, name="pair-equal")
     j = st.group
     for col in ("makespan_s", "combined_throughput", "speedup", "scaling_efficiency"):
-        assert g[col] == j[col]
+        assert g[col] == getattr(j, col)
     assert g["split"] == "equal" and g["nodes"] == ["slow", "fast"]
     assert g["combined_throughput"] == pytest.approx(320 / 16.0)
-    singles = list(j["single_run_throughputs"].values())
+    singles = list(j.single_run_throughputs.values())
     assert g["ideal_throughput"] == pytest.approx(sum(singles))
     assert g["scaling_efficiency"] == pytest.approx(20.0 / sum(singles))
     assert g["projection_h_combined"] == pytest.approx(DATASET / 20.0 / 3600)
     assert g["sum_loadgen_metric"] == pytest.approx(12.8 + 26.9)
     shards = res.shards.filter(res.shards["group_dir"] == g["group_dir"]).to_dicts()
     assert [s["samples_requested"] for s in shards] == [160, 160]  # the equal split
-    assert {s["run_dir"] for s in shards} == {s["run_dir"] for s in st.shards}
+    assert {s["run_dir"] for s in shards} == {s.run_dir for s in st.shards}
 
 
 def test_a_group_with_missing_figures_keeps_them_null(standard: tuple[Path, Standard]) -> None:
@@ -167,7 +167,7 @@ def test_sweeps_per_node_and_sample_count(standard: tuple[Path, Standard]) -> No
     assert fast.get_column("samples_requested").to_list() == list(SAMPLES)
     for r in fast.to_dicts():
         n = r["samples_requested"]
-        assert r["run_dirs"] == [st.fast[n]["run_dir"]]
+        assert r["run_dirs"] == [st.fast[n].run_dir]
         assert r["wall_throughput"] == pytest.approx(n / (SLOW_DURATION[n] / RATIO))
         assert r["mean_metric"] == pytest.approx(SLOW_METRIC[n] * RATIO)
 
@@ -181,8 +181,8 @@ def test_baseline_from_the_caller_or_the_config_snapshot(standard: tuple[Path, S
     # The seed's family has no "fast" run: the slowest node there, and the report says why.
     seed = _row(res.nodes, node="slow", benchmark="llama3.1-8b")
     assert seed["baseline_node"] == "slow" and "has no measured run" in seed["baseline_source"]
-    newest = max(st.all_runs(), key=lambda s: s["wall"]["start_unix"])
-    (root / newest["run_dir"] / "config.snapshot.toml").write_text(
+    newest = max(st.all_runs(), key=lambda s: s.wall.start_unix or 0.0)
+    (root / newest.run_dir / "config.snapshot.toml").write_text(
         '[settings]\nbaseline_node = "fast"\n'
     )
     res = load_results(root)

@@ -94,9 +94,9 @@ def test_scaling_plots_group_figures(standard: tuple[Path, Standard]) -> None:
     res = load_results(root)
     left, right = scaling_figure(res).axes
     g = st.group
-    ideal = sum(g["single_run_throughputs"].values())
-    assert _heights(left) == pytest.approx(sorted([g["combined_throughput"], ideal]))
-    assert _heights(right) == pytest.approx(sorted([g["scaling_efficiency"], g["speedup"]]))
+    ideal = sum(v or 0.0 for v in g.single_run_throughputs.values())
+    assert _heights(left) == pytest.approx(sorted([g.combined_throughput, ideal]))
+    assert _heights(right) == pytest.approx(sorted([g.scaling_efficiency, g.speedup]))
 
 
 def test_comparison_lines_are_the_sweeps(standard: tuple[Path, Standard]) -> None:
@@ -118,8 +118,8 @@ def test_gpu_chart_from_telemetry_or_says_there_is_none(standard: tuple[Path, St
     (line,) = ax.lines  # only fast's 160-sample run recorded telemetry
     assert list(line.get_ydata()) == [88.0, 92.0, 97.0, 99.0]
     assert list(line.get_xdata()) == [0.0, 1.0, 2.0, 3.0]
-    assert st.fast[160]["run_dir"] in line.get_label()
-    (root / st.fast[160]["run_dir"] / "telemetry.csv").unlink()
+    assert st.fast[160].run_dir in line.get_label()
+    (root / st.fast[160].run_dir / "telemetry.csv").unlink()
     fig = gpu_figure(load_results(root))
     assert not fig.axes[0].lines
     assert "no GPU telemetry recorded (runs say: no-driver, ok)" in _texts(fig)
@@ -152,7 +152,7 @@ def test_png_bytes_follow_the_recorded_values(
     first = [p.read_bytes() for p in write_charts(load_results(root), tmp_path / "a")]
     again = [p.read_bytes() for p in write_charts(load_results(root), tmp_path / "b")]
     assert first == again  # nothing changed, nothing redrawn differently
-    path = root / st.slow[160]["run_dir"] / "orchestrator_summary.json"
+    path = root / st.slow[160].run_dir / "orchestrator_summary.json"
     data = json.loads(path.read_text())
     data["wall_throughput"]["value"] *= 3
     data["wall"]["duration_s"] /= 3

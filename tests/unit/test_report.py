@@ -16,7 +16,8 @@ import pytest
 
 from engine.analysis.report.rebuild import rebuild_reports, write_pipeline_report, write_run_report
 from engine.errors import MlconsoleError
-from engine.results.store import write_json
+from engine.results.schema import RunSummary
+from engine.results.store import write_run_summary
 from tests.support.paths import REFERENCE
 from tests.support.results_builder import DATASET, RATIO, ResultsBuilder, Standard, standard_results
 
@@ -47,9 +48,9 @@ def _close(shown: str, value: float, digits: int = 4) -> None:
     assert _f(shown) == pytest.approx(value, rel=0.5 * 10 ** (1 - digits))
 
 
-def _run_report(root: Path, s: dict[str, Any]) -> str:
-    path = write_run_report(root / s["run_dir"])
-    assert path == root / s["run_dir"] / f"{s['node']}_comprehensive_report.md"
+def _run_report(root: Path, s: RunSummary) -> str:
+    path = write_run_report(root / s.run_dir)
+    assert path == root / s.run_dir / f"{s.node}_comprehensive_report.md"
     return path.read_text()
 
 
@@ -57,20 +58,20 @@ def test_run_report_numbers_are_the_summary_numbers(standard: tuple[Path, Standa
     root, st = standard
     for s in [*st.slow.values(), *st.fast.values(), *st.shards]:
         md = _run_report(root, s)
-        assert f"Run dir: `{root / s['run_dir']}`" in md
+        assert f"Run dir: `{root / s.run_dir}`" in md
         metric = re.fullmatch(NUMBER + " samples/s", _cell(md, "LoadGen metric"))
-        assert metric and _f(metric[1]) == pytest.approx(s["loadgen"]["metric"]["value"], rel=1e-14)
+        assert metric and _f(metric[1]) == pytest.approx(s.loadgen.metric.value, rel=1e-14)
         wall = re.match(
             NUMBER + r" samples/s = " + NUMBER + " samples processed / " + NUMBER + " s",
             _cell(md, "Wall throughput (includes model load"),
         )
         assert wall, md
-        _close(wall[1], s["wall_throughput"]["value"])
-        assert _f(wall[2]) == s["samples_processed"]
-        _close(wall[3], s["wall"]["duration_s"])
+        _close(wall[1], s.wall_throughput)
+        assert _f(wall[2]) == s.samples_processed
+        _close(wall[3], s.wall.duration_s)
         samples = _cell(md, "Samples")
-        assert samples == f"{s['samples_requested']} requested, {s['samples_processed']} processed"
-        _close(_cell(md, "Duration").split(" s")[0], s["wall"]["duration_s"])
+        assert samples == f"{s.samples_requested} requested, {s.samples_processed} processed"
+        _close(_cell(md, "Duration").split(" s")[0], s.wall.duration_s)
         assert _cell(md, "Validity") == "VALID"
         proj = re.fullmatch(
             NUMBER + r" samples / " + NUMBER + r" samples/s \(wall throughput\) / 3600 = "
@@ -78,10 +79,10 @@ def test_run_report_numbers_are_the_summary_numbers(standard: tuple[Path, Standa
             _cell(md, "Full-dataset projection, wall throughput"),
         )  # fmt: skip
         assert proj and _f(proj[1]) == DATASET
-        _close(proj[3], DATASET / s["wall_throughput"]["value"] / 3600)
+        _close(proj[3], DATASET / s.wall_throughput / 3600)
         proj = re.search(r"= " + NUMBER + " h", _cell(md, "Full-dataset projection, LoadGen"))
         assert proj
-        _close(proj[1], DATASET / s["loadgen"]["metric"]["value"] / 3600)
+        _close(proj[1], DATASET / s.loadgen.metric.value / 3600)
         assert "Simulated node speeds" in md
 
 
@@ -92,7 +93,7 @@ def test_invalid_run_is_loud_with_every_reason_never_compliant(
     md = _run_report(root, st.seed)
     assert _cell(md, "Validity") == "**INVALID**"
     assert "It is not a valid MLPerf result." in md
-    for reason in st.seed["loadgen"]["validity_reasons"]:
+    for reason in st.seed.loadgen.validity_reasons:
         assert reason in md
     assert "compliant" not in md.lower()
     assert not re.search(r"\bVALID\b", md)
@@ -163,7 +164,7 @@ def test_seed_jw2_log_through_the_real_parser_and_summary_builder(tmp_path: Path
         telemetry=None,
         files=["mlperf_log_summary.txt"],
     )
-    write_json(run_dir / "orchestrator_summary.json", summary)
+    write_run_summary(run_dir, summary)
     md = write_run_report(run_dir).read_text()
     assert _cell(md, "LoadGen metric (Completed samples per second)") == "0.16 samples/s"
     assert _cell(md, "LoadGen token metric").startswith("20.49 tokens/s")
@@ -218,14 +219,14 @@ def test_insights_are_computed_with_their_runs(standard: tuple[Path, Standard], 
     m = re.match(r"- fast is ([\d.]+)x slow by wall throughput on demo-llm", line)
     assert m and float(m[1]) == pytest.approx(RATIO, abs=0.005)
     for n in (40, 80, 160):
-        assert st.fast[n]["run_dir"] in line and st.slow[n]["run_dir"] in line
+        assert st.fast[n].run_dir in line and st.slow[n].run_dir in line
     assert f"and {RATIO:.2f}x by LoadGen metric" in line
-    assert f"`{st.seed['run_dir']}` is **INVALID**" in insights
+    assert f"`{st.seed.run_dir}` is **INVALID**" in insights
     assert "LoadGen processed 100 of 200 requested samples" in insights
-    assert f"`{st.failed['run_dir']}` did not complete (failed)" in insights
+    assert f"`{st.failed.run_dir}` did not complete (failed)" in insights
     # The equal split: the fast shard idles while the slow one finishes.
-    fast_shard = next(s for s in st.shards if s["node"] == "fast")
-    idle = st.group["end_unix"] - fast_shard["wall"]["end_unix"]
+    fast_shard = next(s for s in st.shards if s.node == "fast")
+    idle = st.group.end_unix - fast_shard.wall.end_unix
     m = re.search(r"fast's shard \(`[^`]+`, 160 samples\) ended " + NUMBER + " s before", insights)
     assert m
     _close(m[1], idle)
@@ -238,14 +239,14 @@ def test_invalid_and_missing_in_the_pipeline_tables(
     root, st = standard
     md = _pipeline(root, tmp_path / "r")
     assert "compliant" not in md.lower()
-    row = next(x for x in md.splitlines() if x.startswith(f"| `{st.seed['run_dir']}`"))
+    row = next(x for x in md.splitlines() if x.startswith(f"| `{st.seed.run_dir}`"))
     assert "**INVALID**" in row and not re.search(r"\bVALID\b", row)
     assert "200 requested, 100 processed **(mismatch)**" in row
     assert "1 **INVALID**" in _section(md, "Executive summary")
     single = _section(md, "Single-node results")
     mid = next(x for x in single.splitlines() if x.startswith("| mid |"))
     assert "— (no run recorded a LoadGen metric)" in mid
-    failed = next(x for x in single.splitlines() if x.startswith(f"| `{st.failed['run_dir']}`"))
+    failed = next(x for x in single.splitlines() if x.startswith(f"| `{st.failed.run_dir}`"))
     assert "— (run failed)" in failed and "— (samples processed unknown)" in failed
     proj = _section(md, "Full-dataset projections")
     mid = next(x for x in proj.splitlines() if x.startswith("| mid |") and "LoadGen metric |" in x)
@@ -291,13 +292,13 @@ def test_group_table_numbers_and_missing_group_figures(
     dist = _section(_pipeline(root, tmp_path / "r"), "Distributed results")
     row = next(x for x in dist.splitlines() if x.startswith("| pair-equal"))
     g = st.group
-    assert f"`{g['group_dir']}`" in row and "| equal (equal split) |" in row
+    assert f"`{g.group_dir}`" in row and "| equal (equal split) |" in row
     assert "| 320 of 320 | 16 s | 20 samples/s |" in row
-    assert f"| {g['speedup']:.2f}x |" in row
+    assert f"| {g.speedup:.2f}x |" in row
     m = re.search(r"\| " + NUMBER + r" \|$", row)
     assert m
-    _close(m[1], g["scaling_efficiency"], 3)
-    path = root / g["group_dir"] / "group_summary.json"
+    _close(m[1], g.scaling_efficiency, 3)
+    path = root / g.group_dir / "group_summary.json"
     import json
 
     data = json.loads(path.read_text())
@@ -318,15 +319,13 @@ def test_rebuild_is_idempotent_and_reports_only_the_summaries(
     standard: tuple[Path, Standard], tmp_path: Path
 ) -> None:
     root, st = standard
-    newest = root / st.failed["run_dir"]
+    newest = root / st.failed.run_dir
     (newest / "config.snapshot.toml").write_text(
         '[settings]\nbaseline_node = "slow"\n[nodes.x]\npassword = "hunter2-secret"\n'
     )
     paths = rebuild_reports(root, tmp_path / "reports")
     runs = [p for p in paths if p.name.endswith("_comprehensive_report.md")]
-    assert len(runs) == 11 and {p.parent.name for p in runs} == {
-        s["run_dir"] for s in st.all_runs()
-    }
+    assert len(runs) == 11 and {p.parent.name for p in runs} == {s.run_dir for s in st.all_runs()}
     assert [p.name for p in paths[-5:]] == [
         "performance_analysis.png",
         "scaling_analysis.png",
@@ -358,7 +357,7 @@ def test_run_reports_in_a_results_dir_built_by_hand(tmp_path: Path) -> None:
     b = ResultsBuilder(tmp_path)
     s = b.run("a", 100, duration=10.0, scenario="SingleStream",
               metric=("90.0th percentile latency (ns)", 5224507.0, "ns"))  # fmt: skip
-    md = write_run_report(tmp_path / s["run_dir"]).read_text()
+    md = write_run_report(tmp_path / s.run_dir).read_text()
     assert _cell(md, "LoadGen metric") == "5,224,507 ns"
     assert _cell(md, "Full-dataset projection, LoadGen") == (
         "— (the LoadGen metric is in ns, not samples/s)"
@@ -462,7 +461,10 @@ def test_fleet_lines_label_one_result_and_each_share() -> None:
     assert "slow 10 queries (33%), 2 errors" in line and "left out: gone" in line
     text = "\n".join(fleet_lines(fleet))
     assert "one LoadGen result over slow, fast" in text and "fast: 20 queries (66.7%)" in text
-    group = group_details_text({"name": "g", "nodes": ["a", "b"]}, "g", "finished")
+    from engine.results.schema import GroupSummary
+
+    summary = GroupSummary(group_id="s1-g", name="g", group_dir=None, nodes=("a", "b"))
+    group = group_details_text(summary, "g", "finished")
     assert "2 separate LoadGen runs: a planning figure, not an MLPerf result" in group
     row = RunRow(
         "s4-fleet",

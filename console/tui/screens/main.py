@@ -1,9 +1,12 @@
 """The main screen: runs table on top; nodes, the selected run's log and the live charts below.
 
-It repaints itself from the console state when the app tells it what changed — and only
-while it is on display: log lines with every batch (~10 Hz, one write_lines), table rows and
-node cards at most every `table_interval_s` (a table repaint costs far more), charts on the
-app's chart tick. Hidden, it is marked stale and repaints everything when it returns.
+It repaints itself from the console state when the app tells it what changed (a
+`StateChanged` message) — and only while it is on display: log lines with every batch (~10 Hz,
+one write_lines), table rows and node cards at most every `table_interval_s` (a table repaint
+costs far more), charts on its own chart tick. Hidden, it marks itself stale and repaints
+everything when it returns. What it wants from the app it asks by message
+(`DetailsRequested`), as the app tells it things by message: neither touches the other's
+attributes.
 """
 
 from __future__ import annotations
@@ -13,13 +16,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from rich.text import Text
-from textual import events
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from console.tui.actions import main_bindings
+from console.tui.messages import LogSummary, RepaintAll, StateChanged, ToggleSide
 from console.tui.state import Changes, ConsoleState
 from console.tui.widgets.live_chart import LiveChart
 from console.tui.widgets.log_pane import LogPane
@@ -35,18 +40,27 @@ class MainScreen(Screen[None]):
 
     BINDINGS = main_bindings()
 
+    class DetailsRequested(Message):
+        """The user asked for the details of the run or group `key` (enter on a row)."""
+
+        def __init__(self, key: str) -> None:
+            super().__init__()
+            self.key = key
+
     def __init__(
         self,
         state: ConsoleState,
         summaries: Mapping[str, tuple[str, str]],
         config_source: str,
         table_interval_s: float,
+        chart_interval_s: float = 1.0,
     ) -> None:
         super().__init__(id="main")
         self.state = state
         self.summaries = summaries
         self.config_source = config_source
         self.table_interval_s = table_interval_s
+        self.chart_interval_s = chart_interval_s
         self.stale = True
         self.charts_dirty = True
         self._last_rows_paint = 0.0
@@ -81,6 +95,7 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.runs_table.border_title = "Runs"
         self.runs_table.focus()
+        self.set_interval(self.chart_interval_s, self.chart_tick)
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width < NARROW_BELOW, "-narrow")
@@ -118,7 +133,39 @@ class MainScreen(Screen[None]):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.app.action_details()  # type: ignore[attr-defined]
+        if event.row_key.value is not None:
+            self.post_message(self.DetailsRequested(event.row_key.value))
+
+    @property
+    def selected_key(self) -> str | None:
+        return self.runs_table.selected_key
+
+    # --- what the app tells it ------------------------------------------------------------
+
+    @on(StateChanged)
+    def _state_changed(self, message: StateChanged) -> None:
+        changes = message.changes
+        if self.app.screen is not self:  # another screen (or a dialog) is on top
+            self.stale = True
+            self.charts_dirty |= changes.chart
+        elif self.stale:
+            self.sync()
+        else:
+            self.paint(changes)
+
+    @on(RepaintAll)
+    def _repaint_all(self) -> None:
+        self.sync()
+
+    @on(LogSummary)
+    def _log_summary(self, message: LogSummary) -> None:
+        if self.app.screen is self:
+            self.log_pane.append_summary(message.run_id, message.title, message.text)
+        # Hidden: `summaries` holds it, and the sync on return shows it.
+
+    @on(ToggleSide)
+    def _toggle_side(self) -> None:
+        self.toggle_side()
 
     # --- painting ---------------------------------------------------------------------------
 
@@ -172,17 +219,8 @@ class MainScreen(Screen[None]):
         self.chart_tick()
 
     def paint_notice(self) -> None:
-        state = self.state
-        parts = [f"config: {self.config_source}"]
-        if state.simulated:
-            parts.append("node speeds SIMULATED (demo harness)")
-        if state.plan_note:
-            parts.append(state.plan_note)
-        notice = state.last_notice
-        if notice is not None and not notice.message.startswith("node speeds in this config"):
-            parts.append(notice.message)
-        self.notice.update(Text(" · ".join(parts)))
-        self.notice.set_class(state.simulated, "-warning")
+        self.notice.update(Text(self.state.notice_line(self.config_source)))
+        self.notice.set_class(self.state.simulated, "-warning")
 
     def chart_tick(self) -> None:
         """Rebuild the charts whose data changed, if they are on screen."""

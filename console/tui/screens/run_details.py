@@ -16,97 +16,89 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from console.batch import fmt_duration, fmt_num
-from console.tui.messages import SummaryText
+from console.format import MISSING, fmt_duration, fmt_num, state_label
+from console.tui.messages import LoadgenSummaryText
+from engine.loadgen.files import LOADGEN_SUMMARY_FILE
+from engine.results.schema import GroupSummary, Metric, RunSummary
 from engine.results.summary import FLEET_LABEL, group_label
 
-SUMMARY_FILE = "mlperf_log_summary.txt"
 
-
-def _metric(m: Mapping[str, Any] | None) -> str:
+def _metric(m: Metric | None) -> str:
     if not m:
-        return "—"
-    return f"{m.get('name')}: {fmt_num(m.get('value'), m.get('unit') or '')}"
+        return MISSING
+    return f"{m.name}: {fmt_num(m.value, m.unit or '')}"
 
 
 def run_details_text(
-    summary: Mapping[str, Any] | None,
+    summary: RunSummary | None,
     run_dir: str | None,
     state: str,
     before_launch: Sequence[str] = (),
 ) -> str:
-    """The parsed summary as lines a person reads; every figure is the recorded one.
+    """The recorded run summary as lines a person reads; every figure is the recorded one.
     `before_launch`: what was said before the run started (LoadGen's settings, progress
     sources), shown first."""
     said = "".join(f"{line}\n" for line in before_launch)
-    if not summary:
+    if summary is None:
         where = f"\nrun dir: {run_dir}" if run_dir else ""
-        return f"{said}state: {state}\nNo summary yet: the run has not finished.{where}"
+        label = state_label(state)
+        return f"{said}state: {label}\nNo summary yet: the run has not finished.{where}"
     return said + _summary_text(summary, run_dir, state)
 
 
-def _summary_text(summary: Mapping[str, Any], run_dir: str | None, state: str) -> str:
-    lg = summary.get("loadgen") or {}
-    wall = summary.get("wall") or {}
-    ex = summary.get("exit") or {}
-    wt = summary.get("wall_throughput") or {}
+def _summary_text(s: RunSummary, run_dir: str | None, state: str) -> str:
+    lg, wall, ex = s.loadgen, s.wall, s.exit
+    code = MISSING if ex.code is None else ex.code
     lines = [
-        f"run:        {summary.get('run_id')}  ({summary.get('label') or summary.get('stage')})",
-        f"node:       {summary.get('node')}"
-        + ("  (speed simulated)" if summary.get("simulated") else ""),
-        f"benchmark:  {summary.get('benchmark')}  {summary.get('scenario')}  {summary.get('mode')}",
-        f"state:      {ex.get('state', state)}  exit code {ex.get('code', '—')}",
+        f"run:        {s.run_id}  ({s.label or s.stage})",
+        f"node:       {s.node}" + ("  (speed simulated)" if s.simulated else ""),
+        f"benchmark:  {s.benchmark}  {s.scenario}  {s.mode}",
+        f"state:      {state_label(ex.state or state)}  exit code {code}",
     ]
-    if ex.get("detail"):
-        lines.append(f"            {ex['detail']}")
-    processed = summary.get("samples_processed")
+    if ex.detail:
+        lines.append(f"            {ex.detail}")
+    processed = MISSING if s.samples_processed is None else s.samples_processed
     lines += [
-        f"samples:    {'—' if processed is None else processed} processed of "
-        f"{summary.get('samples_requested')} requested (shard start "
-        f"{summary.get('shard_start', 0)})",
-        f"wall:       {wall.get('start') or '—'} → {wall.get('end') or '—'}  "
-        f"({fmt_duration(wall.get('duration_s'))})",
+        f"samples:    {processed} processed of {s.samples_requested} requested (shard start "
+        f"{s.shard_start or 0})",
+        f"wall:       {wall.start or MISSING} → {wall.end or MISSING}  "
+        f"({fmt_duration(wall.duration_s)})",
         "",
-        f"LoadGen metric:   {_metric(lg.get('metric'))}",
+        f"LoadGen metric:   {_metric(lg.metric)}",
     ]
-    if lg.get("token_metric"):
-        lines.append(f"token metric:     {_metric(lg.get('token_metric'))}")
+    if lg.token_metric:
+        lines.append(f"token metric:     {_metric(lg.token_metric)}")
     lines += [
-        f"wall throughput:  {fmt_num(wt.get('value'), 'samples/s')} (launch to exit, "
+        f"wall throughput:  {fmt_num(s.wall_throughput, 'samples/s')} (launch to exit, "
         "model load included; not the MLPerf number)",
-        f"validity:         {lg.get('validity') or '—'}"
-        + ("" if lg.get("complete", True) else "  (LoadGen's logs are incomplete)"),
+        f"validity:         {lg.validity or MISSING}"
+        + ("" if lg.complete is not False else "  (LoadGen's logs are incomplete)"),
     ]
-    for reason in lg.get("validity_reasons") or []:
-        lines.append(f"  - {reason}")
-    for reason in lg.get("incomplete_reasons") or []:
-        lines.append(f"  incomplete: {reason}")
-    for problem in lg.get("problems") or []:
-        lines.append(f"  problem: {problem}")
-    if lg.get("errors") or lg.get("warnings"):
-        lines.append(f"LoadGen errors {lg.get('errors', 0)}, warnings {lg.get('warnings', 0)}")
-    tel = summary.get("telemetry") or {}
+    lines += [f"  - {reason}" for reason in lg.validity_reasons]
+    lines += [f"  incomplete: {reason}" for reason in lg.incomplete_reasons]
+    lines += [f"  problem: {problem}" for problem in lg.problems]
+    if lg.errors or lg.warnings:
+        lines.append(f"LoadGen errors {lg.errors or 0}, warnings {lg.warnings or 0}")
+    tel = s.telemetry
     lines += [
         "",
-        f"GPU telemetry: {tel.get('state', '—')}"
-        + (f" — {tel['detail']}" if tel.get("detail") else ""),
+        f"GPU telemetry: {tel.state or MISSING}" + (f" — {tel.detail}" if tel.detail else ""),
     ]
-    for g in tel.get("gpus") or []:
+    for g in tel.gpus:
         lines.append(
-            f"  GPU {g.get('gpu')} {g.get('name') or ''}: util mean "
-            f"{fmt_num(g.get('util_mean'), '%')}, p95 {fmt_num(g.get('util_p95'), '%')}, "
-            f"max {fmt_num(g.get('util_max'), '%')}, memory peak "
-            f"{fmt_num(g.get('mem_peak_mib'), 'MiB')} ({g.get('samples')} samples)"
+            f"  GPU {g.gpu} {g.name or ''}: util mean {fmt_num(g.util_mean, '%')}, "
+            f"p95 {fmt_num(g.util_p95, '%')}, max {fmt_num(g.util_max, '%')}, memory peak "
+            f"{fmt_num(g.mem_peak_mib, 'MiB')} ({g.samples} samples)"
         )
-    host = summary.get("host") or {}
-    if any(host.get(k) for k in ("os", "python", "loadgen_version")):
+    host = s.host
+    if host.os or host.python or host.loadgen_version:
         lines.append(
-            f"host: {host.get('os') or '—'}, Python {host.get('python') or '—'}, "
-            f"LoadGen {host.get('loadgen_version') or '—'}"
+            f"host: {host.os or MISSING}, Python {host.python or MISSING}, "
+            f"LoadGen {host.loadgen_version or MISSING}"
         )
-    lines += fleet_lines(summary.get("fleet"))
-    lines += ["", f"run dir: {run_dir or summary.get('run_dir')}", "files:"]
-    lines += [f"  {name}" for name in summary.get("files") or []]
+    lines += fleet_lines(s.fleet)
+    lines += ["", f"run dir: {run_dir or s.run_dir}", "files:"]
+    lines += [f"  {name}" for name in s.files]
     return "\n".join(lines)
 
 
@@ -137,43 +129,40 @@ def fleet_lines(fleet: Mapping[str, Any] | None) -> list[str]:
     return lines
 
 
-def group_details_text(summary: Mapping[str, Any] | None, name: str, state: str) -> str:
-    if not summary:
+def group_details_text(summary: GroupSummary | None, name: str, state: str) -> str:
+    if summary is None:
         return f"group {name}: {state}\nNo group summary yet: the group has not finished."
-    m = summary.get("sum_loadgen_metric") or {}
+    g = summary
+    m = g.sum_loadgen_metric
     lines = [
-        f"what:       {group_label(len(summary.get('nodes') or []))}",
-        f"group:      {summary.get('name')}  ({summary.get('benchmark')} "
-        f"{summary.get('scenario')} {summary.get('mode')})",
-        f"nodes:      {', '.join(summary.get('nodes') or [])}",
-        f"split:      {summary.get('split')} — {summary.get('split_source')}",
-        f"samples:    {summary.get('samples_processed')} processed of "
-        f"{summary.get('total_samples_requested')} requested",
-        f"makespan:   {fmt_duration(summary.get('makespan_s'))}",
-        f"combined throughput:   {fmt_num(summary.get('combined_throughput'), 'samples/s')}",
-        f"sum of LoadGen metrics: {fmt_num(m.get('value'), m.get('unit') or '')}",
-        f"speedup vs sequential: {fmt_num(summary.get('speedup'))}x",
-        f"scaling efficiency:    {fmt_num(summary.get('scaling_efficiency'))}",
+        f"what:       {group_label(len(g.nodes))}",
+        f"group:      {g.name}  ({g.benchmark} {g.scenario} {g.mode})",
+        f"nodes:      {', '.join(g.nodes)}",
+        f"split:      {g.split} — {g.split_source}",
+        f"samples:    {g.samples_processed} processed of {g.total_samples_requested} requested",
+        f"makespan:   {fmt_duration(g.makespan_s)}",
+        f"combined throughput:   {fmt_num(g.combined_throughput, 'samples/s')}",
+        f"sum of LoadGen metrics: {fmt_num(m.value if m else None, (m.unit if m else '') or '')}",
+        f"speedup vs sequential: {fmt_num(g.speedup)}x",
+        f"scaling efficiency:    {fmt_num(g.scaling_efficiency)}",
         "",
         "shards:",
     ]
-    for sh in summary.get("shards") or []:
-        wt = sh.get("wall_throughput")
-        value = wt.get("value") if isinstance(wt, Mapping) else wt
+    for sh in g.shards:
         lines.append(
-            f"  {sh.get('node')}: {sh.get('samples_requested')} samples from "
-            f"{sh.get('shard_start')}, {sh.get('state')}, {fmt_duration(sh.get('duration_s'))}, "
-            f"wall {fmt_num(value, 'samples/s')} ({sh.get('run_dir')})"
+            f"  {sh.node}: {sh.samples_requested} samples from {sh.shard_start}, "
+            f"{state_label(sh.state)}, {fmt_duration(sh.duration_s)}, "
+            f"wall {fmt_num(sh.wall_throughput, 'samples/s')} ({sh.run_dir})"
         )
-    lines.append(f"\ngroup dir: {summary.get('group_dir')}")
+    lines.append(f"\ngroup dir: {g.group_dir}")
     return "\n".join(lines)
 
 
-def read_summary_file(run_dir: str | None) -> tuple[str | None, str]:
+def read_loadgen_summary(run_dir: str | None) -> tuple[str | None, str]:
     """mlperf_log_summary.txt of a controller-side run dir (blocking: call from a thread)."""
     if not run_dir:
         return None, "no run dir yet"
-    path = Path(run_dir) / SUMMARY_FILE
+    path = Path(run_dir) / LOADGEN_SUMMARY_FILE
     try:
         return path.read_text(errors="replace"), ""
     except OSError as err:
@@ -195,7 +184,7 @@ class RunDetailsScreen(Screen[None]):
             yield Static(self.text, id="details-text", markup=False)
             if self.run_dir is not None:
                 yield Static(
-                    f"── {SUMMARY_FILE} ──\n(reading…)", id="details-loadgen", markup=False
+                    f"── {LOADGEN_SUMMARY_FILE} ──\n(reading…)", id="details-loadgen", markup=False
                 )
         yield Footer()
 
@@ -205,10 +194,10 @@ class RunDetailsScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False)
     def _load_summary(self, run_dir: str) -> None:
-        text, reason = read_summary_file(run_dir)
-        self.post_message(SummaryText("", text, reason))  # thread-safe; dropped if closed
+        text, reason = read_loadgen_summary(run_dir)
+        self.post_message(LoadgenSummaryText("", text, reason))  # thread-safe; dropped if closed
 
-    def on_summary_text(self, message: SummaryText) -> None:
+    def on_loadgen_summary_text(self, message: LoadgenSummaryText) -> None:
         message.stop()
         body = message.text if message.text is not None else f"not available: {message.reason}"
-        self.query_one("#details-loadgen", Static).update(f"── {SUMMARY_FILE} ──\n{body}")
+        self.query_one("#details-loadgen", Static).update(f"── {LOADGEN_SUMMARY_FILE} ──\n{body}")

@@ -63,6 +63,3 @@ class LogPane(Vertical):
         """The LoadGen summary below the run's own output."""
         if run_id == self.run_id:
             self.log_widget.write_lines(["", f"── {title} ──", *text.splitlines()])
-
-    def set_note(self, note: str) -> None:
-        self.border_subtitle = note

@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import DataTable
 
-from console.batch import fmt_duration, fmt_num
-from console.tui.state import PLANNED, ConsoleState, GroupRow, RunRow
+from console.format import fmt_duration, fmt_num, state_cell
+from console.tui.state import ConsoleState, GroupRow, RunRow
 from engine.fleet.specs import FLEET_NODE  # noqa: E402  (one LoadGen, many nodes)
-from engine.model import RunState
 
 BAR_WIDTH = 8
 
@@ -35,26 +34,6 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("mode", "Mode", 11),
     ("samples", "Samples", 7),
 )
-
-_STATE_TEXT: dict[str, str] = {
-    PLANNED: "· planned",
-    "queued": "… queued",
-    "starting": "▸ starting",
-    "running": "▶ running",
-    "stalled": "‖ stalled",
-    RunState.LINK_LOST.value: "⚡ link lost",
-    "collecting": "⇣ collecting",
-    "succeeded": "✓ succeeded",
-    RunState.HARNESS_ERROR_AFTER_COMPLETE.value: "✓ done, exit≠0",
-    "failed": "✗ failed",
-    "cancelled": "⊘ cancelled",
-    RunState.FETCH_FAILED.value: "✗ fetch failed",
-    "finished": "✓ finished",
-}
-
-
-def state_text(state: str) -> str:
-    return _STATE_TEXT.get(state, state)
 
 
 def progress_bar(completed: int | None, total: int | None, width: int = BAR_WIDTH) -> str:
@@ -85,10 +64,11 @@ def run_cells(row: RunRow, *, shard: bool = False) -> tuple[str, ...]:
     eta = fmt_duration(row.eta_s) if row.live and row.eta_s is not None else ""
     rate = fmt_num(row.rate) if row.rate is not None else ""
     fleet = row.node == FLEET_NODE
-    nodes = ((row.summary or {}).get("fleet") or {}).get("nodes") or _label_nodes(row.label)
+    fleet_block = row.summary.fleet if row.summary is not None else None
+    nodes = list((fleet_block or {}).get("nodes") or ()) or _label_nodes(row.label)
     return (
         f" └ {row.run_id}" if shard else (f"fleet {row.run_id}" if fleet else row.run_id),
-        state_text(row.state),
+        state_cell(row.state),
         progress_bar(row.completed, row.total) or _no_progress(row),
         _done(row.completed, row.total),
         eta,
@@ -120,10 +100,10 @@ def group_cells(
 ) -> tuple[str, ...]:
     """A group's cells: its combined throughput comes from GroupFinished.summary; while it
     runs, the shards' sample counts add up."""
-    combined = (group.summary or {}).get("combined_throughput")
+    combined = group.summary.combined_throughput if group.summary else None
     return (
         f"group {group.name}",
-        state_text(group.state),
+        state_cell(group.state),
         progress_bar(completed, total),
         _done(completed, total),
         "",

@@ -27,7 +27,7 @@ from engine.analysis.report.format import (
 )
 from engine.analysis.report.insights import Rows, families, family, insight_lines
 from engine.analysis.report.run import metric_text, samples_text, validity_text, wall_text
-from engine.results.store import GROUP_SUMMARY, RUN_SUMMARY
+from engine.results.schema import GROUP_SUMMARY_FILE, RUN_SUMMARY_FILE
 
 PIPELINE_REPORT = "mlconsole_pipeline_report.md"
 PROJECTION_FORMULA = "hours = dataset size / throughput / 3600"
@@ -82,8 +82,8 @@ class PipelineReport:
         out = [
             "# mlconsole pipeline report",
             "",
-            f"Built from {len(self.runs)} `{RUN_SUMMARY}` and {len(self.groups)} "
-            f"`{GROUP_SUMMARY}` files under `{self.results_dir}`. Every figure names the run "
+            f"Built from {len(self.runs)} `{RUN_SUMMARY_FILE}` and {len(self.groups)} "
+            f"`{GROUP_SUMMARY_FILE}` files under `{self.results_dir}`. Every figure names the run "
             "dir (or group dir) under that folder it comes from. Rebuild with "
             f"`mlconsole report {self.results_dir}`.",
             "",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.analysis.report.run import read_run_summary, write_recorded_run_report, write_text
+from engine.analysis.report.run import read_recorded_run, write_recorded_run_report, write_text
 
 if TYPE_CHECKING:
     from engine.analysis.frames import Results
@@ -23,7 +23,7 @@ def write_run_report(run_dir: Path) -> Path:
     """Write `<node>_comprehensive_report.md` into `run_dir` from its orchestrator_summary.json.
 
     Raises `MlconsoleError` (one sentence) when the run dir has no readable summary."""
-    return write_recorded_run_report(read_run_summary(Path(run_dir)))
+    return write_recorded_run_report(read_recorded_run(Path(run_dir)))
 
 
 def _pipeline(results: Results, reports_dir: Path, charts: bool) -> list[Path]:

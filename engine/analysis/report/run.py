@@ -7,7 +7,6 @@ the run dir's path is printed at the top so every figure can be traced to its fi
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Mapping
@@ -26,8 +25,13 @@ from engine.analysis.report.format import (
     reasons,
     seconds,
 )
-from engine.errors import MlconsoleError
-from engine.results.store import RUN_SCHEMA, RUN_SUMMARY, RecordedRun, check_component
+from engine.results.schema import (
+    RUN_SUMMARY_FILE,
+    RUN_SUMMARY_SCHEMA_ID,
+    RunSummary,
+    read_run_summary,
+)
+from engine.results.store import RecordedRun, check_component
 
 SIMULATED_NOTE = (
     "**Simulated node speeds.** This run used the bundled demo harness: real LoadGen, simulated "
@@ -103,15 +107,14 @@ def render_run_report(rec: RecordedRun) -> str:
     """The markdown text for one run (pure: no file access)."""
     s = rec.summary
     row = run_row(rec)
-    wall = s.get("wall") if isinstance(s.get("wall"), Mapping) else {}
-    lg = s.get("loadgen") if isinstance(s.get("loadgen"), Mapping) else {}
+    wall, lg = s.wall, s.loadgen
     run_dir = os.path.abspath(rec.run_dir)
     out: list[str] = [
         f"# Run report: {row['run_id']} on {row['node']}",
         "",
         f"- Run dir: `{run_dir}`",
-        f"- Source: every figure below is read from `{RUN_SUMMARY}` in that dir "
-        f"(schema {s.get('schema')} v{s.get('schema_version')}), which the orchestrator "
+        f"- Source: every figure below is read from `{RUN_SUMMARY_FILE}` in that dir "
+        f"(schema {RUN_SUMMARY_SCHEMA_ID} v{s.schema_version}), which the orchestrator "
         "built from LoadGen's logs and its own wall clock.",
         f"- Benchmark: {row['benchmark']}, scenario {row['scenario']}, mode {row['mode']}; "
         f"stage {row['stage'] or MISSING}"
@@ -159,7 +162,7 @@ def render_run_report(rec: RecordedRun) -> str:
         ("Validity (LoadGen)", validity_text(row)),
         ("Samples", samples_text(row)),
         ("Duration (wall, launch to exit)", seconds(row["duration_s"])),
-        ("Started / ended (UTC)", f"{wall.get('start') or MISSING} / {wall.get('end') or MISSING}"),
+        ("Started / ended (UTC)", f"{wall.start or MISSING} / {wall.end or MISSING}"),
         ("Exit", _exit_text(row)),
         (
             "Full-dataset projection, wall throughput",
@@ -181,17 +184,17 @@ def render_run_report(rec: RecordedRun) -> str:
     else:
         out.append(f"LoadGen's verdict: {row['validity']}.")
         out += [f"- {r}" for r in row["validity_reasons"]]
-    extras = [f"- incomplete: {r}" for r in lg.get("incomplete_reasons") or ()]
+    extras = [f"- incomplete: {r}" for r in lg.incomplete_reasons]
     extras += [f"- problem: {p}" for p in row["loadgen_problems"]]
-    if lg.get("errors"):
-        extras.append(f"- LoadGen errors: {lg.get('errors')} (see mlperf_log_detail.txt)")
-    if lg.get("warnings"):
-        extras.append(f"- LoadGen warnings: {lg.get('warnings')} (see mlperf_log_detail.txt)")
+    if lg.errors:
+        extras.append(f"- LoadGen errors: {lg.errors} (see mlperf_log_detail.txt)")
+    if lg.warnings:
+        extras.append(f"- LoadGen warnings: {lg.warnings} (see mlperf_log_detail.txt)")
     if extras:
         out += ["", "LoadGen log notes:", *extras]
     out += ["", "## GPU utilization", "", *_telemetry_lines(s), "", "## Host", ""]
     out += _host_lines(s)
-    files = [str(f) for f in s.get("files") or ()]
+    files = list(s.files)
     out += ["", "## Files", "", f"In `{run_dir}` when the summary was written:", ""]
     out += [f"- `{f}`" for f in files] or ["- none listed"]
     return "\n".join(out) + "\n"
@@ -217,33 +220,31 @@ def _projection(row: Mapping[str, Any], hours: float | None, tp: float | None, w
     )
 
 
-def _telemetry_lines(s: Mapping[str, Any]) -> list[str]:
-    tel = s.get("telemetry") if isinstance(s.get("telemetry"), Mapping) else {}
-    gpus = [g for g in tel.get("gpus") or () if isinstance(g, Mapping)]
-    if not gpus:
-        reason = tel.get("detail") or tel.get("state") or "the summary has no telemetry section"
+def _telemetry_lines(s: RunSummary) -> list[str]:
+    tel = s.telemetry
+    if not tel.gpus:
+        reason = tel.detail or tel.state or "the summary has no telemetry section"
         return [f"no GPU telemetry: {reason}"]
     lines = [
         "| GPU | Name | Samples | Utilization mean | p95 | max | Memory peak (MiB) |",
         "|---|---|---|---|---|---|---|",
     ]
-    for g in gpus:
+    for g in tel.gpus:
         lines.append(
-            f"| {g.get('gpu', MISSING)} | {cell(g.get('name') or MISSING)} | "
-            f"{num(g.get('samples'))} | {percent(g.get('util_mean'))} | "
-            f"{percent(g.get('util_p95'))} | {percent(g.get('util_max'))} | "
-            f"{num(g.get('mem_peak_mib'))} |"
+            f"| {MISSING if g.gpu is None else g.gpu} | {cell(g.name or MISSING)} | "
+            f"{num(g.samples)} | {percent(g.util_mean)} | {percent(g.util_p95)} | "
+            f"{percent(g.util_max)} | {num(g.mem_peak_mib)} |"
         )
     return lines
 
 
-def _host_lines(s: Mapping[str, Any]) -> list[str]:
-    host = s.get("host") if isinstance(s.get("host"), Mapping) else {}
-    gpus = ", ".join(str(g.get("name")) for g in host.get("gpus") or () if isinstance(g, Mapping))
+def _host_lines(s: RunSummary) -> list[str]:
+    host = s.host
+    gpus = ", ".join(str(g.name) for g in host.gpus)
     return [
-        f"- OS: {host.get('os') or MISSING}; Python: {host.get('python') or MISSING}; "
-        f"LoadGen: {host.get('loadgen_version') or MISSING}",
-        f"- GPUs: {gpus or MISSING} (GPU state: {host.get('gpu_state') or MISSING})",
+        f"- OS: {host.os or MISSING}; Python: {host.python or MISSING}; "
+        f"LoadGen: {host.loadgen_version or MISSING}",
+        f"- GPUs: {gpus or MISSING} (GPU state: {host.gpu_state or MISSING})",
     ]
 
 
@@ -271,17 +272,9 @@ def write_text(path: Path, text: str) -> Path:
 
 
 def write_recorded_run_report(rec: RecordedRun) -> Path:
-    return write_text(rec.run_dir / report_name(rec.summary.get("node")), render_run_report(rec))
+    return write_text(rec.run_dir / report_name(rec.summary.node), render_run_report(rec))
 
 
-def read_run_summary(run_dir: Path) -> RecordedRun:
-    path = Path(run_dir) / RUN_SUMMARY
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise MlconsoleError(
-            f"{path}: cannot read the run summary ({exc}); nothing to report"
-        ) from exc
-    if not isinstance(data, dict) or data.get("schema") != RUN_SCHEMA:
-        raise MlconsoleError(f"{path}: not an mlconsole run summary (schema {RUN_SCHEMA!r})")
-    return RecordedRun(Path(run_dir), data)
+def read_recorded_run(run_dir: Path) -> RecordedRun:
+    """The run dir's summary; `SummaryUnreadable` (one sentence, naming the file) otherwise."""
+    return RecordedRun(Path(run_dir), read_run_summary(Path(run_dir)))

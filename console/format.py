@@ -1,0 +1,82 @@
+"""How the console writes what the engine recorded: numbers, durations and run states.
+
+The batch lines, the TUI's table and its details screen all use these, so a figure reads the
+same wherever it appears. Run states reach the console as `RunState`'s stable identifiers
+(what the results files store); the words a person reads for each live here, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from engine.model import RunState
+
+MISSING = "—"
+
+# The words for each run state, in lines (batch, details, notices).
+STATE_LABELS: Mapping[str, str] = {
+    RunState.QUEUED: "queued",
+    RunState.STARTING: "starting",
+    RunState.RUNNING: "running",
+    RunState.STALLED: "stalled",
+    RunState.LINK_LOST: "link lost, retrying",
+    RunState.COLLECTING: "collecting",
+    RunState.SUCCEEDED: "succeeded",
+    RunState.HARNESS_ERROR_AFTER_COMPLETE: "complete, harness exited non-zero",
+    RunState.FAILED: "failed",
+    RunState.CANCELLED: "cancelled",
+    RunState.CANCEL_FAILED: "cancel failed, may still run",
+    RunState.FETCH_FAILED: "fetch failed (files left on node)",
+    RunState.UNREACHABLE: "node unreachable, may still run",
+}
+
+# The runs table's cells: a symbol as well as a word, so a state reads without color. The
+# first three are the console's own: a planned run, and a group's states.
+PLANNED = "planned"
+STATE_CELLS: Mapping[str, str] = {
+    PLANNED: "· planned",
+    "finished": "✓ finished",
+    RunState.QUEUED: "… queued",
+    RunState.STARTING: "▸ starting",
+    RunState.RUNNING: "▶ running",
+    RunState.STALLED: "‖ stalled",
+    RunState.LINK_LOST: "⚡ link lost",
+    RunState.COLLECTING: "⇣ collecting",
+    RunState.SUCCEEDED: "✓ succeeded",
+    RunState.HARNESS_ERROR_AFTER_COMPLETE: "✓ done, exit≠0",
+    RunState.FAILED: "✗ failed",
+    RunState.CANCELLED: "⊘ cancelled",
+    RunState.CANCEL_FAILED: "✗ cancel failed",
+    RunState.FETCH_FAILED: "✗ fetch failed",
+    RunState.UNREACHABLE: "✗ unreachable",
+}
+
+
+def state_label(state: str | None) -> str:
+    """The words for a run state; an identifier this console does not know reads as itself."""
+    if state is None:
+        return MISSING
+    return STATE_LABELS.get(state, str(state))
+
+
+def state_cell(state: str) -> str:
+    return STATE_CELLS.get(state, str(state))
+
+
+def fmt_num(x: float | None, unit: str = "", digits: int = 3) -> str:
+    """A figure to `digits` significant digits (thousands separated above that), or an em
+    dash when it is missing."""
+    if x is None:
+        return MISSING
+    text = f"{x:.{digits}g}" if abs(x) < 10**digits else f"{x:,.0f}"
+    return f"{text} {unit}".rstrip()
+
+
+def fmt_duration(s: float | None) -> str:
+    """`1h02m03s`, `4m05s`, `6s`; an em dash when unknown."""
+    if s is None:
+        return MISSING
+    s = int(round(s))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}h{m:02d}m{sec:02d}s" if h else (f"{m}m{sec:02d}s" if m else f"{sec}s")

@@ -1,0 +1,1 @@
+/work/wt/layout/.venv/bin/python -m engine.harness.demo --scenario Offline --mode performance --total-sample-count 30 --shard-start 18 --output-dir /tmp/v010/.mlconsole/nodes/fast/runs/fast_20261202_000152 --user-conf /tmp/v010/.mlconsole/nodes/fast/runs/fast_20261202_000152/user.conf --model demo --speed 80 --concurrency 4 --tokens 8 --load-time 0.1

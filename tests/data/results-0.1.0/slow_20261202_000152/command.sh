@@ -1,0 +1,1 @@
+/work/wt/layout/.venv/bin/python -m engine.harness.demo --scenario Offline --mode performance --total-sample-count 18 --shard-start 0 --output-dir /tmp/v010/.mlconsole/nodes/slow/runs/slow_20261202_000152 --user-conf /tmp/v010/.mlconsole/nodes/slow/runs/slow_20261202_000152/user.conf --model demo --speed 40 --concurrency 4 --tokens 8 --load-time 0.1
