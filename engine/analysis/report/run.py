@@ -1,7 +1,7 @@
 """The per-run report, `<node>_comprehensive_report.md`, written into the run dir.
 
 Everything in it is read from the run's `orchestrator_summary.json` (through
-`engine.analysis.frames.run_row`, the same reading the frames use) or computed by `engine.figures`;
+`engine.analysis.columns.run_row`, the same reading the frames use) or computed by `engine.figures`;
 the run dir's path is printed at the top so every figure can be traced to its files.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import figures
-from engine.analysis.frames import run_row
+from engine.analysis.columns import run_row
 from engine.analysis.report.format import (
     MISSING,
     cell,
