@@ -128,7 +128,8 @@ async def test_node_without_driver_or_nvidia_smi_gives_one_batch(
 
     run_dir = tmp_path / "run"
     handle = await RunTelemetry.start(transport, node, run_dir, 0.1)
-    await asyncio.sleep(0.5)
+    # Wait for the node's one batch (a fixed sleep was too short on a loaded machine).
+    await wait_for(lambda: handle.batches >= 1)
     summary = await handle.stop()
     assert (summary["state"], summary["samples"], summary["gpus"]) == (state, 0, [])
     assert read_telemetry(run_dir / "telemetry.csv") == []
