@@ -215,7 +215,7 @@ async def test_cancel_with_confirmation_then_quit_cancelling_the_rest(tmp_path: 
 
 async def test_quit_leaves_runs_going_and_a_new_console_reattaches(tmp_path: Path) -> None:
     plan = '\n[[plan]]\nkind = "run"\nnode = "fast"\nbenchmark = "demo"\nsamples = 500\n'
-    cfg = write_config(tmp_path, speeds={"fast": 200}, plan=plan)
+    cfg = write_config(tmp_path, speeds={"fast": 120}, plan=plan)
     app = ConsoleApp(load_config(cfg), config_note="test config")
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("s")

@@ -52,6 +52,7 @@ PERF_RUNS = (
     "bad_userconf",
 )
 ALL_RUNS = (*PERF_RUNS, "accuracy")
+RUNNER_OUTPUT = "runner_output.txt"  # the runner's stdout and stderr, kept beside the logs
 
 
 def _json_roundtrip(d: dict) -> dict:
@@ -80,6 +81,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     for kind, proc in procs.items():
         output, _ = proc.communicate(timeout=120)
         assert proc.returncode == 0, f"LoadGen run {kind} failed: {output.decode()[-2000:]}"
+        (root / kind / RUNNER_OUTPUT).write_bytes(output)
     return {kind: root / kind for kind in ALL_RUNS}
 
 
@@ -286,14 +288,26 @@ def test_a_run_stopped_by_max_query_count_processes_fewer_than_it_generated(runs
 
 
 def test_user_conf_errors_logged_before_the_run_have_garbage_times(runs):
+    """LoadGen logs a user.conf's errors before the test starts, and where they land is a race
+    in its logger (seen on a loaded machine): usually in the detail log, with a time that
+    wrapped around below zero, and counted in the summary; sometimes flushed to stdout before
+    the detail log was opened, and then neither the detail log nor the summary has them. Each
+    case is checked exactly; the errors are never lost from both places."""
     logs = read_run_logs(runs["bad_userconf"])
     d = logs.detail
-    assert d.errors[:2] == (
+    errors = (
         ("error_invalid_config", "value needs to be integer or double, line=1"),
         ("error_invalid_config", "expected 'key=value', line=2"),
     )
-    assert d.entries[0].time_ms > 1e12  # unsigned wrap-around: LoadGen logged them early
-    assert logs.summary.errors_count == 2
+    stdout = (runs["bad_userconf"] / RUNNER_OUTPUT).read_text()
+    if d.errors:
+        assert d.errors[:2] == errors
+        assert d.entries[0].time_ms > 1e12  # unsigned wrap-around: LoadGen logged them early
+        assert logs.summary.errors_count == 2
+    else:  # flushed to stdout first: the detail log and the summary know of no error
+        assert all(f'"value": "{value}"' in stdout for _, value in errors), stdout[:2000]
+        assert logs.summary.errors_count == 0
+    assert "FromConfig returned -22" in stdout
     assert logs.complete
 
 
