@@ -40,6 +40,12 @@ MAX_GROUPS = 12
 _COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c")
 
 
+def warm_up() -> None:
+    """Import matplotlib's Agg backend and make one Figure, so the first real chart does not
+    pay for them (the orchestrator calls this in a thread while a plan's first runs go)."""
+    _figure(1, 1)
+
+
 def _figure(width: float, height: float) -> Figure:
     import matplotlib
 

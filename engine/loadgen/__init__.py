@@ -21,7 +21,7 @@ from engine.loadgen.progress import (
     TraceProgress,
     progress_from_stdout,
 )
-from engine.loadgen.userconf import audit_config_problem, check_user_conf, loadgen_rejects
+from engine.loadgen.userconf import check_user_conf, loadgen_rejects
 
 __all__ = [
     "AccuracyLog",
@@ -34,7 +34,6 @@ __all__ = [
     "RunLogs",
     "Summary",
     "TraceProgress",
-    "audit_config_problem",
     "check_user_conf",
     "loadgen_rejects",
     "parse_accuracy",

@@ -262,20 +262,6 @@ def _check_key(source: str, n: int, key: str, value: str) -> list[Problem]:
     return out
 
 
-def audit_config_problem(names: Iterable[str]) -> str | None:
-    """The sentence to show when a run's working directory holds an `audit.config` (its file
-    names given as `names`); None when it does not. LoadGen reads that file at StartTest and
-    lets it override the test settings, so a leftover from a compliance test silently changes
-    a run."""
-    if "audit.config" not in {name.rsplit("/", 1)[-1] for name in names}:
-        return None
-    return (
-        "audit.config found in the run's working directory: LoadGen would read it and "
-        "override the test settings (a leftover from a compliance test?). Remove it, or "
-        "mark the benchmark audit_config_intended if a compliance test needs it."
-    )
-
-
 def conf_assignments(text: str) -> list[tuple[int, str, str]]:
     """The `(line, key, value)` assignments LoadGen would take from a user.conf, with its
     tokenising (the checks above say which lines it rejects or skips; those are left out).

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.model import RunSpec, RunState
 from engine.results.schema import (
     GROUP_SUMMARY_FILE,
     RUN_SUMMARY_FILE,
@@ -38,6 +39,8 @@ from engine.results.schema import (
     SummaryUnreadable,
     read_group_summary,
     read_run_summary,
+    spec_from_json,
+    spec_to_json,
 )
 
 SNAPSHOT = "config.snapshot.toml"
@@ -75,6 +78,49 @@ def write_group_summary(group_dir: Path, summary: GroupSummary) -> Path:
     path = Path(group_dir) / GROUP_SUMMARY_FILE
     write_json(path, summary.to_json())
     return path
+
+
+@dataclass(frozen=True)
+class StartedRun:
+    """A journal `started` line: a run launched detached, and where to find it again."""
+
+    spec: RunSpec
+    run_dir: str  # the controller-side run dir's name, under the results dir
+    node_run_dir: str
+    log_dir: str
+    pid: int
+    config: str = ""
+    t: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "event": "started",
+            "run_id": self.spec.run_id,
+            "node": self.spec.node,
+            "run_dir": self.run_dir,
+            "node_run_dir": self.node_run_dir,
+            "log_dir": self.log_dir,
+            "pid": self.pid,
+            "spec": spec_to_json(self.spec),
+            "config": self.config,
+            "t": self.t,
+        }
+
+    @classmethod
+    def from_json(cls, entry: Mapping[str, Any]) -> StartedRun:
+        """ValueError (one sentence) when the line lacks what a re-attach needs."""
+        try:
+            return cls(
+                spec=spec_from_json(entry.get("spec")),
+                run_dir=check_component(str(entry["run_dir"]), "run dir"),
+                node_run_dir=str(entry["node_run_dir"]),
+                log_dir=str(entry["log_dir"]),
+                pid=int(entry["pid"]),
+                config=str(entry.get("config") or ""),
+                t=float(entry.get("t") or 0.0),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a journal 'started' line (no {exc})") from exc
 
 
 @dataclass(frozen=True)
@@ -119,6 +165,20 @@ class ResultsStore:
         with open(self.root / JOURNAL, "a") as f:
             f.write(json.dumps(entry, default=str) + "\n")
 
+    def journal_started(self, run: StartedRun) -> None:
+        self.journal(run.to_json())
+
+    def journal_finished(self, run_id: str, run_dir: str, state: RunState) -> None:
+        self.journal(
+            {
+                "event": "finished",
+                "run_id": run_id,
+                "run_dir": run_dir,
+                "state": state.value,
+                "t": time.time(),
+            }
+        )
+
     def journal_entries(self) -> list[dict[str, Any]]:
         try:
             lines = (self.root / JOURNAL).read_text().splitlines()
@@ -143,6 +203,17 @@ class ResultsStore:
             elif e.get("event") == "finished" and key:
                 started.pop(key, None)
         return list(started.values())
+
+    def unfinished_runs(self) -> tuple[list[StartedRun], list[str]]:
+        """The unfinished runs as StartedRuns, and a sentence for each line that cannot be
+        one (so a re-attach says what it passed over)."""
+        runs, problems = [], []
+        for entry in self.unfinished():
+            try:
+                runs.append(StartedRun.from_json(entry))
+            except ValueError as exc:
+                problems.append(f"journal run {entry.get('run_dir')}: {exc}")
+        return runs, problems
 
     def runs(self) -> Iterator[RecordedRun]:
         """Every run dir with a readable summary, in dir-name order. A dir whose summary

@@ -1,5 +1,6 @@
 """Executes a Plan: stages in order; within a stage, each node's runs one after another and the
-nodes side by side; a parallel group's shards all at once, sized by measured speed.
+nodes side by side; a parallel group's shards all at once (sized and calibrated by
+`engine.run.groups`); a fleet stage through `engine.fleet.stage`. Cancel and re-attach.
 
 The orchestrator owns the node connections (one per node, reconnected with backoff) and
 publishes everything it does on its EventBus; it never prints.
@@ -15,13 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine import figures
 from engine.errors import LinkLost, NodeUnreachable
 from engine.events import (
     EventBus,
-    GroupFinished,
-    GroupStarted,
-    NodeChecked,
     NodeStateChanged,
     Notice,
     PlanFinished,
@@ -41,11 +38,11 @@ from engine.model import (
     NodeState,
     RunSpec,
     RunState,
-    Split,
     Stage,
 )
-from engine.results.schema import RunSummary, spec_from_json
-from engine.results.store import ResultsStore, write_group_summary
+from engine.results.schema import RunSummary
+from engine.results.store import ResultsStore
+from engine.run.groups import group_measurements, measured_throughputs, plan_shards, run_group
 from engine.run.loadgen_settings import SettingsResolver
 from engine.run.runner import RunContext, RunExecution, TelemetryHandle
 from engine.transport import open_transport
@@ -155,24 +152,16 @@ class Orchestrator:
     async def preflight(self, nodes: Sequence[str] | None = None) -> list[NodeFacts]:
         """Probe nodes concurrently over the orchestrator's own connections (left open for
         the runs: one login per node); publishes NodeStateChanged and NodeChecked per node."""
-        from engine.run.preflight import audit_cwds, check_node
+        from engine.run.preflight import preflight_nodes
 
-        names = list(nodes or self.config.nodes)
+        def transport_for(node: NodeSpec) -> Transport:
+            return self._transports.setdefault(node.name, open_transport(node))
 
-        async def one(name: str) -> NodeFacts:
-            self.bus.publish(NodeStateChanged(name, NodeState.CHECKING))
-            node = self.config.nodes[name]
-            transport = self._transports.setdefault(name, open_transport(node))
-            facts = await check_node(node, audit_cwds(self.config, node), transport=transport)
-            self._facts[name] = facts
-            self.bus.publish(NodeChecked(facts))
-            state = NodeState.READY if facts.reachable else NodeState.UNREACHABLE
-            self.bus.publish(
-                NodeStateChanged(name, state, facts.error or "; ".join(facts.warnings))
-            )
-            return facts
-
-        return list(await asyncio.gather(*(one(n) for n in names)))
+        facts = await preflight_nodes(
+            self.config, list(nodes or self.config.nodes), transport_for, self.bus
+        )
+        self._facts.update((f.node, f) for f in facts)
+        return facts
 
     # --- cancel -------------------------------------------------------------------------------
 
@@ -250,6 +239,7 @@ class Orchestrator:
         finally:
             # Endpoint services live for the whole plan (a sweep reuses them), then stop.
             await services.stop_all()
+        await self._prewarmed()
         await self.export_reports()
         outcome = plan_outcome(summaries, time.monotonic() - t0)
         self.bus.publish(
@@ -258,6 +248,20 @@ class Orchestrator:
             )
         )
         return outcome
+
+    async def _prewarmed(self) -> None:
+        """Wait for the report libraries' preload; a failure is said (the reports that
+        follow then say what failed), never left in a task no one awaits."""
+        task, self._prewarm = self._prewarm, None
+        if task is None:
+            return
+        try:
+            await task
+        except Exception as exc:  # noqa: BLE001 - an ImportError, a broken matplotlib...
+            self.bus.publish(
+                Notice(f"could not preload the report libraries: {type(exc).__name__}: {exc}",
+                       "warning")
+            )  # fmt: skip
 
     async def rerun(self, run_id: str) -> RunSummary:
         """The same RunSpec again, in a new run dir."""
@@ -310,37 +314,27 @@ class Orchestrator:
     async def reattach(self) -> list[RunSummary]:
         """Follow every run the journal says was started but never finished (a console that
         was closed or crashed while runs went on, detached, on their nodes) to its end."""
-        from engine.run.runner import Placement
-        from engine.transport.base import RunHandle
-
+        runs, problems = self.store.unfinished_runs()
+        for problem in problems:
+            self.bus.publish(Notice(f"{problem}; not re-attached", "warning"))
         pending = []
-        for entry in self.store.unfinished():
-            try:
-                spec = spec_from_json(entry.get("spec"))
-            except ValueError as exc:
-                self.bus.publish(
-                    Notice(f"journal run {entry.get('run_dir')}: {exc}; not re-attached", "warning")
-                )
-                continue
+        for started in runs:
+            spec = started.spec
             if spec.node not in self.config.nodes or spec.benchmark not in self.config.benchmarks:
                 self.bus.publish(
                     Notice(
-                        f"journal run {entry.get('run_dir')} names a node or "
+                        f"journal run {started.run_dir} names a node or "
                         "benchmark this config lacks; not re-attached",
                         "warning",
                     )
                 )
                 continue
-            ex = RunExecution(self._ctx, spec)
-            ex.placement = Placement(
-                self.store.root / entry["run_dir"], entry["node_run_dir"], entry["log_dir"], ""
-            )
-            ex.handle = RunHandle(spec.node, spec.run_id, entry["node_run_dir"], int(entry["pid"]))
+            ex = RunExecution.reattached(self._ctx, started)
             self._executions[spec.run_id] = ex
             self._specs[spec.run_id] = spec
             self.bus.publish(RunQueued(spec))
             self.bus.publish(
-                Notice(f"re-attached to {spec.run_id} on {spec.node} ({entry['run_dir']})")
+                Notice(f"re-attached to {spec.run_id} on {spec.node} ({started.run_dir})")
             )
             pending.append(ex)
 
@@ -375,26 +369,7 @@ class Orchestrator:
         )
         return ServiceRegistry(ctx)
 
-    # --- groups -------------------------------------------------------------------------------
-
-    def measured_throughputs(
-        self, benchmark: str, scenario: str, mode: str, nodes: Sequence[str]
-    ) -> dict[str, tuple[float | None, str | None]]:
-        """Each node's most recent single-run (not a group shard) wall throughput for this
-        benchmark/scenario/mode, with the run dir it comes from."""
-        found: dict[str, tuple[float | None, str | None]] = {n: (None, None) for n in nodes}
-        runs = sorted(self.store.runs(), key=lambda r: r.summary.wall.end_unix or 0)
-        for rec in runs:
-            s = rec.summary
-            if (
-                s.node in found
-                and s.group_id is None
-                and (s.benchmark, s.scenario, s.mode) == (benchmark, scenario, mode)
-                and s.ok
-                and s.wall_throughput is not None
-            ):
-                found[s.node] = (s.wall_throughput, rec.run_dir.name)
-        return found
+    # --- settings --------------------------------------------------------------------------
 
     async def resolve_plan_settings(
         self, nodes: Sequence[str] | None = None
@@ -404,7 +379,8 @@ class Orchestrator:
         specs = [r for stage in self.config.plan.stages for r in stage.runs]
         for stage in self.config.plan.stages:
             if stage.group is not None:
-                specs.extend(self.plan_shards(stage.group)[0])
+                measured = group_measurements(self.store, stage.group)
+                specs.extend(plan_shards(stage.group, measured).shards)
         if nodes is not None:
             specs = [s for s in specs if s.node in nodes]
         found: list[RunSettingsResolved] = []
@@ -420,120 +396,19 @@ class Orchestrator:
     def _measured_rate(self, spec: RunSpec) -> tuple[float | None, str | None]:
         """The node's most recent wall throughput for this run's benchmark, scenario and mode
         (the rate a run's ETA before launch follows from)."""
-        return self.measured_throughputs(
-            spec.benchmark, str(spec.scenario), str(spec.mode), [spec.node]
+        return measured_throughputs(
+            self.store.runs(), spec.benchmark, str(spec.scenario), str(spec.mode), [spec.node]
         )[spec.node]
 
-    def plan_shards(self, group: GroupSpec) -> tuple[list[RunSpec], str, str]:
-        """Shard specs, the split used, and where its weights came from."""
-        measured = self.measured_throughputs(
-            group.benchmark, str(group.scenario), str(group.mode), group.nodes
-        )
-        have_all = all(v is not None for v, _ in measured.values())
-        split = group.split
-        if split == Split.AUTO:
-            split = Split.WEIGHTED if have_all else Split.EQUAL
-        if split == Split.WEIGHTED and have_all:
-            weights = {n: measured[n][0] for n in group.nodes}
-            source = "measured wall throughput: " + ", ".join(
-                f"{n} {measured[n][0]:.3g} samples/s ({measured[n][1]})" for n in group.nodes
-            )
-        else:
-            if split == Split.WEIGHTED:
-                source = (
-                    "equal (weighted requested, but no measurement for "
-                    + ", ".join(n for n in group.nodes if measured[n][0] is None)
-                    + ")"
-                )
-                split = Split.EQUAL
-            else:
-                source = "equal split"
-            weights = {n: None for n in group.nodes}
-        sizes = figures.shard_sizes(group.total_samples, weights)
-        starts = figures.shard_starts(sizes)
-        specs = [
-            RunSpec(
-                run_id=f"{group.group_id}-{n}",
-                node=n,
-                benchmark=group.benchmark,
-                scenario=group.scenario,
-                mode=group.mode,
-                samples=sizes[n],
-                shard_start=starts[n],
-                group_id=group.group_id,
-                stage=group.name,
-                label=f"{group.name} shard {i + 1}/{len(group.nodes)}",
-            )
-            for i, n in enumerate(group.nodes)
-            if sizes[n] > 0
-        ]
-        return specs, str(split), source
-
     async def _run_group(self, group: GroupSpec) -> list[RunSummary]:
-        if group.calibrate:
-            await self._calibrate(group)
-        shards, split, source = self.plan_shards(group)
-        for spec in shards:
-            self.bus.publish(RunQueued(spec))
-        await self.settings.resolve(shards)
-        group_dir = self.store.new_group_dir(group.name)
-        self.bus.publish(GroupStarted(group.group_id, group.name, tuple(shards), split, source))
-        summaries = list(await asyncio.gather(*(self._execute(s) for s in shards)))
-        singles = self.measured_throughputs(
-            group.benchmark, str(group.scenario), str(group.mode), group.nodes
+        return await run_group(
+            group,
+            config=self.config,
+            store=self.store,
+            bus=self.bus,
+            execute=self._execute,
+            resolve_settings=self.settings.resolve,
         )
-        from engine.results.summary import build_group_summary
-
-        summary = build_group_summary(
-            group_id=group.group_id,
-            name=group.name,
-            group_dir_name=group_dir.name,
-            benchmark=self.config.benchmarks[group.benchmark],
-            scenario=str(group.scenario),
-            mode=str(group.mode),
-            nodes=group.nodes,
-            split=split,
-            split_source=source,
-            simulated=self.config.simulated,
-            total_samples=group.total_samples,
-            shards=summaries,
-            singles=singles,
-        )
-        write_group_summary(group_dir, summary)
-        self.bus.publish(GroupFinished(group.group_id, group.name, str(group_dir), summary))
-        return summaries
-
-    async def _calibrate(self, group: GroupSpec) -> None:
-        """A short single run per node lacking a measurement, all nodes at once."""
-        measured = self.measured_throughputs(
-            group.benchmark, str(group.scenario), str(group.mode), group.nodes
-        )
-        missing = [n for n, (v, _) in measured.items() if v is None]
-        if not missing:
-            return
-        samples = max(1, min(group.total_samples // (10 * len(group.nodes)) or 1, 500))
-        specs = [
-            RunSpec(
-                run_id=f"{group.group_id}-calibrate-{n}",
-                node=n,
-                benchmark=group.benchmark,
-                scenario=group.scenario,
-                mode=group.mode,
-                samples=samples,
-                stage=f"{group.name}-calibration",
-                label="calibration",
-            )
-            for n in missing
-        ]
-        for spec in specs:
-            self.bus.publish(RunQueued(spec))
-        self.bus.publish(
-            Notice(
-                f"calibrating {', '.join(missing)} with {samples} samples each "
-                f"before sizing group {group.name}"
-            )
-        )
-        await asyncio.gather(*(self._execute(s) for s in specs))
 
     # --- reports ------------------------------------------------------------------------------
 
@@ -561,10 +436,10 @@ def _plan_nodes(stages: Sequence[Stage]) -> list[str]:
 
 
 def _import_report_libraries() -> None:
-    import engine.analysis.charts  # noqa: F401
     import engine.analysis.frames  # noqa: F401  (polars)
+    from engine.analysis.charts import warm_up
 
-    engine.analysis.charts._figure(1, 1)  # matplotlib's Agg backend and Figure
+    warm_up()
 
 
 def _write_run_report(ex: RunExecution) -> None:

@@ -19,7 +19,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from engine.errors import MlconsoleError, NodeUnreachable
-from engine.model import Config, GpuInfo, NodeFacts, NodeSpec
+from engine.events import EventBus, NodeChecked, NodeStateChanged
+from engine.model import Config, GpuInfo, NodeFacts, NodeSpec, NodeState, RunSpec
+from engine.run.audit_config import audit_config_sentence
 from engine.transport.base import Transport
 
 GPU_FIELDS = "index,name,memory.total,memory.used,driver_version,uuid,utilization.gpu"
@@ -215,11 +217,7 @@ def parse_probe(node: NodeSpec, stdout: str, *, elapsed_s: float | None = None) 
         free = int(kb) * 1024
         if free < LOW_DISK_BYTES:
             warnings.append(f"only {free / 2**20:.0f} MiB free under {node.workdir}")
-    for cwd in audits:
-        warnings.append(
-            f"stray audit.config in {cwd}: LoadGen would apply its compliance settings to the "
-            "run; remove it (or set audit_config_intended = true if it is meant)"
-        )
+    warnings += [audit_config_sentence(cwd, node.name) for cwd in audits]
 
     return NodeFacts(
         node=node.name,
@@ -256,35 +254,33 @@ async def probe(transport: Transport, benchmarks_cwds: Sequence[str] = ()) -> No
 
 
 def audit_cwds(config: Config, node: NodeSpec) -> list[str]:
-    """The harness directories of the benchmarks planned on `node` where a stray
-    audit.config matters. A cwd that needs per-run values (`{output_dir}` ...) is skipped:
-    it is a fresh run dir, where nothing stray can be yet."""
-    from engine.run.templates import TemplateError, render_template
+    """The directories where the runs planned on `node` would have LoadGen read a stray
+    audit.config (`engine.run.audit_config`, the rule the launch applies too): one per run,
+    its benchmark's cwd rendered with that run's values. A group's shards are taken as their
+    sizing leaves them unknown (0 samples); without a plan, every benchmark as a full-dataset
+    run. A cwd in the run dir is left out: it is made fresh for each run."""
+    from engine.run.audit_config import audit_config_dir
 
-    names: set[str] = set()
+    specs = [r for stage in config.plan.stages for r in stage.runs if r.node == node.name]
     for stage in config.plan.stages:
-        names.update(r.benchmark for r in stage.runs if r.node == node.name)
-        if stage.group is not None and node.name in stage.group.nodes:
-            names.add(stage.group.benchmark)
+        g = stage.group
+        if g is not None and node.name in g.nodes:
+            specs.append(
+                RunSpec(f"{g.group_id}-{node.name}", node.name, g.benchmark, g.scenario, g.mode,
+                        0, group_id=g.group_id, stage=g.name)
+            )  # fmt: skip
     if not config.plan.stages:
-        names = set(config.benchmarks)
+        specs = [
+            RunSpec(f"check-{b.name}", node.name, b.name, b.scenario, b.mode, b.dataset_size)
+            for b in config.benchmarks.values()
+        ]
     cwds: list[str] = []
-    for name in sorted(names):
-        bench = config.benchmarks.get(name)
-        if bench is None or bench.cwd is None or bench.audit_config_intended:
+    for spec in specs:
+        bench = config.benchmarks.get(spec.benchmark)
+        if bench is None or bench.audit_config_intended:
             continue
-        values = {
-            **node.vars,
-            "node": node.name,
-            "python": node.python,
-            "model": bench.model,
-            "dataset_size": str(bench.dataset_size),
-        }
-        try:
-            cwd = render_template(bench.cwd, values, quote=False)
-        except TemplateError:
-            continue
-        if cwd not in cwds:
+        cwd = audit_config_dir(node, bench, spec)
+        if cwd is not None and cwd not in cwds:
             cwds.append(cwd)
     return cwds
 
@@ -329,6 +325,28 @@ async def check_node(
             except (TimeoutError, OSError, MlconsoleError):
                 pass
     return dataclasses.replace(facts, elapsed_s=time.monotonic() - t0)
+
+
+async def preflight_nodes(
+    config: Config,
+    names: Sequence[str],
+    transport_for: Callable[[NodeSpec], Transport],
+    bus: EventBus,
+) -> list[NodeFacts]:
+    """Probe the named nodes at once, each over `transport_for(node)` (left open), saying
+    each node's state on `bus` (NodeStateChanged checking, then NodeChecked and ready or
+    unreachable)."""
+
+    async def one(name: str) -> NodeFacts:
+        bus.publish(NodeStateChanged(name, NodeState.CHECKING))
+        node = config.nodes[name]
+        facts = await check_node(node, audit_cwds(config, node), transport=transport_for(node))
+        bus.publish(NodeChecked(facts))
+        state = NodeState.READY if facts.reachable else NodeState.UNREACHABLE
+        bus.publish(NodeStateChanged(name, state, facts.error or "; ".join(facts.warnings)))
+        return facts
+
+    return list(await asyncio.gather(*(one(n) for n in names)))
 
 
 OnResult = Callable[[NodeFacts], Awaitable[None] | None]

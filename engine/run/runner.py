@@ -30,8 +30,14 @@ from engine.loadgen.files import (
     LOG_PREFIX,
 )
 from engine.model import Benchmark, Config, Mode, NodeFacts, NodeSpec, RunSpec, RunState
-from engine.results.schema import RUN_SUMMARY_FILE, RunSummary, spec_to_json
-from engine.results.store import SNAPSHOT, ResultsStore, write_run_summary
+from engine.results.schema import RUN_SUMMARY_FILE, RunSummary
+from engine.results.store import SNAPSHOT, ResultsStore, StartedRun, write_run_summary
+from engine.run.audit_config import (
+    AUDIT_CONFIG,
+    audit_config_dir,
+    harness_cwd,
+    stray_audit_config,
+)
 from engine.run.live_progress import STREAMS, LiveProgress
 from engine.run.loadgen_settings import Resolution
 from engine.run.log_dir import is_pattern, match_log_dir
@@ -103,6 +109,19 @@ class RunExecution:
     def cancelled(self) -> bool:
         return self._cancel.is_set()
 
+    @classmethod
+    def reattached(cls, ctx: RunContext, started: StartedRun) -> RunExecution:
+        """The execution of a run an earlier console launched, from its journal line, ready
+        to `follow()`."""
+        ex = cls(ctx, started.spec)
+        ex.placement = Placement(
+            ctx.store.root / started.run_dir, started.node_run_dir, started.log_dir, ""
+        )
+        ex.handle = RunHandle(
+            started.spec.node, started.spec.run_id, started.node_run_dir, started.pid
+        )
+        return ex
+
     async def execute(self) -> RunSummary:
         """Run to the end and return the written summary. Never raises for run-level failures:
         they become a FAILED summary with the reason."""
@@ -116,20 +135,11 @@ class RunExecution:
             self.handle = await transport.start(request)
         except (LaunchRefused, NodeUnreachable, MlconsoleError, ValueError, OSError) as exc:
             return await self._finish_without_launch(RunState.FAILED, str(exc))
-        self.ctx.store.journal(
-            {
-                "event": "started",
-                "run_id": self.spec.run_id,
-                "node": self.node.name,
-                "run_dir": self.placement.run_dir.name,
-                "node_run_dir": self.placement.node_run_dir,
-                "log_dir": self.placement.log_dir,
-                "pid": self.handle.pid,
-                "spec": spec_to_json(self.spec),
-                "config": self.ctx.config.source,
-                "t": time.time(),
-            }
-        )
+        p = self.placement
+        self.ctx.store.journal_started(
+            StartedRun(self.spec, p.run_dir.name, p.node_run_dir, p.log_dir, self.handle.pid,
+                       self.ctx.config.source, time.time())
+        )  # fmt: skip
         return await self.follow()
 
     async def follow(self) -> RunSummary:
@@ -243,9 +253,8 @@ class RunExecution:
             output_dir=node_run_dir,
             user_conf_path=f"{node_run_dir}/user.conf",
         )
-        cwd = self.rendered.cwd or node_run_dir
-        if not cwd.startswith("/"):
-            cwd = f"{home}/{cwd}"
+        cwd = harness_cwd(self.benchmark, self.rendered.values, home=home, run_dir=node_run_dir)
+        assert cwd is not None  # every value of the run is known here
         log_dir = self.rendered.log_dir
         if not log_dir.startswith("/"):
             log_dir = f"{cwd.rstrip('/')}/{log_dir}"
@@ -274,13 +283,13 @@ class RunExecution:
             self.ctx.bus.publish(
                 Notice(f"{self.spec.run_id}: {source}{where}: {problem.message}", "warning")
             )
-        audit = await transport.size(f"{p.cwd}/audit.config")
-        if audit is not None and not self.benchmark.audit_config_intended:
-            raise LaunchRefused(
-                f"a stray audit.config in {p.cwd} on {self.node.name} would silently override "
-                "LoadGen's settings; remove it, or set audit_config_intended = true for "
-                f"benchmark {self.benchmark.name}"
-            )
+        home = (await transport.home()).rstrip("/")
+        where = audit_config_dir(
+            self.node, self.benchmark, self.spec, home=home, run_dir=p.node_run_dir
+        )
+        if where is not None and await transport.size(f"{where}/{AUDIT_CONFIG}") is not None:
+            if (problem := stray_audit_config(self.benchmark, where, self.node.name)) is not None:
+                raise LaunchRefused(problem)
         (p.run_dir / SNAPSHOT).write_text(self.ctx.snapshot_toml())
         env = dict(self.node.env)
         if self.node.gpus is not None:
@@ -477,15 +486,7 @@ class RunExecution:
         )
         write_run_summary(p.run_dir, summary)
         if state != RunState.UNREACHABLE:  # an unreachable run stays for a later re-attach
-            self.ctx.store.journal(
-                {
-                    "event": "finished",
-                    "run_id": self.spec.run_id,
-                    "run_dir": p.run_dir.name,
-                    "state": str(state),
-                    "t": time.time(),
-                }
-            )
+            self.ctx.store.journal_finished(self.spec.run_id, p.run_dir.name, state)
         self.summary = summary
         self._set(state, detail)
         return summary

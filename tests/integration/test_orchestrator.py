@@ -11,7 +11,14 @@ import pytest
 
 from engine import figures
 from engine.config.load import load_config
-from engine.events import Event, RunFinished, RunProgress, RunStateChanged, SimulatedSpeedsNotice
+from engine.events import (
+    Event,
+    Notice,
+    RunFinished,
+    RunProgress,
+    RunStateChanged,
+    SimulatedSpeedsNotice,
+)
 from engine.model import Mode, RunSpec, RunState, Scenario
 from engine.run.orchestrator import Orchestrator
 from tests.support.config_writer import write_config
@@ -181,6 +188,37 @@ async def test_stray_audit_config_is_refused_before_launch(tmp_path: Path) -> No
     assert not list((tmp_path / "nodes").rglob("launch.sh"))
 
 
+async def test_preflight_and_launch_look_for_audit_config_in_one_place(tmp_path: Path) -> None:
+    """Pins defect 2: the preflight (`mlconsole check`) and the launch apply one rule
+    (`engine.run.audit_config.audit_config_dir`), so a cwd templated with per-run values is
+    checked by both, and `audit_config_intended` lets both through."""
+    from engine.run.preflight import audit_cwds, check_node
+
+    harness = tmp_path / "h-s1-slow-20"  # the cwd of run s1-slow-20
+    harness.mkdir()
+    (harness / "audit.config").write_text("*.*.mode = 2\n")
+    for intended in (False, True):
+        cfg = write_config(
+            tmp_path,
+            speeds={"slow": 400},
+            plan=one_run(20),
+            bench_extra=f'cwd = "{tmp_path}/h-{{run_id}}"\n'
+            f"audit_config_intended = {str(intended).lower()}",
+        )
+        config = load_config(cfg)
+        node = config.nodes["slow"]
+        cwds = audit_cwds(config, node)
+        assert cwds == ([] if intended else [str(harness)])
+        facts = await check_node(node, cwds)
+        assert facts.audit_config is not intended
+        _, outcome, _ = await run(cfg)
+        assert outcome.ok is intended, outcome.failures
+        if not intended:
+            (why,) = [reason for _, reason in outcome.failures]
+            assert f"audit.config in {harness} on slow" in why
+            assert any(f"audit.config in {harness} on slow" in w for w in facts.warnings)
+
+
 async def test_user_conf_loadgen_would_reject_is_refused(tmp_path: Path) -> None:
     cfg = write_config(
         tmp_path,
@@ -309,3 +347,22 @@ async def test_reattach_to_an_unreachable_node_ends_in_a_run_state_and_stays_unf
     assert finished.state == RunState.UNREACHABLE and finished.summary == summary
     assert read_run_summary(run_dir).state == RunState.UNREACHABLE
     assert [e["run_dir"] for e in store.unfinished()] == [run_dir.name]
+
+
+async def test_a_failed_report_preload_is_said_and_awaited(tmp_path: Path, monkeypatch) -> None:
+    """Pins defect 3: the preload of the report libraries is awaited (no "Task exception was
+    never retrieved") and its failure is a warning, through charts' public warm_up."""
+    import engine.analysis.charts as charts
+
+    def broken() -> None:
+        raise ImportError("no matplotlib here")
+
+    monkeypatch.setattr(charts, "warm_up", broken)
+    _, outcome, events = await run(write_config(tmp_path, plan=""))
+    assert outcome.ok
+    notes = [
+        e.message
+        for e in events
+        if isinstance(e, Notice) and not isinstance(e, SimulatedSpeedsNotice)
+    ]
+    assert notes == ["could not preload the report libraries: ImportError: no matplotlib here"]

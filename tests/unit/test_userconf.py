@@ -11,7 +11,6 @@ import textwrap
 import pytest
 
 from engine.loadgen.userconf import (
-    audit_config_problem,
     check_user_conf,
     is_c_number,
     loadgen_rejects,
@@ -157,12 +156,3 @@ def test_rejections_match_the_real_loadgen(tmp_path):
         rejected = any(loadgen_rejects(p) for p in check_user_conf(text))
         assert rejected == (code != 0), (text, code)
     assert codes.count(-22) == 8  # the test itself must exercise both verdicts
-
-
-def test_audit_config_problem():
-    assert audit_config_problem(["user.conf", "main.py"]) is None
-    sentence = audit_config_problem(["user.conf", "audit.config"])
-    assert sentence.startswith("audit.config found in the run's working directory")
-    assert "override the test settings" in sentence
-    assert audit_config_problem(["/home/u/run/audit.config"]) == sentence
-    assert audit_config_problem([]) is None
