@@ -65,10 +65,6 @@ class LaunchRefused(MlconsoleError):
     """A pre-launch check failed (stray audit.config, bad user.conf, unsafe path)."""
 
 
-class HarnessFailed(MlconsoleError):
-    """The harness exited without LoadGen writing a complete summary."""
-
-
 class TransportError(MlconsoleError):
     """An operation on a node failed after the node was reached."""
 

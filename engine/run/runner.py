@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from engine.errors import LaunchRefused, LinkLost, MlconsoleError, NodeUnreachable
+from engine.errors import LaunchRefused, LinkLost, MlconsoleError, NodeUnreachable, TransportError
 from engine.events import (
     EventBus,
     Notice,
@@ -49,6 +49,8 @@ from engine.transport.tail import LineTail
 
 MAX_LOG_LINES_PER_EVENT = 500
 END_POLL_S = 0.05
+# Terminal states of a run that may still be going on its node.
+MAY_STILL_RUN = frozenset({RunState.UNREACHABLE, RunState.CANCEL_FAILED})
 
 
 class TelemetryHandle(Protocol):
@@ -167,7 +169,12 @@ class RunExecution:
         while True:
             try:
                 if self.cancelled and not cancelled:
-                    await transport.cancel(self.handle)
+                    try:
+                        await transport.cancel(self.handle)
+                    except LinkLost:
+                        raise
+                    except TransportError as exc:  # the group survived TERM and KILL
+                        return await self._cancel_failed(str(exc), status, telemetry)
                     cancelled = True  # only once the kill went through
                 status = await transport.status(self.handle)
                 final = status.state != "running"
@@ -208,6 +215,21 @@ class RunExecution:
         telemetry_summary = await telemetry.stop() if telemetry is not None else None
         return await self._collect(
             transport, status, cancelled or self.cancelled, telemetry_summary
+        )
+
+    async def _cancel_failed(self, reason: str, status: Any, telemetry: Any) -> RunSummary:
+        """The kill did not go through: the run ends here as CANCEL_FAILED, its summary
+        saying where it may still be going; the journal keeps it for a later `attach`."""
+        p = self.placement
+        assert p is not None and self.handle is not None
+        telemetry_summary = await telemetry.stop() if telemetry is not None else None
+        detail = (
+            f"cancel failed: {reason}; the run may still be going on {self.node.name} in "
+            f"{p.node_run_dir} (process group {self.handle.pid})"
+        )
+        start = status.started_at if status is not None else None
+        return await self._write_summary(
+            RunState.CANCEL_FAILED, None, detail, start, None, None, telemetry_summary
         )
 
     async def _cancelled_unreachable(self, status: Any, telemetry: Any) -> RunSummary:
@@ -485,7 +507,7 @@ class RunExecution:
             files=files,
         )
         write_run_summary(p.run_dir, summary)
-        if state != RunState.UNREACHABLE:  # an unreachable run stays for a later re-attach
+        if state not in MAY_STILL_RUN:  # such a run stays in the journal for a later attach
             self.ctx.store.journal_finished(self.spec.run_id, p.run_dir.name, state)
         self.summary = summary
         self._set(state, detail)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shlex
 
+from engine.errors import TransportError
 from engine.transport.base import ProcessStatus, RunHandle, Transport
 
 LAUNCH = "launch.sh"
@@ -25,7 +26,6 @@ STARTED_AT = "started_at"
 ENDED_AT = "ended_at"
 STDOUT = "stdout.log"
 STDERR = "stderr.log"
-WRAPPER_FILES = (LAUNCH, COMMAND, PID, EXIT_CODE, STARTED_AT, ENDED_AT)
 
 _ENV_NAME_OK = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
@@ -113,3 +113,62 @@ async def _alive(transport: Transport, handle: RunHandle) -> bool:
         # A kernel thread (parent 0 or kthreadd, 2) also has an empty cmdline: a reused pid.
         return len(after_name) > 1 and after_name[1] not in (b"0", b"2")
     return LAUNCH.encode() in cmdline and handle.run_dir.encode() in cmdline
+
+
+def cancel_script(pgid: int, grace_s: float) -> str:
+    """TERM the group, wait up to `grace_s` for it to go, KILL, wait again; exit 0 when gone.
+
+    "Gone" is read from /proc: a process whose pgrp is the group's and that is not a zombie.
+    (`kill -0` would count zombies, which a container's init may never reap.)
+    """
+    term_ticks = max(1, round(grace_s * 10))
+    return (
+        f"pg={pgid}\n"
+        "alive() {\n"
+        "  for f in /proc/[0-9]*/stat; do\n"
+        '    read -r line 2>/dev/null < "$f" || continue\n'
+        "    set -- ${line##*) }\n"
+        '    [ "$3" = "$pg" ] && [ "$1" != Z ] && return 0\n'
+        "  done\n"
+        "  return 1\n"
+        "}\n"
+        "wait_gone() {\n"
+        "  i=0\n"
+        '  while [ "$i" -lt "$1" ]; do\n'
+        "    alive || return 0\n"
+        "    sleep 0.1\n"
+        "    i=$((i + 1))\n"
+        "  done\n"
+        "  ! alive\n"
+        "}\n"
+        "alive || exit 0\n"
+        "kill -TERM -$pg 2>/dev/null\n"
+        f"wait_gone {term_ticks} && exit 0\n"
+        "kill -KILL -$pg 2>/dev/null\n"
+        "wait_gone 30 && exit 0\n"
+        "echo still running >&2\n"
+        "exit 1\n"
+    )
+
+
+async def cancel_run(
+    transport: Transport, handle: RunHandle, node: str, *, grace_s: float = 5.0
+) -> None:
+    """TERM the run's process group, KILL it after `grace_s`, and wait until /proc shows
+    none of it alive (zombies do not count); the same on every transport. A pid that is no
+    longer this run's wrapper (vanished, reused) is left alone. Raises TransportError when
+    the group survives TERM and KILL, naming the node and the group."""
+    st = await transport.status(handle)
+    if st.state == "vanished":
+        return
+    if st.state == "exited":
+        # The wrapper is done; only orphans of the run can still hold its group, and only
+        # while the leader's pid is free (otherwise the number may belong to someone else).
+        if await transport.size(f"/proc/{handle.pid}/stat") is not None:
+            return
+    res = await transport.run_shell(cancel_script(handle.pid, grace_s), timeout=grace_s + 10)
+    if res.exit_status != 0:
+        raise TransportError(
+            f"run {handle.run_id} on node {node!r} did not stop after TERM and KILL "
+            f"(process group {handle.pid}): {res.stderr.strip() or 'no reason given'}"
+        )

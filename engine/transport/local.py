@@ -7,7 +7,6 @@ import asyncio
 import os
 import shlex
 import shutil
-import signal
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 
@@ -150,20 +149,9 @@ class LocalTransport:
         return await detach.read_status(self, handle)
 
     async def cancel(self, handle: RunHandle, *, grace_s: float = 5.0) -> None:
-        for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 2.0)):
-            try:
-                os.killpg(handle.pid, sig)
-            except ProcessLookupError:
-                return
-            except PermissionError:
-                return
-            deadline = asyncio.get_running_loop().time() + wait
-            while asyncio.get_running_loop().time() < deadline:
-                try:
-                    os.killpg(handle.pid, 0)
-                except ProcessLookupError:
-                    return
-                await asyncio.sleep(0.05)
+        """As on SSH nodes (`detach.cancel_run`): the pid must still be this run's, zombies
+        are not alive, and a group that survives TERM and KILL is a TransportError."""
+        await detach.cancel_run(self, handle, self.node.name, grace_s=grace_s)
 
     async def forward_port(self, host: str, port: int) -> DirectPort:
         """The controller is the node: its ports are reached as they are."""

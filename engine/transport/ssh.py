@@ -46,42 +46,6 @@ RUN_FILE_MODE = 0o600
 LAUNCH_MODE = 0o700
 
 
-def _cancel_script(pgid: int, grace_s: float) -> str:
-    """TERM the group, wait up to `grace_s` for it to go, KILL, wait again; exit 0 when gone.
-
-    "Gone" is read from /proc: a process whose pgrp is the group's and that is not a zombie.
-    (`kill -0` would count zombies, which a container's init may never reap.)
-    """
-    term_ticks = max(1, round(grace_s * 10))
-    return (
-        f"pg={pgid}\n"
-        "alive() {\n"
-        "  for f in /proc/[0-9]*/stat; do\n"
-        '    read -r line 2>/dev/null < "$f" || continue\n'
-        "    set -- ${line##*) }\n"
-        '    [ "$3" = "$pg" ] && [ "$1" != Z ] && return 0\n'
-        "  done\n"
-        "  return 1\n"
-        "}\n"
-        "wait_gone() {\n"
-        "  i=0\n"
-        '  while [ "$i" -lt "$1" ]; do\n'
-        "    alive || return 0\n"
-        "    sleep 0.1\n"
-        "    i=$((i + 1))\n"
-        "  done\n"
-        "  ! alive\n"
-        "}\n"
-        "alive || exit 0\n"
-        "kill -TERM -$pg 2>/dev/null\n"
-        f"wait_gone {term_ticks} && exit 0\n"
-        "kill -KILL -$pg 2>/dev/null\n"
-        "wait_gone 30 && exit 0\n"
-        "echo still running >&2\n"
-        "exit 1\n"
-    )
-
-
 class SshPortForward:
     """An asyncssh local port forward (one listener; one SSH channel per connection)."""
 
@@ -300,17 +264,4 @@ class SshTransport:
     async def cancel(self, handle: RunHandle, *, grace_s: float = 5.0) -> None:
         """TERM the run's process group, KILL it after `grace_s`, and wait until /proc shows
         none of it. A pid that no longer belongs to this run (vanished) is left alone."""
-        st = await self.status(handle)
-        if st.state == "vanished":
-            return
-        if st.state == "exited":
-            # The wrapper is done; only orphans of the run can still hold its group, and only
-            # while the leader's pid is free (otherwise the number may belong to someone else).
-            if await self.size(f"/proc/{handle.pid}/stat") is not None:
-                return
-        res = await self.run_shell(_cancel_script(handle.pid, grace_s), timeout=grace_s + 10)
-        if res.exit_status != 0:
-            raise TransportError(
-                f"run {handle.run_id} on node {self.node.name!r} did not stop after TERM and "
-                f"KILL (process group {handle.pid}): {res.stderr.strip()}"
-            )
+        await detach.cancel_run(self, handle, self.node.name, grace_s=grace_s)

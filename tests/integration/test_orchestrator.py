@@ -4,7 +4,6 @@ harness (simulated node speeds)."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from engine.events import (
 from engine.model import Mode, RunSpec, RunState, Scenario
 from engine.run.orchestrator import Orchestrator
 from tests.support.config_writer import write_config
+from tests.support.processes import live_group_members
 
 SWEEP_AND_GROUPS = """
 [[plan]]
@@ -143,8 +143,7 @@ async def test_cancel_kills_the_process_group_and_keeps_partial_results(tmp_path
     assert s["exit"]["state"] == RunState.CANCELLED.value
     run_dir = tmp_path / "results" / s["run_dir"]
     assert (run_dir / "stdout.log").read_text().count("progress") >= 1
-    with pytest.raises(ProcessLookupError):
-        os.killpg(pids[0], 0)
+    assert live_group_members(pids[0]) == []  # nothing of the run is left alive
 
 
 async def test_harness_error_after_complete_summary_is_not_a_failed_benchmark(
