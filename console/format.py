@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from engine import units
 from engine.model import RunState
 
-MISSING = "—"
+MISSING = units.MISSING
 
 # The words for each run state, in lines (batch, details, notices).
 STATE_LABELS: Mapping[str, str] = {
@@ -64,19 +65,11 @@ def state_cell(state: str) -> str:
 
 
 def fmt_num(x: float | None, unit: str = "", digits: int = 3) -> str:
-    """A figure to `digits` significant digits (thousands separated above that), or an em
-    dash when it is missing."""
-    if x is None:
-        return MISSING
-    text = f"{x:.{digits}g}" if abs(x) < 10**digits else f"{x:,.0f}"
-    return f"{text} {unit}".rstrip()
+    """A figure to `digits` significant digits with its unit (`engine.units`, the reports'
+    format too), or an em dash when it is missing."""
+    return units.with_unit(x, unit, digits)
 
 
 def fmt_duration(s: float | None) -> str:
-    """`1h02m03s`, `4m05s`, `6s`; an em dash when unknown."""
-    if s is None:
-        return MISSING
-    s = int(round(s))
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}h{m:02d}m{sec:02d}s" if h else (f"{m}m{sec:02d}s" if m else f"{sec}s")
+    """`6 min 46 s`, `2 h 03 min`, `42 s` (`engine.units`); an em dash when unknown."""
+    return units.duration(s)

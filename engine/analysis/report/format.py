@@ -1,36 +1,23 @@
 """How the markdown reports write numbers, durations and missing figures.
 
-One place, so that every report writes a figure the same way and the tests can parse it back:
-LoadGen's own values exactly as recorded; derived figures to 4 significant digits; a missing
-figure as "—" followed by why it is missing.
+The numbers, durations and projections themselves are `engine.units` (shared with the
+console); this adds what only markdown needs. One place, so that every report writes a figure
+the same way and the tests can parse it back: LoadGen's own values exactly as recorded; derived
+figures to 4 significant digits; a missing figure as "—" followed by why it is missing.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
-MISSING = "—"
+from engine.units import MISSING, duration, hours, num, percent, ratio
+
+__all__ = ["MISSING", "cell", "exact", "hours", "missing", "names", "num", "percent", "ratio"]
+__all__ += ["projection", "reasons", "seconds"]
 
 
 def missing(reason: str) -> str:
     return f"{MISSING} ({reason})"
-
-
-def num(x: float | int | None, sig: int = 4) -> str:
-    """`x` to `sig` significant digits, thousands separated, no scientific notation; integers
-    stay whole. None is "—" (callers that know why use `missing`)."""
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return MISSING
-    if isinstance(x, int) and not isinstance(x, bool):
-        return f"{x:,}"
-    if x == 0:
-        return "0"
-    decimals = max(0, sig - 1 - math.floor(math.log10(abs(x))))
-    text = f"{x:,.{decimals}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
 
 
 def exact(x: float | int | None) -> str:
@@ -41,24 +28,20 @@ def exact(x: float | int | None) -> str:
     return f"{x:,.15g}"
 
 
-def ratio(x: float | None) -> str:
-    return MISSING if x is None else f"{x:.2f}x"
-
-
-def percent(x: float | None) -> str:
-    return MISSING if x is None else f"{num(x, 3)}%"
-
-
 def seconds(x: float | None) -> str:
-    """'722.6 s (12m 03s)'; the clock form only from a minute up."""
+    """'722.6 s (12 min 03 s)': the recorded seconds, and the readable form from a minute up."""
     if x is None:
         return MISSING
     text = f"{num(x)} s"
-    if x >= 60:
-        m, s = divmod(int(round(x)), 60)
-        h, m = divmod(m, 60)
-        text += f" ({h}h {m:02d}m {s:02d}s)" if h else f" ({m}m {s:02d}s)"
-    return text
+    return text + f" ({duration(x)})" if x >= 60 else text
+
+
+def projection(h: float | None) -> str:
+    """A projection in hours to 4 significant digits, readable beside it under an hour:
+    `26.83 h`, `0.3713 h (22 min 17 s)`."""
+    if h is None:
+        return MISSING
+    return f"{num(h)} h" + (f" ({duration(h * 3600)})" if h < 1 else "")
 
 
 def reasons(items: Iterable[str]) -> str:

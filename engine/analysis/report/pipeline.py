@@ -22,11 +22,18 @@ from engine.analysis.report.format import (
     missing,
     names,
     num,
+    projection,
     ratio,
     seconds,
 )
 from engine.analysis.report.insights import Rows, families, family, insight_lines
-from engine.analysis.report.run import metric_text, samples_text, validity_text, wall_text
+from engine.analysis.report.run import (
+    metric_text,
+    report_name,
+    samples_text,
+    validity_text,
+    wall_text,
+)
 from engine.results.schema import GROUP_SUMMARY_FILE, RUN_SUMMARY_FILE
 
 PIPELINE_REPORT = "mlconsole_pipeline_report.md"
@@ -62,7 +69,9 @@ class PipelineReport:
         )
         self.runs, self.nodes, self.groups = self.rows.runs, self.rows.nodes, self.rows.groups
         self.shards = self.rows.shards
-        self.results_dir = Path(os.path.abspath(results.results_dir))
+        # Every path the report writes is relative to the report's own folder, so a results
+        # folder moved together with its reports still links (and no machine path is written).
+        self.results_dir = Path(_rel(Path(os.path.abspath(results.results_dir)), reports_dir))
 
     def render(self) -> str:
         parts = [
@@ -83,9 +92,10 @@ class PipelineReport:
             "# mlconsole pipeline report",
             "",
             f"Built from {len(self.runs)} `{RUN_SUMMARY_FILE}` and {len(self.groups)} "
-            f"`{GROUP_SUMMARY_FILE}` files under `{self.results_dir}`. Every figure names the run "
+            f"`{GROUP_SUMMARY_FILE}` files under [`{self.results_dir}`]({self.results_dir}) "
+            "(paths here are relative to this report's folder). Every figure names the run "
             "dir (or group dir) under that folder it comes from. Rebuild with "
-            f"`mlconsole report {self.results_dir}`.",
+            f"`mlconsole report {self.results_dir} --reports-dir .` from this folder.",
             "",
             "Two throughputs, always named: the **LoadGen metric** is LoadGen's own result (the "
             "MLPerf number); **wall throughput** is samples LoadGen processed / wall time from "
@@ -234,7 +244,7 @@ class PipelineReport:
             return [*out, "None."]
         rows = [
             [
-                f"`{r['run_dir']}`",
+                self._run_link(r),
                 r["run_id"],
                 r["node"],
                 r["group_id"] or "",
@@ -422,6 +432,11 @@ class PipelineReport:
 
     # --- pieces --------------------------------------------------------------------------------
 
+    def _run_link(self, r: Mapping[str, Any]) -> str:
+        """The run dir's name, linked to its per-run report relative to this report."""
+        target = (self.results_dir / str(r["run_dir"]) / report_name(r["node"])).as_posix()
+        return f"[`{r['run_dir']}`]({target})"
+
     def _or_missing(self, text: str, g: Mapping[str, Any], which: str) -> str:
         if which == "combined" and g["combined_throughput"] is None:
             if g["samples_processed"] is None:
@@ -439,7 +454,7 @@ class PipelineReport:
         self, size: int | None, tp: float | None, hours: float | None, unit: Any, what: str
     ) -> str:
         if hours is not None:
-            return f"{num(size)} samples / {num(tp)} samples/s ({what}) / 3600 = {num(hours)} h"
+            return f"{num(size)} samples / {num(tp)} samples/s ({what}) / 3600 = {projection(hours)}"
         if not size:
             return missing("dataset size unknown")
         if tp is None:

@@ -22,6 +22,7 @@ from engine.analysis.report.format import (
     missing,
     num,
     percent,
+    projection,
     reasons,
     seconds,
 )
@@ -108,12 +109,13 @@ def render_run_report(rec: RecordedRun) -> str:
     s = rec.summary
     row = run_row(rec)
     wall, lg = s.wall, s.loadgen
-    run_dir = os.path.abspath(rec.run_dir)
     out: list[str] = [
         f"# Run report: {row['run_id']} on {row['node']}",
         "",
-        f"- Run dir: `{run_dir}`",
-        f"- Source: every figure below is read from `{RUN_SUMMARY_FILE}` in that dir "
+        f"- Run dir: `{rec.run_dir.name}`, this report's folder (paths here are relative to it, "
+        "so the results folder can move)",
+        f"- Source: every figure below is read from [`{RUN_SUMMARY_FILE}`]({RUN_SUMMARY_FILE}) "
+        "in that dir "
         f"(schema {RUN_SUMMARY_SCHEMA_ID} v{s.schema_version}), which the orchestrator "
         "built from LoadGen's logs and its own wall clock.",
         f"- Benchmark: {row['benchmark']}, scenario {row['scenario']}, mode {row['mode']}; "
@@ -195,8 +197,8 @@ def render_run_report(rec: RecordedRun) -> str:
     out += ["", "## GPU utilization", "", *_telemetry_lines(s), "", "## Host", ""]
     out += _host_lines(s)
     files = list(s.files)
-    out += ["", "## Files", "", f"In `{run_dir}` when the summary was written:", ""]
-    out += [f"- `{f}`" for f in files] or ["- none listed"]
+    out += ["", "## Files", "", "In this folder when the summary was written:", ""]
+    out += [f"- [`{f}`]({f})" for f in files] or ["- none listed"]
     return "\n".join(out) + "\n"
 
 
@@ -216,7 +218,7 @@ def _projection(row: Mapping[str, Any], hours: float | None, tp: float | None, w
             return missing(f"the LoadGen metric is in {row['metric_unit']}, not samples/s")
         return missing(f"no {what}")
     return (
-        f"{num(row['dataset_size'])} samples / {num(tp)} samples/s ({what}) / 3600 = {num(hours)} h"
+        f"{num(row['dataset_size'])} samples / {num(tp)} samples/s ({what}) / 3600 = {projection(hours)}"
     )
 
 
