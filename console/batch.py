@@ -60,6 +60,21 @@ def run_result_line(summary: RunSummary) -> str:
     return ", ".join(parts)
 
 
+def submission_line(summary: RunSummary) -> str | None:
+    """The checker's view of a finished run: its headline and whether the round would take
+    it ("development run" with the rules it breaks); None when the run was not assessed."""
+    e, h = summary.eligibility, summary.checker_headline
+    if e is None and h is None:
+        return None
+    parts = []
+    if h is not None:
+        shown = fmt_num(h.value, h.unit or "") if h.value is not None else f"— ({h.missing})"
+        parts.append(f"checker headline {shown}")
+    if e is not None:
+        parts.append(e.label())
+    return ", ".join(parts)
+
+
 def fleet_line(fleet: Mapping[str, Any]) -> str:
     """A fleet run's shares, as its summary's `fleet` block records them."""
     shares = []
@@ -158,6 +173,9 @@ class BatchPrinter:
                 self._print(f"{event.run_id:<22} {event.node:<10} {label}: {text}")
                 if detail and event.state.ok:
                     self._print(f"{'':<22} {'':<10} note: {detail}")
+                checker = submission_line(s) if s.loadgen.complete else None
+                if checker:
+                    self._print(f"{'':<22} {'':<10} {checker}")
                 if s.fleet:
                     self._print(f"{'':<22} {'':<10} {fleet_line(s.fleet)}")
             case GroupFinished():

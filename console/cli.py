@@ -64,6 +64,11 @@ def _sub_parser(cmd: str) -> argparse.ArgumentParser:
         p.description = "Print what mlconsole parsed from a run dir or a single LoadGen log."
         p.add_argument("path", help="run dir, mlperf_log_summary.txt or mlperf_log_detail.txt")
         p.add_argument("--json", action="store_true", help="print JSON")
+        p.add_argument("--round", help="the submission round to judge against (v5.1, v6.0)")
+        p.add_argument(
+            "--benchmark",
+            help="the MLPerf benchmark or LoadGen model name (default: from the path)",
+        )
     elif cmd == "report":
         p.description = "Rebuild every chart and markdown report from recorded results alone."
         p.add_argument("results_dir", help="results directory (holds <node>_<timestamp>/ dirs)")
@@ -143,7 +148,7 @@ def _dispatch(cmd: str, ns: argparse.Namespace) -> int:
     if cmd == "check":
         return _check(ns.config, ns.json)
     if cmd == "inspect":
-        return _inspect(ns.path, ns.json)
+        return _inspect(ns.path, ns.json, ns.round, ns.benchmark)
     if cmd == "report":
         return _report(ns.results_dir, ns.reports_dir)
     if cmd == "attach":
@@ -168,17 +173,27 @@ def _dispatch(cmd: str, ns: argparse.Namespace) -> int:
     raise _usage(f"unknown command {cmd}")
 
 
-def _inspect(path: str, as_json: bool) -> int:
+def _inspect(path: str, as_json: bool, round_name: str | None, model: str | None) -> int:
     import json
     from pathlib import Path
 
     from engine.loadgen.inspect import format_inspection, inspect_path
+    from engine.submission.rules import get_round
+    from engine.submission.view import checker_view, format_checker_view
 
     p = Path(path)
     if not p.exists():
         raise _usage(f"{path}: no such file or directory")
+    try:
+        get_round(round_name)
+    except KeyError as exc:
+        raise _usage(f"--round: {exc.args[0]}") from None
     data = inspect_path(p)
-    print(json.dumps(data, indent=2, default=str) if as_json else format_inspection(data))
+    data["checker"] = checker_view(p, round_name, model)
+    if as_json:
+        print(json.dumps(data, indent=2, default=str))
+    else:
+        print("\n".join([format_inspection(data), *format_checker_view(data["checker"])]))
     return EXIT_OK
 
 

@@ -32,6 +32,10 @@ The run summary's layout::
                 util_mean, util_p95, util_max, mem_peak_mib, mem_total_mib, first_ts, last_ts}]},
     files: [names in the run dir when the summary was written],
     fleet: {...} (fleet runs only; its fields are engine.results.summary.build_fleet_block's)
+    submission: {eligibility: {round, benchmark, scenario, mode, eligible, development_run,
+                 broken: [{rule, text, source, value, limit}], checked[], margins[]},
+                 checker_headline: {round, benchmark, scenario, key, value, unit, missing}}
+                (absent in summaries written before it existed)
 
 The group summary's layout::
 
@@ -60,6 +64,8 @@ from typing import Any
 
 from engine.errors import MlconsoleError
 from engine.model import Mode, RunSpec, RunState, Scenario
+from engine.submission.eligibility import Eligibility
+from engine.submission.headline import CheckerHeadline
 
 RUN_SUMMARY_SCHEMA_ID = "mlconsole.run_summary"
 GROUP_SUMMARY_SCHEMA_ID = "mlconsole.group_summary"
@@ -420,6 +426,9 @@ class RunSummary:
     kind: str = "run"  # "fleet": one LoadGen over the endpoints of several nodes
     # A fleet run's block (endpoints, shares, retries), as build_fleet_block wrote it.
     fleet: Mapping[str, Any] | None = None
+    # What the submission checker would say (engine.submission): None when not assessed.
+    eligibility: Eligibility | None = None
+    checker_headline: CheckerHeadline | None = None
 
     @property
     def state(self) -> RunState | None:
@@ -463,6 +472,13 @@ class RunSummary:
         }
         if self.fleet is not None:
             out["fleet"] = dict(self.fleet)
+        if self.eligibility is not None or self.checker_headline is not None:
+            out["submission"] = {
+                "eligibility": self.eligibility.to_json() if self.eligibility else None,
+                "checker_headline": self.checker_headline.to_json()
+                if self.checker_headline
+                else None,
+            }
         return out
 
     @classmethod
@@ -495,6 +511,10 @@ class RunSummary:
             schema_version=version,
             kind=_str(data.get("kind")) or "run",
             fleet=data.get("fleet") if isinstance(data.get("fleet"), Mapping) else None,
+            eligibility=Eligibility.from_json(_d(data.get("submission")).get("eligibility")),
+            checker_headline=CheckerHeadline.from_json(
+                _d(data.get("submission")).get("checker_headline")
+            ),
         )
 
 

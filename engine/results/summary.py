@@ -25,6 +25,8 @@ from engine.results.schema import (
     TelemetryRecord,
     WallClock,
 )
+from engine.submission.eligibility import assess_logs
+from engine.submission.headline import checker_headline
 
 
 def iso(t: float | None) -> str | None:
@@ -100,8 +102,10 @@ def build_run_summary(
     facts: NodeFacts | None,
     telemetry: Mapping[str, Any] | None,
     files: Sequence[str],
+    submission_round: str | None = None,
 ) -> RunSummary:
-    """`telemetry` is the section `RunTelemetry.stop()` returns (None: not recorded)."""
+    """`telemetry` is the section `RunTelemetry.stop()` returns (None: not recorded).
+    `submission_round` is the round the run is judged against (None: the default round)."""
     duration = (end_unix - start_unix) if start_unix is not None and end_unix is not None else None
     processed = logs.samples_processed if logs is not None else None
     return RunSummary(
@@ -127,6 +131,12 @@ def build_run_summary(
         telemetry=TelemetryRecord.from_json(telemetry) if telemetry else TelemetryRecord(),
         files=tuple(sorted(set(files))),
         mlconsole_version=__version__,
+        eligibility=assess_logs(logs, submission_round, benchmark.model) if logs else None,
+        checker_headline=checker_headline(
+            logs.detail.values, logs.scenario, benchmark.model, submission_round
+        )
+        if logs is not None and logs.detail is not None
+        else None,
     )
 
 

@@ -94,6 +94,7 @@ class Eligibility:
     broken: tuple[BrokenRule, ...] = ()
     checked: tuple[str, ...] = ()  # the ids of the rules checked and met
     margins: tuple[Margin, ...] = ()
+    model: str | None = None  # the name the caller gave (a LoadGen model name, `demo`)
 
     @property
     def eligible(self) -> bool:
@@ -127,6 +128,7 @@ class Eligibility:
             "broken": [b.to_json() for b in self.broken],
             "checked": list(self.checked),
             "margins": [m.to_json() for m in self.margins],
+            "model": self.model,
         }
 
     @classmethod
@@ -140,9 +142,10 @@ class Eligibility:
             if isinstance(m, dict) and {"name", "value_ns", "limit_ns"} <= set(m)
         )
         checked = tuple(str(c) for c in d.get("checked") or [])
+        model = d.get("model")
         return cls(
             d["round"], d.get("benchmark"), d.get("scenario"), d.get("mode"), broken, checked,
-            margins,
+            margins, model if isinstance(model, str) else None,
         )  # fmt: skip
 
 
@@ -203,7 +206,9 @@ def assess_logs(
         PERF_CHECK,
     )  # fmt: skip
     if detail is None:
-        return Eligibility(rnd.name, name, scen, logs.mode, tuple(c.broken), tuple(c.checked))
+        return Eligibility(
+            rnd.name, name, scen, logs.mode, tuple(c.broken), tuple(c.checked), (), model
+        )
     if bench is not None and scen and bench.scenarios and scen not in bench.scenarios:
         c.rule("scenario_allowed", False,
                f"{scen} is not a scenario of {bench.name} in {rnd.name} "
@@ -218,7 +223,7 @@ def assess_logs(
     else:
         _performance(c, logs, v, rnd, bench, scen, division)
     return Eligibility(
-        rnd.name, name, scen, logs.mode, tuple(c.broken), tuple(c.checked), tuple(c.margins)
+        rnd.name, name, scen, logs.mode, tuple(c.broken), tuple(c.checked), tuple(c.margins), model
     )
 
 

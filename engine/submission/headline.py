@@ -53,6 +53,21 @@ class CheckerHeadline:
             "missing": self.missing,
         }
 
+    @classmethod
+    def from_json(cls, d: Any) -> CheckerHeadline | None:
+        if not isinstance(d, dict) or not isinstance(d.get("round"), str):
+            return None
+        value = d.get("value")
+        return cls(
+            d["round"],
+            d.get("benchmark"),
+            d.get("scenario"),
+            d.get("key"),
+            float(value) if isinstance(value, int | float) else None,
+            d.get("unit"),
+            d.get("missing"),
+        )
+
 
 def headline_key(rnd: Round, benchmark: str | None, scenario: str) -> tuple[str | None, str]:
     """(detail-log key, unit) the checker reports for this benchmark and scenario."""
