@@ -22,6 +22,9 @@ A terminal control console for MLPerf Inference LoadGen runs on a fleet of GPU n
   mlconsole inspect PATH        print what was parsed from a run dir or a LoadGen log
   mlconsole attach CONFIG       follow runs a closed console left running on their nodes
   mlconsole report RESULTS_DIR  rebuild charts and reports from recorded results alone
+  mlconsole export-submission RESULTS_DIR OUT_DIR
+                                write the runs as a round's submission tree (refuses
+                                development runs, naming the rules they break)
   mlconsole init [PATH]         write a commented starter config
 
 The bundled demo (configs/demo.toml) runs the real LoadGen on this machine with SIMULATED
@@ -29,7 +32,7 @@ node speeds: no GPU and no SSH needed.
 Exit codes: 0 success, 1 some runs failed, 2 bad input, 130 interrupted.
 """
 
-SUBCOMMANDS = ("check", "inspect", "report", "init", "attach")
+SUBCOMMANDS = ("check", "inspect", "report", "init", "attach", "export-submission")
 
 
 def _main_parser() -> argparse.ArgumentParser:
@@ -73,6 +76,26 @@ def _sub_parser(cmd: str) -> argparse.ArgumentParser:
         p.description = "Rebuild every chart and markdown report from recorded results alone."
         p.add_argument("results_dir", help="results directory (holds <node>_<timestamp>/ dirs)")
         p.add_argument("--reports-dir", default="reports", help="where to write (default: reports)")
+    elif cmd == "export-submission":
+        p.description = (
+            "Write recorded runs as an MLPerf Inference submission tree for a round: results, "
+            "accuracy (truncated accuracy log), compliance, measurements, systems/<system>.json "
+            "from the preflight facts. Refuses development runs, naming the rules they break; "
+            "lists every field it cannot know instead of guessing it."
+        )
+        p.add_argument("results_dir", help="results directory (holds <node>_<timestamp>/ dirs)")
+        p.add_argument("out_dir", help="where to write the submission tree")
+        p.add_argument("--round", help="the round (v5.1, v6.0; default: the newest)")
+        p.add_argument("--division", default="closed", help="closed, open or network")
+        p.add_argument("--submitter", help="the submitter's name (the directory under division)")
+        p.add_argument("--system", help="the system's name (default: the runs' node)")
+        p.add_argument("--runs", nargs="+", metavar="RUN", help="run ids or run dir names")
+        p.add_argument(
+            "--inference-checkout",
+            metavar="DIR",
+            help="a mlcommons/inference checkout: run its submission checker on the export "
+            "(default: $MLCONSOLE_INFERENCE_CHECKOUT)",
+        )
     elif cmd == "attach":
         p.description = (
             "Re-attach to runs that were started but never collected (the console "
@@ -153,6 +176,8 @@ def _dispatch(cmd: str, ns: argparse.Namespace) -> int:
         return _report(ns.results_dir, ns.reports_dir)
     if cmd == "attach":
         return _batch(ns.config, None, attach=True)
+    if cmd == "export-submission":
+        return _export_submission(ns)
     if cmd == "init":
         from engine.config.presets import preset_config_text, presets_listing
         from engine.config.starter import write_starter_config
@@ -194,6 +219,47 @@ def _inspect(path: str, as_json: bool, round_name: str | None, model: str | None
         print(json.dumps(data, indent=2, default=str))
     else:
         print("\n".join([format_inspection(data), *format_checker_view(data["checker"])]))
+    return EXIT_OK
+
+
+def _export_submission(ns: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from engine.submission.export import export_submission
+    from engine.submission.rules import get_round
+
+    root = Path(ns.results_dir)
+    if not root.is_dir():
+        raise _usage(f"{ns.results_dir}: not a directory")
+    try:
+        get_round(ns.round)
+    except KeyError as exc:
+        raise _usage(f"--round: {exc.args[0]}") from None
+    checkout = ns.inference_checkout or os.environ.get("MLCONSOLE_INFERENCE_CHECKOUT")
+    if checkout and not Path(checkout).is_dir():
+        raise _usage(f"--inference-checkout {checkout}: not a directory")
+    ex = export_submission(
+        root,
+        Path(ns.out_dir),
+        round_name=ns.round,
+        division=ns.division,
+        submitter=ns.submitter,
+        system=ns.system,
+        runs=ns.runs,
+        inference_checkout=Path(checkout) if checkout else None,
+    )
+    print(f"wrote {len(ex.files)} files under {ex.root}")
+    for file, fields in ex.unknown.items():
+        print(f"not known, fill in: {file}: {', '.join(fields)}")
+    for m in ex.missing:
+        print(f"missing: {m}")
+    print(f"notes: {Path(ns.out_dir) / 'export_notes.md'}")
+    if ex.checker is not None:
+        verdict = "passed" if ex.checker.returncode == 0 else "FAILED"
+        print(f"submission checker {verdict} (exit {ex.checker.returncode}; {ex.checker.log}):")
+        print(ex.checker.tail)
+        return EXIT_OK if ex.checker.returncode == 0 else EXIT_FAILED
     return EXIT_OK
 
 
