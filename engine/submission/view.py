@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.loadgen.parse import RunLogs, parse_detail, read_run_logs
-from engine.submission.eligibility import assess_logs
-from engine.submission.headline import checker_headline
+from engine.submission.eligibility import Eligibility, assess_logs
+from engine.submission.headline import CheckerHeadline, checker_headline
 from engine.submission.rules import SCENARIOS, resolve_benchmark
 
 _RUN_SUMMARY = "orchestrator_summary.json"
@@ -84,4 +84,22 @@ def format_checker_view(view: dict[str, Any] | None) -> list[str]:
     else:
         lines.append(f"  development run: {len(e['broken'])} rule(s) of {view['round']} broken")
         lines.extend(f"  - {b['text']} [{b['rule']}]" for b in e["broken"])
+    return lines
+
+
+def submission_lines(e: Eligibility | None, h: CheckerHeadline | None) -> list[str]:
+    """A recorded run's checker view as plain lines (the run report and the console's run
+    details): the headline, then submittable or development run with each broken rule."""
+    if e is None and h is None:
+        return ["not assessed (the summary predates the submission check)"]
+    lines = []
+    if h is not None:
+        lines.append(f"checker headline ({h.round}): {h.text()}")
+    if e is not None:
+        if e.eligible:
+            lines.append(f"submittable to {e.round}: every rule met")
+        else:
+            lines.append(f"development run: {len(e.broken)} rule(s) of {e.round} broken")
+            lines += [f"- {b.text} [{b.rule}]" for b in e.broken]
+        lines += [f"- margin: {m.text()}" for m in e.margins]
     return lines

@@ -60,3 +60,25 @@ def test_the_run_summary_and_batch_line_carry_the_verdict(tmp_path):
     line = submission_line(again)
     assert line.startswith("checker headline ")
     assert line.endswith("development run (v6.0: benchmark_in_round, min_duration)")
+
+
+def test_the_run_report_and_console_details_say_development_run(tmp_path):
+    from console.tui.screens.run_details import run_details_text
+    from engine.analysis.report.run import render_run_report
+    from engine.results.store import RecordedRun
+
+    run = _demo_run(tmp_path)
+    bench = Benchmark("demo", "true", 100, model="demo", simulated=True)
+    spec = RunSpec("r1", "local", "demo", Scenario.OFFLINE, Mode.PERFORMANCE, 100)
+    summary = build_run_summary(
+        spec=spec, benchmark=bench, run_dir_name="out", simulated=True,
+        state=RunState.SUCCEEDED, exit_code=0, detail="", start_unix=0.0, end_unix=1.0,
+        logs=read_run_logs(run), facts=None, telemetry=None, files=(),
+    )  # fmt: skip
+    expected = "development run: 2 rule(s) of v6.0 broken"
+    rule = "- min_duration 0 ms < 600000 ms (600 s) the round requires [min_duration]"
+    report = render_run_report(RecordedRun(run, summary))
+    assert "## Submission (the checker's view)" in report
+    assert expected in report and rule in report
+    details = run_details_text(summary, str(run), "succeeded")
+    assert expected in details and rule in details

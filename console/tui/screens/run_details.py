@@ -21,6 +21,7 @@ from console.tui.messages import LoadgenSummaryText
 from engine.loadgen.files import LOADGEN_SUMMARY_FILE
 from engine.results.schema import GroupSummary, Metric, RunSummary
 from engine.results.summary import FLEET_LABEL, group_label
+from engine.submission.view import submission_lines
 
 
 def _metric(m: Metric | None) -> str:
@@ -79,6 +80,7 @@ def _summary_text(s: RunSummary, run_dir: str | None, state: str) -> str:
     lines += [f"  problem: {problem}" for problem in lg.problems]
     if lg.errors or lg.warnings:
         lines.append(f"LoadGen errors {lg.errors or 0}, warnings {lg.warnings or 0}")
+    lines += ["", *submission_lines(s.eligibility, s.checker_headline)]
     tel = s.telemetry
     lines += [
         "",

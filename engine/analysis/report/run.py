@@ -33,6 +33,7 @@ from engine.results.schema import (
     read_run_summary,
 )
 from engine.results.store import RecordedRun, check_component
+from engine.submission.view import submission_lines
 
 SIMULATED_NOTE = (
     "**Simulated node speeds.** This run used the bundled demo harness: real LoadGen, simulated "
@@ -194,6 +195,8 @@ def render_run_report(rec: RecordedRun) -> str:
         extras.append(f"- LoadGen warnings: {lg.warnings} (see mlperf_log_detail.txt)")
     if extras:
         out += ["", "LoadGen log notes:", *extras]
+    out += ["", "## Submission (the checker's view)", ""]
+    out += submission_lines(s.eligibility, s.checker_headline)
     out += ["", "## GPU utilization", "", *_telemetry_lines(s), "", "## Host", ""]
     out += _host_lines(s)
     files = list(s.files)
