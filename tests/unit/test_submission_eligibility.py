@@ -209,3 +209,20 @@ def test_rounds_name_their_sources_and_resolve_names():
     assert "dlrm-v2-99" in ROUNDS["v5.1"].benchmarks
     assert "dlrm-v2-99" not in ROUNDS["v6.0"].benchmarks
     assert "gpt-oss-120b" in ROUNDS["v6.0"].benchmarks
+
+
+def test_accuracy_targets_judge_cisco_published_scores():
+    import ast
+
+    from engine.submission.accuracy_targets import targets
+
+    text = (CISCO_ACCURACY / "accuracy.txt").read_text()
+    scores = ast.literal_eval(next(line for line in text.splitlines() if line.startswith("{")))
+    scores = {k: float(v) for k, v in scores.items()}
+    found = targets("v5.1", "llama3_1-8b")
+    assert [t.metric for t in found] == ["rouge1", "rouge2", "rougeL", "rougeLsum", "gen_len"]
+    assert all(t.check(scores.get(t.metric)) is None for t in found)
+    rouge1 = found[0]
+    assert rouge1.check(38.0) == "rouge1 38 < 38.3914 (99% of 38.7792)"
+    assert found[-1].check(9_000_000) == "gen_len 9e+06 > 8.98441e+06 upper limit"
+    assert targets("v6.0", "demo") == ()
