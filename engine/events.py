@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.model import GpuSample, NodeFacts, NodeState, RunSpec, RunState
-from engine.results.schema import GroupSummary, RunSummary
+from engine.results.group_schema import GroupSummary
+from engine.results.schema import RunSummary
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,8 @@ from engine.events import (
 )
 from engine.fleet.specs import FLEET_NODE
 from engine.model import TERMINAL_STATES, Config, GpuSample, NodeFacts, RunSpec, RunState
-from engine.results.schema import GroupSummary, RunSummary
+from engine.results.group_schema import GroupSummary
+from engine.results.schema import RunSummary
 from engine.results.summary import group_label
 
 LOG_LINES = 2000  # per run, in memory; the full logs are in the run dir

@@ -15,7 +15,7 @@ import polars as pl
 
 from engine import figures
 from engine.model import RunState
-from engine.results.schema import ShardRecord
+from engine.results.group_schema import ShardRecord
 from engine.results.store import TELEMETRY, RecordedGroup, RecordedRun
 
 T = TypeVar("T")

@@ -1,6 +1,7 @@
 """The results files' schema: `orchestrator_summary.json` (one run) and `group_summary.json`
 (one parallel group) as typed frozen dataclasses, with the one writer (`to_json`) and the one
-reader (`read_run_summary`, `read_group_summary`) that everything else uses.
+reader (`read_run_summary`, `engine.results.group_schema.read_group_summary`) that everything
+else uses.
 
 Versions (`schema_version` in each file):
 
@@ -51,19 +52,23 @@ The group summary's layout::
     scaling_efficiency
 
 RunSpec's own JSON form (the journal's `spec`, so a restarted console can re-attach) is here
-too: `spec_to_json` and `spec_from_json`.
+too: `spec_to_json` and `spec_from_json`. The group summary's classes are in
+`engine.results.group_schema`, the node parts (host, telemetry) in `engine.results.node_records`,
+the field readers in `engine.results.coerce`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from engine.errors import MlconsoleError
 from engine.model import Mode, RunSpec, RunState, Scenario
+from engine.results.coerce import as_bool, as_float, as_int, as_mapping, as_str, as_strs
+from engine.results.node_records import HostRecord, TelemetryRecord
 from engine.submission.eligibility import Eligibility
 from engine.submission.headline import CheckerHeadline
 
@@ -85,39 +90,6 @@ V1_STATE_WORDS: Mapping[str, RunState] = {
 class SummaryUnreadable(MlconsoleError):
     """A summary file that cannot be read: not JSON, not ours, or a version this mlconsole
     does not know. `str(err)` names the file and what was expected."""
-
-
-# --- reading helpers: the wrong type reads as missing ------------------------------------------
-
-
-def _d(x: Any) -> Mapping[str, Any]:
-    return x if isinstance(x, Mapping) else {}
-
-
-def _num(x: Any) -> float | None:
-    if isinstance(x, bool) or not isinstance(x, int | float):
-        return None
-    return float(x)
-
-
-def _int(x: Any) -> int | None:
-    if isinstance(x, bool) or not isinstance(x, int | float):
-        return None
-    return int(x)
-
-
-def _str(x: Any) -> str | None:
-    return None if x is None else str(x)
-
-
-def _bool(x: Any) -> bool | None:
-    return x if isinstance(x, bool) else None
-
-
-def _strs(x: Any) -> tuple[str, ...]:
-    if isinstance(x, str) or not isinstance(x, Sequence):
-        return ()
-    return tuple(str(v) for v in x)
 
 
 def run_state(value: Any, version: int = SCHEMA_VERSION) -> RunState | None:
@@ -152,10 +124,10 @@ class Metric:
         if not isinstance(data, Mapping):
             return None
         return cls(
-            _str(data.get("name")),
-            _num(data.get("value")),
-            _str(data.get("unit")),
-            _str(data.get("key")),
+            as_str(data.get("name")),
+            as_float(data.get("value")),
+            as_str(data.get("unit")),
+            as_str(data.get("key")),
         )
 
 
@@ -180,13 +152,13 @@ class WallClock:
 
     @classmethod
     def from_json(cls, data: Any) -> WallClock:
-        d = _d(data)
+        d = as_mapping(data)
         return cls(
-            _str(d.get("start")),
-            _str(d.get("end")),
-            _num(d.get("start_unix")),
-            _num(d.get("end_unix")),
-            _num(d.get("duration_s")),
+            as_str(d.get("start")),
+            as_str(d.get("end")),
+            as_float(d.get("start_unix")),
+            as_float(d.get("end_unix")),
+            as_float(d.get("duration_s")),
         )
 
 
@@ -221,18 +193,18 @@ class LoadgenRecord:
 
     @classmethod
     def from_json(cls, data: Any) -> LoadgenRecord:
-        d = _d(data)
+        d = as_mapping(data)
         return cls(
-            complete=_bool(d.get("complete")),
-            validity=_str(d.get("validity")),
-            validity_reasons=_strs(d.get("validity_reasons")),
+            complete=as_bool(d.get("complete")),
+            validity=as_str(d.get("validity")),
+            validity_reasons=as_strs(d.get("validity_reasons")),
             metric=Metric.from_json(d.get("metric")),
             token_metric=Metric.from_json(d.get("token_metric")),
-            generated_total=_int(d.get("generated_total")),
-            errors=_int(d.get("errors")),
-            warnings=_int(d.get("warnings")),
-            incomplete_reasons=_strs(d.get("incomplete_reasons")),
-            problems=_strs(d.get("problems")),
+            generated_total=as_int(d.get("generated_total")),
+            errors=as_int(d.get("errors")),
+            warnings=as_int(d.get("warnings")),
+            incomplete_reasons=as_strs(d.get("incomplete_reasons")),
+            problems=as_strs(d.get("problems")),
         )
 
 
@@ -253,144 +225,10 @@ class ExitRecord:
 
     @classmethod
     def from_json(cls, data: Any, version: int) -> ExitRecord:
-        d = _d(data)
+        d = as_mapping(data)
         return cls(
-            run_state(d.get("state"), version), _int(d.get("code")), _str(d.get("detail")) or ""
+            run_state(d.get("state"), version), as_int(d.get("code")), as_str(d.get("detail")) or ""
         )
-
-
-@dataclass(frozen=True)
-class HostGpu:
-    index: int | None
-    name: str | None
-    memory_total_mib: float | None = None
-    uuid: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "name": self.name,
-            "memory_total_mib": self.memory_total_mib,
-            "uuid": self.uuid,
-        }
-
-    @classmethod
-    def from_json(cls, data: Any) -> HostGpu:
-        d = _d(data)
-        return cls(
-            _int(d.get("index")),
-            _str(d.get("name")),
-            _num(d.get("memory_total_mib")),
-            _str(d.get("uuid")),
-        )
-
-
-@dataclass(frozen=True)
-class HostRecord:
-    """What the preflight probe learned about the node (None: not probed)."""
-
-    os: str | None = None
-    python: str | None = None
-    loadgen_version: str | None = None
-    gpu_state: str | None = "unknown"
-    driver: str | None = None
-    gpus: tuple[HostGpu, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "os": self.os,
-            "python": self.python,
-            "loadgen_version": self.loadgen_version,
-            "gpu_state": self.gpu_state,
-            "driver": self.driver,
-            "gpus": [g.to_json() for g in self.gpus],
-        }
-
-    @classmethod
-    def from_json(cls, data: Any) -> HostRecord:
-        d = _d(data)
-        gpus = d.get("gpus") if isinstance(d.get("gpus"), list) else []
-        return cls(
-            os=_str(d.get("os")),
-            python=_str(d.get("python")),
-            loadgen_version=_str(d.get("loadgen_version")),
-            gpu_state=_str(d.get("gpu_state")),
-            driver=_str(d.get("driver")),
-            gpus=tuple(HostGpu.from_json(g) for g in gpus if isinstance(g, Mapping)),
-        )
-
-
-@dataclass(frozen=True)
-class GpuUsage:
-    """One GPU over one run (`engine.telemetry.stats.TelemetryStats` as recorded)."""
-
-    gpu: int | None
-    name: str | None = None
-    samples: int | None = None
-    util_mean: float | None = None
-    util_p95: float | None = None
-    util_max: float | None = None
-    mem_peak_mib: float | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)  # the other recorded fields, kept
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            **self.extra,
-            "gpu": self.gpu,
-            "name": self.name,
-            "samples": self.samples,
-            "util_mean": self.util_mean,
-            "util_p95": self.util_p95,
-            "util_max": self.util_max,
-            "mem_peak_mib": self.mem_peak_mib,
-        }
-
-    @classmethod
-    def from_json(cls, data: Any) -> GpuUsage:
-        d = _d(data)
-        known = ("gpu", "name", "samples", "util_mean", "util_p95", "util_max", "mem_peak_mib")
-        return cls(
-            gpu=_int(d.get("gpu")),
-            name=_str(d.get("name")),
-            samples=_int(d.get("samples")),
-            util_mean=_num(d.get("util_mean")),
-            util_p95=_num(d.get("util_p95")),
-            util_max=_num(d.get("util_max")),
-            mem_peak_mib=_num(d.get("mem_peak_mib")),
-            extra={k: v for k, v in d.items() if k not in known},
-        )
-
-
-@dataclass(frozen=True)
-class TelemetryRecord:
-    """GPU telemetry over the run: `state` says why there is none when `gpus` is empty."""
-
-    state: str | None = "not recorded"
-    detail: str | None = None
-    samples: int | None = None
-    gpus: tuple[GpuUsage, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"state": self.state}
-        if self.detail is not None:
-            out["detail"] = self.detail
-        if self.samples is not None:
-            out["samples"] = self.samples
-        return out | {"gpus": [g.to_json() for g in self.gpus]}
-
-    @classmethod
-    def from_json(cls, data: Any) -> TelemetryRecord:
-        d = _d(data)
-        gpus = d.get("gpus") if isinstance(d.get("gpus"), list) else []
-        return cls(
-            state=_str(d.get("state")),
-            detail=_str(d.get("detail")),
-            samples=_int(d.get("samples")),
-            gpus=tuple(GpuUsage.from_json(g) for g in gpus if isinstance(g, Mapping)),
-        )
-
-
-# --- the run summary ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -484,225 +322,41 @@ class RunSummary:
     @classmethod
     def from_json(cls, data: Mapping[str, Any], *, source: str = "run summary") -> RunSummary:
         """Any readable version; raises SummaryUnreadable (naming `source`) otherwise."""
-        version = _version(data, RUN_SUMMARY_SCHEMA_ID, source)
+        version = checked_version(data, RUN_SUMMARY_SCHEMA_ID, source)
         return cls(
-            run_id=_str(data.get("run_id")),
-            run_dir=_str(data.get("run_dir")),
-            node=_str(data.get("node")),
-            benchmark=_str(data.get("benchmark")),
-            scenario=_str(data.get("scenario")),
-            mode=_str(data.get("mode")),
+            run_id=as_str(data.get("run_id")),
+            run_dir=as_str(data.get("run_dir")),
+            node=as_str(data.get("node")),
+            benchmark=as_str(data.get("benchmark")),
+            scenario=as_str(data.get("scenario")),
+            mode=as_str(data.get("mode")),
             exit=ExitRecord.from_json(data.get("exit"), version),
-            samples_requested=_int(data.get("samples_requested")),
-            shard_start=_int(data.get("shard_start")),
-            group_id=_str(data.get("group_id")),
-            stage=_str(data.get("stage")),
-            label=_str(data.get("label")),
-            dataset_size=_int(data.get("dataset_size")),
+            samples_requested=as_int(data.get("samples_requested")),
+            shard_start=as_int(data.get("shard_start")),
+            group_id=as_str(data.get("group_id")),
+            stage=as_str(data.get("stage")),
+            label=as_str(data.get("label")),
+            dataset_size=as_int(data.get("dataset_size")),
             simulated=bool(data.get("simulated")),
-            samples_processed=_int(data.get("samples_processed")),
+            samples_processed=as_int(data.get("samples_processed")),
             wall=WallClock.from_json(data.get("wall")),
             loadgen=LoadgenRecord.from_json(data.get("loadgen")),
-            wall_throughput=_num(_d(data.get("wall_throughput")).get("value")),
+            wall_throughput=as_float(as_mapping(data.get("wall_throughput")).get("value")),
             host=HostRecord.from_json(data.get("host")),
             telemetry=TelemetryRecord.from_json(data.get("telemetry")),
-            files=_strs(data.get("files")),
-            mlconsole_version=_str(data.get("mlconsole_version")),
+            files=as_strs(data.get("files")),
+            mlconsole_version=as_str(data.get("mlconsole_version")),
             schema_version=version,
-            kind=_str(data.get("kind")) or "run",
+            kind=as_str(data.get("kind")) or "run",
             fleet=data.get("fleet") if isinstance(data.get("fleet"), Mapping) else None,
-            eligibility=Eligibility.from_json(_d(data.get("submission")).get("eligibility")),
+            eligibility=Eligibility.from_json(as_mapping(data.get("submission")).get("eligibility")),
             checker_headline=CheckerHeadline.from_json(
-                _d(data.get("submission")).get("checker_headline")
+                as_mapping(data.get("submission")).get("checker_headline")
             ),
         )
 
 
-# --- the group summary -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ShardRecord:
-    """One shard of a group, copied from its run summary when the group ended."""
-
-    node: str | None
-    run_id: str | None
-    run_dir: str | None
-    state: RunState | None
-    shard_start: int | None = None
-    samples_requested: int | None = None
-    samples_processed: int | None = None
-    duration_s: float | None = None
-    start_unix: float | None = None
-    end_unix: float | None = None
-    validity: str | None = None
-    metric: Metric | None = None
-    wall_throughput: float | None = None
-
-    @classmethod
-    def of(cls, run: RunSummary) -> ShardRecord:
-        return cls(
-            node=run.node,
-            run_id=run.run_id,
-            run_dir=run.run_dir,
-            state=run.state,
-            shard_start=run.shard_start,
-            samples_requested=run.samples_requested,
-            samples_processed=run.samples_processed,
-            duration_s=run.wall.duration_s,
-            start_unix=run.wall.start_unix,
-            end_unix=run.wall.end_unix,
-            validity=run.loadgen.validity,
-            metric=run.loadgen.metric,
-            wall_throughput=run.wall_throughput,
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "node": self.node,
-            "run_id": self.run_id,
-            "run_dir": self.run_dir,
-            "shard_start": self.shard_start,
-            "samples_requested": self.samples_requested,
-            "samples_processed": self.samples_processed,
-            "duration_s": self.duration_s,
-            "start_unix": self.start_unix,
-            "end_unix": self.end_unix,
-            "state": self.state.value if self.state else None,
-            "validity": self.validity,
-            "metric": self.metric.to_json() if self.metric else None,
-            "wall_throughput": self.wall_throughput,
-        }
-
-    @classmethod
-    def from_json(cls, data: Any, version: int) -> ShardRecord:
-        d = _d(data)
-        return cls(
-            node=_str(d.get("node")),
-            run_id=_str(d.get("run_id")),
-            run_dir=_str(d.get("run_dir")),
-            state=run_state(d.get("state"), version),
-            shard_start=_int(d.get("shard_start")),
-            samples_requested=_int(d.get("samples_requested")),
-            samples_processed=_int(d.get("samples_processed")),
-            duration_s=_num(d.get("duration_s")),
-            start_unix=_num(d.get("start_unix")),
-            end_unix=_num(d.get("end_unix")),
-            validity=_str(d.get("validity")),
-            metric=Metric.from_json(d.get("metric")),
-            wall_throughput=_num(d.get("wall_throughput")),
-        )
-
-
-@dataclass(frozen=True)
-class GroupSummary:
-    """group_summary.json: a parallel group's figures over its shards (each shard is also an
-    ordinary run dir with its own RunSummary)."""
-
-    group_id: str | None
-    name: str | None
-    group_dir: str | None
-    label: str | None = None  # what its figures are (engine.results.summary.group_label)
-    benchmark: str | None = None
-    scenario: str | None = None
-    mode: str | None = None
-    dataset_size: int | None = None
-    nodes: tuple[str, ...] = ()
-    split: str | None = None
-    split_source: str | None = None
-    simulated: bool = False
-    shards: tuple[ShardRecord, ...] = ()
-    total_samples_requested: int | None = None
-    samples_processed: int | None = None
-    start_unix: float | None = None
-    end_unix: float | None = None
-    makespan_s: float | None = None
-    combined_throughput: float | None = None
-    sum_loadgen_metric: Metric | None = None  # name and key are None: a sum has neither
-    sequential_s: float | None = None
-    speedup: float | None = None
-    single_run_throughputs: Mapping[str, float | None] = field(default_factory=dict)
-    single_run_sources: Mapping[str, str | None] = field(default_factory=dict)
-    scaling_efficiency: float | None = None
-    mlconsole_version: str | None = None
-    schema_version: int = SCHEMA_VERSION
-
-    def to_json(self) -> dict[str, Any]:
-        m = self.sum_loadgen_metric
-        return {
-            "schema": GROUP_SUMMARY_SCHEMA_ID,
-            "schema_version": SCHEMA_VERSION,
-            "mlconsole_version": self.mlconsole_version,
-            "group_id": self.group_id,
-            "name": self.name,
-            "group_dir": self.group_dir,
-            "label": self.label,
-            "benchmark": self.benchmark,
-            "scenario": self.scenario,
-            "mode": self.mode,
-            "dataset_size": self.dataset_size,
-            "nodes": list(self.nodes),
-            "split": self.split,
-            "split_source": self.split_source,
-            "simulated": self.simulated,
-            "shards": [s.to_json() for s in self.shards],
-            "total_samples_requested": self.total_samples_requested,
-            "samples_processed": self.samples_processed,
-            "start_unix": self.start_unix,
-            "end_unix": self.end_unix,
-            "makespan_s": self.makespan_s,
-            "combined_throughput": self.combined_throughput,
-            "sum_loadgen_metric": None if m is None else {"value": m.value, "unit": m.unit},
-            "sequential_s": self.sequential_s,
-            "speedup": self.speedup,
-            "single_run_throughputs": dict(self.single_run_throughputs),
-            "single_run_sources": dict(self.single_run_sources),
-            "scaling_efficiency": self.scaling_efficiency,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any], *, source: str = "group summary") -> GroupSummary:
-        version = _version(data, GROUP_SUMMARY_SCHEMA_ID, source)
-        shards = data.get("shards") if isinstance(data.get("shards"), list) else []
-        m = data.get("sum_loadgen_metric")
-        return cls(
-            group_id=_str(data.get("group_id")),
-            name=_str(data.get("name")),
-            group_dir=_str(data.get("group_dir")),
-            label=_str(data.get("label")),
-            benchmark=_str(data.get("benchmark")),
-            scenario=_str(data.get("scenario")),
-            mode=_str(data.get("mode")),
-            dataset_size=_int(data.get("dataset_size")),
-            nodes=_strs(data.get("nodes")),
-            split=_str(data.get("split")),
-            split_source=_str(data.get("split_source")),
-            simulated=bool(data.get("simulated")),
-            shards=tuple(ShardRecord.from_json(s, version) for s in shards),
-            total_samples_requested=_int(data.get("total_samples_requested")),
-            samples_processed=_int(data.get("samples_processed")),
-            start_unix=_num(data.get("start_unix")),
-            end_unix=_num(data.get("end_unix")),
-            makespan_s=_num(data.get("makespan_s")),
-            combined_throughput=_num(data.get("combined_throughput")),
-            sum_loadgen_metric=None
-            if not isinstance(m, Mapping)
-            else Metric(None, _num(m.get("value")), _str(m.get("unit"))),
-            sequential_s=_num(data.get("sequential_s")),
-            speedup=_num(data.get("speedup")),
-            single_run_throughputs={
-                str(k): _num(v) for k, v in _d(data.get("single_run_throughputs")).items()
-            },
-            single_run_sources={
-                str(k): _str(v) for k, v in _d(data.get("single_run_sources")).items()
-            },
-            scaling_efficiency=_num(data.get("scaling_efficiency")),
-            mlconsole_version=_str(data.get("mlconsole_version")),
-            schema_version=version,
-        )
-
-
-def _version(data: Any, schema_id: str, source: str) -> int:
+def checked_version(data: Any, schema_id: str, source: str) -> int:
     if not isinstance(data, Mapping) or data.get("schema") != schema_id:
         raise SummaryUnreadable(f"{source}: not an mlconsole summary (schema {schema_id!r})")
     version = data.get("schema_version")
@@ -718,7 +372,7 @@ def _version(data: Any, schema_id: str, source: str) -> int:
 # --- files -------------------------------------------------------------------------------------
 
 
-def _load(path: Path, what: str) -> Any:
+def load_summary_json(path: Path, what: str) -> Any:
     try:
         return json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -731,15 +385,7 @@ def read_run_summary(path: Path) -> RunSummary:
     path = Path(path)
     if path.is_dir():
         path = path / RUN_SUMMARY_FILE
-    return RunSummary.from_json(_load(path, "run summary"), source=str(path))
-
-
-def read_group_summary(path: Path) -> GroupSummary:
-    """group_summary.json at `path` (a file, or a group dir holding one)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / GROUP_SUMMARY_FILE
-    return GroupSummary.from_json(_load(path, "group summary"), source=str(path))
+    return RunSummary.from_json(load_summary_json(path, "run summary"), source=str(path))
 
 
 # --- RunSpec in JSON (the journal) -------------------------------------------------------------
@@ -763,7 +409,7 @@ def spec_to_json(spec: RunSpec) -> dict[str, Any]:
 def spec_from_json(data: Any) -> RunSpec:
     """The RunSpec `spec_to_json` wrote; ValueError (one sentence) when a field is missing or
     of the wrong kind."""
-    d = _d(data)
+    d = as_mapping(data)
     try:
         return RunSpec(
             run_id=str(d["run_id"]),
@@ -773,7 +419,7 @@ def spec_from_json(data: Any) -> RunSpec:
             mode=Mode(d["mode"]),
             samples=int(d["samples"]),
             shard_start=int(d.get("shard_start") or 0),
-            group_id=_str(d.get("group_id")),
+            group_id=as_str(d.get("group_id")),
             stage=str(d.get("stage") or ""),
             label=str(d.get("label") or ""),
         )

@@ -31,13 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from engine.model import RunSpec, RunState
+from engine.results.group_schema import GroupSummary, read_group_summary
 from engine.results.schema import (
     GROUP_SUMMARY_FILE,
     RUN_SUMMARY_FILE,
-    GroupSummary,
     RunSummary,
     SummaryUnreadable,
-    read_group_summary,
     read_run_summary,
     spec_from_json,
     spec_to_json,

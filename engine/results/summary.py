@@ -13,18 +13,9 @@ from typing import Any
 
 from engine import __version__, figures
 from engine.model import Benchmark, NodeFacts, RunSpec, RunState
-from engine.results.schema import (
-    ExitRecord,
-    GroupSummary,
-    HostGpu,
-    HostRecord,
-    LoadgenRecord,
-    Metric,
-    RunSummary,
-    ShardRecord,
-    TelemetryRecord,
-    WallClock,
-)
+from engine.results.group_schema import GroupSummary, ShardRecord
+from engine.results.node_records import HostGpu, HostRecord, TelemetryRecord
+from engine.results.schema import ExitRecord, LoadgenRecord, Metric, RunSummary, WallClock
 from engine.submission.eligibility import assess_logs
 from engine.submission.headline import checker_headline
 

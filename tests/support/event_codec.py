@@ -25,7 +25,8 @@ from typing import Any
 from engine import events as ev_mod
 from engine.events import Event, RunProgress, TelemetrySampled
 from engine.model import GpuSample
-from engine.results.schema import GroupSummary, RunSummary
+from engine.results.group_schema import GroupSummary
+from engine.results.schema import RunSummary
 from tests.support.config_writer import write_config
 from tests.support.paths import DATA
 

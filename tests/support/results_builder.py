@@ -23,17 +23,9 @@ from typing import Any
 
 from engine import figures
 from engine.model import Benchmark, GpuSample, RunState
-from engine.results.schema import (
-    ExitRecord,
-    GroupSummary,
-    HostGpu,
-    HostRecord,
-    LoadgenRecord,
-    Metric,
-    RunSummary,
-    TelemetryRecord,
-    WallClock,
-)
+from engine.results.group_schema import GroupSummary
+from engine.results.node_records import HostGpu, HostRecord, TelemetryRecord
+from engine.results.schema import ExitRecord, LoadgenRecord, Metric, RunSummary, WallClock
 from engine.results.store import TELEMETRY, ResultsStore, write_group_summary, write_run_summary
 from engine.results.summary import build_group_summary
 

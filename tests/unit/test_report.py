@@ -461,7 +461,7 @@ def test_fleet_lines_label_one_result_and_each_share() -> None:
     assert "slow 10 queries (33%), 2 errors" in line and "left out: gone" in line
     text = "\n".join(fleet_lines(fleet))
     assert "one LoadGen result over slow, fast" in text and "fast: 20 queries (66.7%)" in text
-    from engine.results.schema import GroupSummary
+    from engine.results.group_schema import GroupSummary
 
     summary = GroupSummary(group_id="s1-g", name="g", group_dir=None, nodes=("a", "b"))
     group = group_details_text(summary, "g", "finished")

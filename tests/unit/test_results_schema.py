@@ -6,9 +6,8 @@ never guessed at.
 
 from __future__ import annotations
 
-import re
-
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -17,14 +16,13 @@ import pytest
 from engine.analysis.frames import load_results
 from engine.analysis.report.rebuild import rebuild_reports
 from engine.model import RunState
+from engine.results.group_schema import GroupSummary, read_group_summary
 from engine.results.schema import (
     READABLE_VERSIONS,
     SCHEMA_VERSION,
     V1_STATE_WORDS,
-    GroupSummary,
     RunSummary,
     SummaryUnreadable,
-    read_group_summary,
     read_run_summary,
     run_state,
     spec_from_json,

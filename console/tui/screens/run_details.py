@@ -19,7 +19,8 @@ from textual.widgets import Footer, Static
 from console.format import MISSING, fmt_duration, fmt_num, state_label
 from console.tui.messages import LoadgenSummaryText
 from engine.loadgen.files import LOADGEN_SUMMARY_FILE
-from engine.results.schema import GroupSummary, Metric, RunSummary
+from engine.results.group_schema import GroupSummary
+from engine.results.schema import Metric, RunSummary
 from engine.results.summary import FLEET_LABEL, group_label
 from engine.submission.view import submission_lines
 
