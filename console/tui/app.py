@@ -34,6 +34,7 @@ from console.tui.messages import (
     StateChanged,
     ToggleSide,
 )
+from console.tui.rows import Changes
 from console.tui.screens.config_error import ConfigErrorScreen
 from console.tui.screens.confirm import ConfirmScreen
 from console.tui.screens.help import HelpScreen
@@ -44,7 +45,7 @@ from console.tui.screens.run_details import (
     read_loadgen_summary,
     run_details_text,
 )
-from console.tui.state import Changes, ConsoleState
+from console.tui.state import ConsoleState
 from engine.errors import ConfigError, MlconsoleError
 from engine.events import Notice
 from engine.model import Config

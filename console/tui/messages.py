@@ -16,7 +16,7 @@ from textual.message import Message
 from engine.events import Event
 
 if TYPE_CHECKING:
-    from console.tui.state import Changes
+    from console.tui.rows import Changes
 
 
 class EngineBatch(Message):

@@ -391,7 +391,8 @@ def test_concurrent_rebuilds_leave_whole_files(
 
 
 def test_the_console_shows_service_logs_under_the_live_fleet_run() -> None:
-    from console.tui.state import Changes, ConsoleState
+    from console.tui.rows import Changes
+    from console.tui.state import ConsoleState
     from engine.events import RunQueued, RunStateChanged, ServiceLog, ServiceStateChanged
     from engine.model import Mode, RunSpec, RunState, Scenario
 
@@ -424,8 +425,8 @@ def test_the_console_shows_service_logs_under_the_live_fleet_run() -> None:
 def test_fleet_lines_label_one_result_and_each_share() -> None:
     """The batch line and the console's details say what a fleet run is and each node's share."""
     from console.batch import fleet_line
+    from console.tui.rows import RunRow
     from console.tui.screens.run_details import fleet_lines, group_details_text
-    from console.tui.state import RunRow
     from console.tui.widgets.runs_table import run_cells
 
     fleet = {

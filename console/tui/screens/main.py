@@ -25,7 +25,8 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from console.tui.actions import main_bindings
 from console.tui.messages import LogSummary, RepaintAll, StateChanged, ToggleSide
-from console.tui.state import Changes, ConsoleState
+from console.tui.rows import Changes
+from console.tui.state import ConsoleState
 from console.tui.widgets.live_chart import LiveChart
 from console.tui.widgets.log_pane import LogPane
 from console.tui.widgets.nodes_panel import NodesPanel

@@ -13,7 +13,8 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from console.tui.state import ConsoleState, GpuView, NodeView
+from console.tui.rows import GpuView, NodeView
+from console.tui.state import ConsoleState
 
 _SPARK = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 12

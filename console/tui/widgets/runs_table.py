@@ -14,7 +14,8 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from console.format import fmt_duration, fmt_num, state_cell
-from console.tui.state import ConsoleState, GroupRow, RunRow
+from console.tui.rows import GroupRow, RunRow
+from console.tui.state import ConsoleState
 from engine.fleet.specs import FLEET_NODE  # noqa: E402  (one LoadGen, many nodes)
 
 BAR_WIDTH = 8
