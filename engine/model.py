@@ -338,6 +338,12 @@ class NodeFacts:
     audit_config: bool = False
     warnings: tuple[str, ...] = ()
     elapsed_s: float | None = None
+    # The host as a submission's systems/<system>.json describes it (None: not read).
+    os_name: str | None = None  # /etc/os-release PRETTY_NAME
+    cpu_model: str | None = None  # /proc/cpuinfo "model name"
+    cpu_cores: int | None = None  # "cpu cores": cores per processor
+    cpu_sockets: int | None = None  # distinct "physical id"s
+    memory_bytes: int | None = None  # /proc/meminfo MemTotal
 
     @property
     def ready(self) -> bool:

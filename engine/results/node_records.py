@@ -48,6 +48,12 @@ class HostRecord:
     gpu_state: str | None = "unknown"
     driver: str | None = None
     gpus: tuple[HostGpu, ...] = ()
+    # What a submission's systems/<system>.json asks of the host (engine.submission.export).
+    os_name: str | None = None
+    cpu_model: str | None = None
+    cpu_cores: int | None = None  # per processor
+    cpu_sockets: int | None = None
+    memory_bytes: int | None = None  # MemTotal
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,6 +63,11 @@ class HostRecord:
             "gpu_state": self.gpu_state,
             "driver": self.driver,
             "gpus": [g.to_json() for g in self.gpus],
+            "os_name": self.os_name,
+            "cpu_model": self.cpu_model,
+            "cpu_cores": self.cpu_cores,
+            "cpu_sockets": self.cpu_sockets,
+            "memory_bytes": self.memory_bytes,
         }
 
     @classmethod
@@ -70,6 +81,11 @@ class HostRecord:
             gpu_state=as_str(d.get("gpu_state")),
             driver=as_str(d.get("driver")),
             gpus=tuple(HostGpu.from_json(g) for g in gpus if isinstance(g, Mapping)),
+            os_name=as_str(d.get("os_name")),
+            cpu_model=as_str(d.get("cpu_model")),
+            cpu_cores=as_int(d.get("cpu_cores")),
+            cpu_sockets=as_int(d.get("cpu_sockets")),
+            memory_bytes=as_int(d.get("memory_bytes")),
         )
 
 

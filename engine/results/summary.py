@@ -75,6 +75,11 @@ def host_record(facts: NodeFacts | None) -> HostRecord:
         gpu_state=facts.gpu_state,
         driver=facts.driver,
         gpus=tuple(HostGpu(g.index, g.name, g.memory_total_mib, g.uuid) for g in facts.gpus),
+        os_name=facts.os_name,
+        cpu_model=facts.cpu_model,
+        cpu_cores=facts.cpu_cores,
+        cpu_sockets=facts.cpu_sockets,
+        memory_bytes=facts.memory_bytes,
     )
 
 

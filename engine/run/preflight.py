@@ -81,6 +81,14 @@ def probe_script(node: NodeSpec, benchmarks_cwds: Sequence[str] = ()) -> str:
     return (
         f"py={q(node.python)}\n"
         'echo "os=$(uname -sr 2>/dev/null)"\n'
+        # What a submission's systems/<system>.json asks about the host (engine.submission).
+        '[ -r /etc/os-release ] && (. /etc/os-release; echo "os_name=$PRETTY_NAME")\n'
+        "if [ -r /proc/cpuinfo ]; then\n"
+        "  awk -F': *' '/^model name/ && !m {print \"cpu_model=\" $2; m=1}\n"
+        '    /^physical id/ {s[$2]=1} /^cpu cores/ && !c {print "cpu_cores=" $2; c=1}\n'
+        '    END {n=0; for (k in s) n++; print "cpu_sockets=" n}\' /proc/cpuinfo\n'
+        "fi\n"
+        "awk '/^MemTotal:/ {print \"mem_kb=\" $2}' /proc/meminfo 2>/dev/null\n"
         'if command -v "$py" >/dev/null 2>&1; then\n'
         f'  "$py" -c {q(_PY_SNIPPET)} 2>&1 | head -n 20\n'
         "else\n"
@@ -114,6 +122,12 @@ def _number(text: str) -> float | None:
         return float(text)
     except ValueError:
         return None
+
+
+def _count(text: str | None) -> int | None:
+    """A positive whole number from the probe, else None (0 sockets: /proc/cpuinfo lists no
+    `physical id`, as in some VMs)."""
+    return int(text) if text and text.strip().isdigit() and int(text) > 0 else None
 
 
 def _text(text: str) -> str | None:
@@ -223,6 +237,11 @@ def parse_probe(node: NodeSpec, stdout: str, *, elapsed_s: float | None = None) 
         node=node.name,
         reachable=True,
         os=values.get("os") or None,
+        os_name=values.get("os_name") or None,
+        cpu_model=values.get("cpu_model") or None,
+        cpu_cores=_count(values.get("cpu_cores")),
+        cpu_sockets=_count(values.get("cpu_sockets")),
+        memory_bytes=(_count(values.get("mem_kb")) or 0) * 1024 or None,
         python=values.get("python"),
         loadgen_version=loadgen,
         gpus=tuple(gpus),

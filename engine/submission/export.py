@@ -169,8 +169,17 @@ def _system_json(runs: list[RunSummary], division: str, submitter: str, system: 
             known["accelerator_memory_capacity"] = f"{mems[0] / 1024:.0f} GB"
     elif host.gpu_state in ("no-driver", "no-nvidia-smi"):
         known["accelerators_per_node"] = 0
-    if host.os:
-        known["operating_system"] = host.os
+    if host.os_name or host.os:
+        known["operating_system"] = host.os_name or host.os
+    if host.cpu_model:
+        known["host_processor_model_name"] = host.cpu_model
+    if host.cpu_sockets:
+        known["host_processors_per_node"] = host.cpu_sockets
+    if host.cpu_cores:
+        known["host_processor_core_count"] = host.cpu_cores
+    if host.memory_bytes:
+        # MemTotal: what the kernel can use, a little under the installed capacity.
+        known["host_memory_capacity"] = f"{host.memory_bytes / 2**30:.0f} GiB (MemTotal)"
     stack = [
         f"{what} {value}"
         for what, value in (

@@ -35,6 +35,8 @@ FACTS = NodeFacts(
     node="c885", reachable=True, os="Ubuntu 22.04.4 LTS", python="3.10.12",
     loadgen_version="5.1.0", gpu_state="ok", driver="570.124.06",
     gpus=tuple(GpuInfo(i, "NVIDIA H200", 143771.0) for i in range(8)),
+    os_name="Ubuntu 22.04.4 LTS", cpu_model="Intel(R) Xeon(R) Platinum 8480+", cpu_cores=56,
+    cpu_sockets=2, memory_bytes=2_113_877_524_480,
 )  # fmt: skip
 
 
@@ -93,11 +95,15 @@ def test_runs_of_published_logs_export_to_the_v51_layout(published_results, tmp_
     assert system["accelerators_per_node"] == 8
     assert system["operating_system"] == "Ubuntu 22.04.4 LTS"
     assert "LoadGen 5.1.0" in system["other_software_stack"]
+    assert system["host_processor_model_name"] == "Intel(R) Xeon(R) Platinum 8480+"
+    assert (system["host_processors_per_node"], system["host_processor_core_count"]) == (2, 56)
+    assert system["host_memory_capacity"] == "1969 GiB (MemTotal)"
     # Nothing unknown is filled in: no placeholder anywhere, each unknown field listed.
-    assert "host_processor_model_name" not in system and "cooling" not in system
+    assert "host_processor_caches" not in system and "cooling" not in system
     assert not any(v in ("", "TBD", "N/A", None) for v in system.values())
     notes = (out / "export_notes.md").read_text()
-    assert "host_processor_model_name" in notes and "starting_weights_filename" in notes
+    assert "host_processor_caches" in notes and "starting_weights_filename" in notes
+    assert "host_processor_model_name" not in notes
     assert "llama3.1-8b/Server TEST06 (compliance test; closed division)" in notes
     assert "not known, fill in: systems/C885_H200x8_TRT.json: status," in printed
 

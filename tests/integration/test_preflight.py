@@ -186,3 +186,20 @@ async def test_table_and_json_show_every_node(ssh_node, down_node) -> None:
     data = json.loads(json.dumps(facts_to_json(facts)))
     assert [d["node"] for d in data] == ["ok1", "down"]
     assert data[0]["ready"] is True and data[1]["reachable"] is False
+
+
+async def test_the_probe_reads_what_a_submissions_system_description_asks(tmp_path: Path) -> None:
+    # The controller's own /proc and /etc/os-release, read independently of the probe.
+    node = NodeSpec("local", python=sys.executable, workdir=str(tmp_path))
+    facts = await probe(LocalTransport(node))
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = next(ln.split(":", 1)[1].strip() for ln in cpuinfo.splitlines()
+                 if ln.startswith("model name"))  # fmt: skip
+    assert facts.cpu_model == model
+    mem_kb = next(int(ln.split()[1]) for ln in Path("/proc/meminfo").read_text().splitlines()
+                  if ln.startswith("MemTotal:"))  # fmt: skip
+    assert facts.memory_bytes == mem_kb * 1024
+    pretty = next(ln.split("=", 1)[1].strip('"') for ln in
+                  Path("/etc/os-release").read_text().splitlines() if ln.startswith("PRETTY_NAME="))  # fmt: skip
+    assert facts.os_name == pretty
+    assert facts.cpu_cores is None or facts.cpu_cores >= 1
