@@ -199,7 +199,7 @@ async def test_the_probe_reads_what_a_submissions_system_description_asks(tmp_pa
     mem_kb = next(int(ln.split()[1]) for ln in Path("/proc/meminfo").read_text().splitlines()
                   if ln.startswith("MemTotal:"))  # fmt: skip
     assert facts.memory_bytes == mem_kb * 1024
-    pretty = next(ln.split("=", 1)[1].strip('"') for ln in
-                  Path("/etc/os-release").read_text().splitlines() if ln.startswith("PRETTY_NAME="))  # fmt: skip
+    release = Path("/etc/os-release").read_text().splitlines()
+    pretty = next(ln.split("=", 1)[1].strip('"') for ln in release if ln.startswith("PRETTY_NAME="))
     assert facts.os_name == pretty
     assert facts.cpu_cores is None or facts.cpu_cores >= 1
