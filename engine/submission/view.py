@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from engine.loadgen.inspect import sniff_kind
 from engine.loadgen.parse import RunLogs, parse_detail, read_run_logs
 from engine.submission.eligibility import Eligibility, assess_logs
 from engine.submission.headline import CheckerHeadline, checker_headline
@@ -42,6 +43,8 @@ def checker_view(
     if path.is_dir():
         logs = read_run_logs(path)
     elif path.is_file():
+        if sniff_kind(path) != "detail":
+            return None  # a summary, accuracy log or trace alone: the checker reads the detail log
         try:
             logs = RunLogs(str(path.parent), detail=parse_detail(path))
         except (OSError, ValueError):

@@ -56,3 +56,12 @@ def test_inspect_names_a_benchmark_the_path_does_not(capsys):
 def test_an_unknown_round_is_bad_input(capsys):
     assert main(["inspect", "--round", "v4.0", str(RUN_DIRS[0])]) == 2
     assert "unknown round 'v4.0'; known: v5.1, v6.0" in capsys.readouterr().err
+
+
+def test_a_detail_log_alone_is_judged_and_a_summary_alone_is_not(capsys):
+    run = next(p for p in RUN_DIRS if "Lenovo" in str(p))
+    d = _inspect(capsys, "--round", "v5.1", str(run / "mlperf_log_detail.txt"))
+    assert d["checker"]["benchmark"] == "resnet"
+    assert d["checker"]["eligibility"]["eligible"] is True
+    d = _inspect(capsys, "--round", "v5.1", str(run / "mlperf_log_summary.txt"))
+    assert d["checker"] is None
