@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import resource
 import sys
 import time
@@ -76,20 +75,16 @@ async def _settle(masters: list[int], timeout: float = 30.0) -> None:
         await asyncio.sleep(0.1)
 
 
-def _q(value: object) -> str:
-    return json.dumps(str(value))
-
-
 def write_config(lab, server, root: Path, n: int, samples: int) -> Path:  # noqa: ANN001
-    from tests.support.config_writer import HARNESS
+    from tests.support.config_writer import demo_benchmark, toml_str
     from tests.support.paths import DOUBLES_DIR, REPO_ROOT
 
     names = [f"n{i:03d}" for i in range(n)]
     path = f"{DOUBLES_DIR}:/usr/bin:/bin"  # the nvidia-smi double first
     lines = [
         "[settings]",
-        f"results_dir = {_q(root / 'results')}",
-        f"reports_dir = {_q(root / 'reports')}",
+        f"results_dir = {toml_str(root / 'results')}",
+        f"reports_dir = {toml_str(root / 'reports')}",
         "poll_interval_s = 0.5",
         "telemetry_interval_s = 1.0",
         "",
@@ -101,31 +96,25 @@ def write_config(lab, server, root: Path, n: int, samples: int) -> Path:  # noqa
             'transport = "ssh"',
             'host = "127.0.0.1"',
             f"port = {server.port}",
-            f"user = {_q(node.user)}",
-            f"identity_file = {_q(lab.client_key)}",
-            f"known_hosts = {_q(lab.known_hosts)}",
+            f"user = {toml_str(node.user)}",
+            f"identity_file = {toml_str(lab.client_key)}",
+            f"known_hosts = {toml_str(lab.known_hosts)}",
             "use_agent = false",
-            f"workdir = {_q(root / 'nodes' / name)}",
-            f"python = {_q(node.python)}",
-            f"env = {{ PYTHONPATH = {_q(REPO_ROOT)}, PATH = {_q(path)} }}",
+            f"workdir = {toml_str(root / 'nodes' / name)}",
+            f"python = {toml_str(node.python)}",
+            f"env = {{ PYTHONPATH = {toml_str(REPO_ROOT)}, PATH = {toml_str(path)} }}",
             "vars = { speed = 20 }",
             "login_timeout_s = 60",
             "simulated = true",
             "",
         ]
     lines += [
-        "[benchmarks.demo]",
-        f"command = {_q(HARNESS)}",
-        "dataset_size = 13368",
-        'scenario = "Offline"',
-        'model = "demo"',
-        "progress_pattern = 'progress (?P<completed>\\d+)/(?P<total>\\d+)'",
-        "simulated = true",
+        *demo_benchmark(),
         "",
         "[[plan]]",
         'kind = "run"',
         'name = "one-each"',
-        f"nodes = [{', '.join(_q(x) for x in names)}]",
+        f"nodes = [{', '.join(toml_str(x) for x in names)}]",
         'benchmark = "demo"',
         f"samples = {samples}",
     ]

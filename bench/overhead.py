@@ -35,11 +35,12 @@ SAMPLES = 2000  # 20 s at SPEED
 PAIRS = 3
 TARGET = 1.03
 
-HARNESS = (
-    "{python} -m engine.harness.demo --scenario {scenario} --mode {mode} "
-    "--total-sample-count {samples} --shard-start {shard_start} --output-dir {output_dir} "
-    "--user-conf {user_conf} --model {model} --speed {speed} --concurrency 4"
-)
+
+def demo_table() -> str:
+    """The tests' `[benchmarks.demo]` (imported once `use_repo()` made tests importable)."""
+    from tests.support.config_writer import demo_benchmark
+
+    return "\n".join(demo_benchmark(user_conf='"demo.Offline.min_duration = 0"'))
 
 
 def config_text(root: Path, samples: int) -> str:
@@ -55,14 +56,7 @@ workdir = "{root / "node"}"
 simulated = true
 vars = {{ speed = {SPEED} }}
 
-[benchmarks.demo]
-command = "{HARNESS}"
-dataset_size = 13368
-scenario = "Offline"
-model = "demo"
-progress_pattern = 'progress (?P<completed>\\d+)/(?P<total>\\d+)'
-user_conf = "demo.Offline.min_duration = 0"
-simulated = true
+{demo_table()}
 
 [[plan]]
 kind = "run"

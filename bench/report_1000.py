@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine import figures  # noqa: E402
+from engine.harness.demo_facts import DEMO_DATASET_SIZE  # noqa: E402
 from engine.results.schema import (  # noqa: E402
     GROUP_SUMMARY_FILE,
     GROUP_SUMMARY_SCHEMA_ID,
@@ -54,7 +55,7 @@ def run_summary(i: int, node: str, n: int, t0: float, group_id: str | None = Non
         "benchmark": "demo-llm",
         "scenario": "Offline",
         "mode": "performance",
-        "dataset_size": 13368,
+        "dataset_size": DEMO_DATASET_SIZE,
         "simulated": True,
         "samples_requested": n,
         "shard_start": 0,
@@ -138,7 +139,7 @@ def build(root: Path, runs: int = 1000, groups: int = 20) -> None:
                 "benchmark": "demo-llm",
                 "scenario": "Offline",
                 "mode": "performance",
-                "dataset_size": 13368,
+                "dataset_size": DEMO_DATASET_SIZE,
                 "nodes": list(NODES),
                 "split": "equal",
                 "split_source": "equal split",

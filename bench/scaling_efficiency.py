@@ -39,11 +39,12 @@ TOTAL = 800
 REPEATS = 2
 TARGET_WEIGHTED = 0.95
 
-HARNESS = (
-    "{python} -m engine.harness.demo --scenario {scenario} --mode {mode} "
-    "--total-sample-count {samples} --shard-start {shard_start} --output-dir {output_dir} "
-    "--user-conf {user_conf} --model {model} --speed {speed} --concurrency 4"
-)
+
+def demo_table() -> str:
+    """The tests' `[benchmarks.demo]` (imported once `use_repo()` made tests importable)."""
+    from tests.support.config_writer import demo_benchmark
+
+    return "\n".join(demo_benchmark(user_conf='"demo.Offline.min_duration = 0"'))
 
 
 def node_tables(root: Path, lab: object | None) -> str:
@@ -86,14 +87,7 @@ reports_dir = "{root / "reports"}"
 
 {node_tables(root, lab)}
 
-[benchmarks.demo]
-command = "{HARNESS}"
-dataset_size = 13368
-scenario = "Offline"
-model = "demo"
-progress_pattern = 'progress (?P<completed>\\d+)/(?P<total>\\d+)'
-user_conf = "demo.Offline.min_duration = 0"
-simulated = true
+{demo_table()}
 
 [[plan]]
 kind = "sweep"

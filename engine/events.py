@@ -6,8 +6,7 @@ a figure of its own: what they show is carried here, computed once by the engine
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -222,38 +221,17 @@ Listener = Callable[[Event], None]
 
 @dataclass
 class EventBus:
-    """Fan-out of events to listeners (called synchronously, in order) and to async
-    subscribers (each with its own queue). Publishing never blocks the engine."""
+    """Fan-out of events to listeners, called synchronously and in order: publishing never
+    blocks the engine, and a listener added before a plan starts sees its first event (the
+    console's bridge and the batch printer are both listeners)."""
 
     _listeners: list[Listener] = field(default_factory=list)
-    _queues: list[asyncio.Queue[Event | None]] = field(default_factory=list)
-    history_limit: int = 0
-    history: list[Event] = field(default_factory=list)
 
     def add_listener(self, listener: Listener) -> Callable[[], None]:
+        """Call `listener` with every event from now on; the returned function removes it."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
     def publish(self, event: Event) -> None:
-        if self.history_limit:
-            self.history.append(event)
-            if len(self.history) > self.history_limit:
-                del self.history[: len(self.history) - self.history_limit]
         for listener in list(self._listeners):
             listener(event)
-        for q in self._queues:
-            q.put_nowait(event)
-
-    async def subscribe(self) -> AsyncIterator[Event]:
-        """Yield every event published from now on until `close()` is called."""
-        q: asyncio.Queue[Event | None] = asyncio.Queue()
-        self._queues.append(q)
-        try:
-            while (event := await q.get()) is not None:
-                yield event
-        finally:
-            self._queues.remove(q)
-
-    def close(self) -> None:
-        for q in self._queues:
-            q.put_nowait(None)

@@ -6,9 +6,9 @@ to an `EventCoalescer` and, if no flush is pending, schedule one `interval_s` la
 posts one `EngineBatch` message. So the engine never waits on the UI, sixteen busy runs cost
 about ten messages a second, and an idle console wakes no one.
 
-Why a listener and not an `async for` over `EventBus.subscribe()`: a subscription only starts
-when its generator first runs, so events published between mounting the app and the worker's
-first step would be lost; `add_listener` is in place the moment the bridge is attached.
+Why a listener and not an async subscription: a subscription only starts when its generator
+first runs, so events published between mounting the app and the worker's first step would be
+lost; `add_listener` is in place the moment the bridge is attached (the bus offers only that).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.config.snapshot import toml_text
 from engine.errors import ConfigError
+from engine.harness.demo_facts import DEMO_DATASET_SIZE, PROGRESS_PATTERN
 
 DEMO_COMMAND = (
     "{python} -m engine.harness.demo --scenario {scenario} --mode {mode}"
@@ -71,11 +72,11 @@ def starter_config_text(python: str | None = None) -> str:
         "benchmarks": {
             "demo": {
                 "command": DEMO_COMMAND,
-                "dataset_size": 13368,
+                "dataset_size": DEMO_DATASET_SIZE,
                 "scenario": "Offline",
                 "mode": "performance",
                 "model": "demo",
-                "progress_pattern": r"progress (?P<completed>\d+)/(?P<total>\d+)",
+                "progress_pattern": PROGRESS_PATTERN,
                 "simulated": True,
             }
         }

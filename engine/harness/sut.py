@@ -20,6 +20,7 @@ from io import TextIOBase
 
 import mlperf_loadgen as lg
 
+from engine.harness.demo_facts import progress_line
 from engine.harness.node import SimulatedNode, SlotSchedule, splitmix64
 
 # Events closer together than this are answered in one LoadGen call.
@@ -90,7 +91,7 @@ class ProgressReporter:
             every = self._every()
             self._next_at = (self.completed // every + 1) * every
             try:
-                self._out.write(f"progress {self.completed}/{self.total} samples\n")
+                self._out.write(progress_line(self.completed, self.total) + "\n")
                 self._out.flush()
             except (OSError, ValueError):
                 discard_stdout()

@@ -12,6 +12,7 @@ import pytest
 
 from engine.config.load import load_config
 from engine.events import Event, ServiceStateChanged
+from engine.harness.demo_facts import DEMO_DATASET_SIZE
 from engine.model import NodeSpec
 from engine.run.orchestrator import Orchestrator
 
@@ -66,7 +67,7 @@ simulated = true
 
 [benchmarks.llm]
 dataset = "synthetic"
-dataset_size = 13368
+dataset_size = {DEMO_DATASET_SIZE}
 model = "demo"
 max_tokens = 8
 simulated = true

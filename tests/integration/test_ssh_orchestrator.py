@@ -19,15 +19,11 @@ from engine.config.load import load_config
 from engine.events import Event, RunStateChanged
 from engine.model import RunState
 from engine.run.orchestrator import Orchestrator
-from tests.support.config_writer import HARNESS
+from tests.support.config_writer import demo_benchmark, toml_str
 from tests.support.paths import REPO_ROOT
 from tests.support.sshd import Sshd, SshLab
 
 pytestmark = [pytest.mark.ssh, pytest.mark.slow, pytest.mark.timeout(120)]
-
-
-def _q(value: object) -> str:
-    return json.dumps(str(value))  # a TOML basic string
 
 
 def write_ssh_config(
@@ -36,8 +32,8 @@ def write_ssh_config(
     """One SSH node per entry (its sshd, its simulated speed in samples/s)."""
     lines = [
         "[settings]",
-        f"results_dir = {_q(tmp_path / 'results')}",
-        f"reports_dir = {_q(tmp_path / 'reports')}",
+        f"results_dir = {toml_str(tmp_path / 'results')}",
+        f"reports_dir = {toml_str(tmp_path / 'reports')}",
         "poll_interval_s = 0.1",
         "",
     ]
@@ -48,13 +44,13 @@ def write_ssh_config(
             'transport = "ssh"',
             'host = "127.0.0.1"',
             f"port = {server.port}",
-            f"user = {_q(node.user)}",
-            f"identity_file = {_q(lab.client_key)}",
-            f"known_hosts = {_q(lab.known_hosts)}",
+            f"user = {toml_str(node.user)}",
+            f"identity_file = {toml_str(lab.client_key)}",
+            f"known_hosts = {toml_str(lab.known_hosts)}",
             "use_agent = false",
-            f"workdir = {_q(tmp_path / 'nodes' / name)}",
-            f"python = {_q(node.python)}",
-            f"env = {{ PYTHONPATH = {_q(REPO_ROOT)} }}",
+            f"workdir = {toml_str(tmp_path / 'nodes' / name)}",
+            f"python = {toml_str(node.python)}",
+            f"env = {{ PYTHONPATH = {toml_str(REPO_ROOT)} }}",
             f"vars = {{ speed = {speed} }}",
             "connect_timeout_s = 5",
             "login_timeout_s = 10",
@@ -62,13 +58,7 @@ def write_ssh_config(
             "",
         ]
     lines += [
-        "[benchmarks.demo]",
-        f"command = {_q(HARNESS)}",
-        "dataset_size = 13368",
-        'scenario = "Offline"',
-        'model = "demo"',
-        "progress_pattern = 'progress (?P<completed>\\d+)/(?P<total>\\d+)'",
-        "simulated = true",
+        *demo_benchmark(),
         "",
         plan,
     ]

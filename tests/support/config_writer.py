@@ -3,13 +3,38 @@ LoadGen harness; only the node speeds are simulated (that is what the harness is
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+from engine.harness.demo_facts import DEMO_DATASET_SIZE, PROGRESS_PATTERN
 
 HARNESS = (
     "{python} -m engine.harness.demo --scenario {scenario} --mode {mode} "
     "--total-sample-count {samples} --shard-start {shard_start} --output-dir {output_dir} "
     "--user-conf {user_conf} --model {model} --speed {speed} --concurrency 4"
 )
+
+
+def toml_str(value: object) -> str:
+    """`value` as a TOML basic string (JSON's escapes are TOML's)."""
+    return json.dumps(str(value))
+
+
+def demo_benchmark(command: str = HARNESS, *, user_conf: str | None = None) -> list[str]:
+    """The `[benchmarks.demo]` table every test and bench config runs: the bundled harness,
+    its progress pattern and dataset size from `engine.harness.demo_facts`. `user_conf` is
+    TOML already (a quoted string)."""
+    lines = [
+        "[benchmarks.demo]",
+        f"command = {toml_str(command)}",
+        f"dataset_size = {DEMO_DATASET_SIZE}",
+        'scenario = "Offline"',
+        'model = "demo"',
+        f"progress_pattern = {toml_str(PROGRESS_PATTERN)}",
+    ]
+    if user_conf is not None:
+        lines.append(f"user_conf = {user_conf}")
+    return [*lines, "simulated = true"]
 
 
 def write_config(
@@ -45,14 +70,7 @@ def write_config(
             "",
         ]
     lines += [
-        "[benchmarks.demo]",
-        f'command = "{HARNESS} {extra_args}"',
-        "dataset_size = 13368",
-        'scenario = "Offline"',
-        'model = "demo"',
-        "progress_pattern = 'progress (?P<completed>\\d+)/(?P<total>\\d+)'",
-        f'user_conf = """{user_conf}"""',
-        "simulated = true",
+        *demo_benchmark(f"{HARNESS} {extra_args}", user_conf=f'"""{user_conf}"""'),
         bench_extra,
         "",
         plan,

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import figures
+from engine.harness.demo_facts import DEMO_DATASET_SIZE
 from engine.model import Benchmark, GpuSample, RunState
 from engine.results.group_schema import GroupSummary
 from engine.results.node_records import HostGpu, HostRecord, TelemetryRecord
@@ -29,7 +30,7 @@ from engine.results.schema import ExitRecord, LoadgenRecord, Metric, RunSummary,
 from engine.results.store import TELEMETRY, ResultsStore, write_group_summary, write_run_summary
 from engine.results.summary import build_group_summary
 
-DATASET = 13368
+DATASET = DEMO_DATASET_SIZE
 SAMPLES = (40, 80, 160)
 SLOW_DURATION = {40: 5.0, 80: 9.0, 160: 14.0}  # wall: 280 samples / 28 s = 10 samples/s
 SLOW_METRIC = {40: 12.0, 80: 12.5, 160: 13.0}

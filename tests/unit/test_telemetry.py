@@ -263,7 +263,8 @@ async def test_local_node_yields_one_no_driver_batch_then_stops() -> None:
 
 @pytest.mark.skipif(not NO_GPU_HERE, reason="this machine has an NVIDIA device")
 async def test_run_telemetry_on_a_gpu_less_controller(tmp_path: Path) -> None:
-    bus = EventBus(history_limit=10)
+    bus, seen = EventBus(), []
+    bus.add_listener(seen.append)
     node = NodeSpec(name="ctl")
     handle = await RunTelemetry.start(LocalTransport(node), node, tmp_path, 0.05, bus)
     await asyncio.sleep(0.3)
@@ -271,7 +272,7 @@ async def test_run_telemetry_on_a_gpu_less_controller(tmp_path: Path) -> None:
     assert summary["state"] == "no-driver" and "NVML" in summary["detail"]
     assert (summary["samples"], summary["gpus"]) == (0, [])
     assert await handle.stop() is summary
-    events = [e for e in bus.history if isinstance(e, TelemetrySampled)]
+    events = [e for e in seen if isinstance(e, TelemetrySampled)]
     assert [(e.node, e.state, e.samples) for e in events] == [("ctl", "no-driver", ())]
     assert (tmp_path / "telemetry.csv").read_text() == ",".join(HEADER) + "\n"
     state = read_state(tmp_path)
