@@ -176,10 +176,6 @@ class RunSpec:
     stage: str = ""
     label: str = ""
 
-    @property
-    def shard_count(self) -> int:
-        return self.samples
-
 
 @dataclass(frozen=True)
 class GroupSpec:
@@ -242,7 +238,7 @@ class Stage:
     runs of one node go one after another; a group's shards all start together."""
 
     name: str
-    kind: str  # "runs" | "sweep" | "group" | "fleet" | "concurrency_sweep"
+    kind: str  # the config's `kind`: "run" | "sweep" | "group" | "fleet" | "concurrency_sweep"
     runs: tuple[RunSpec, ...] = ()
     group: GroupSpec | None = None
     fleet: FleetSpec | None = None

@@ -48,14 +48,6 @@ KIND_KEYS: Mapping[str, tuple[str, ...]] = {
 # Scenarios a fleet run can drive: LoadGen's throughput scenarios over streamed tokens.
 FLEET_SCENARIOS = (Scenario.OFFLINE, Scenario.SERVER)
 ALL_STAGE_KEYS = tuple(dict.fromkeys(k for keys in KIND_KEYS.values() for k in keys))
-# engine.model.Stage names a plain run stage "runs".
-MODEL_KIND = {
-    "run": "runs",
-    "sweep": "sweep",
-    "group": "group",
-    "fleet": "fleet",
-    "concurrency_sweep": "concurrency_sweep",
-}
 
 
 def build_plan(
@@ -127,7 +119,7 @@ def _stage(
     mode: Mode = sec.choice("mode", Mode, bench.mode)
     if kind in ("fleet", "concurrency_sweep"):
         fleet = _fleet(sec, number, name, kind, stage_nodes, bench, scenario, mode, services, nodes)
-        return Stage(name=name, kind=MODEL_KIND[kind], fleet=fleet), bench_name, stage_nodes
+        return Stage(name=name, kind=kind, fleet=fleet), bench_name, stage_nodes
     if not bench.command:
         raise sec.error(
             "benchmark",
@@ -136,7 +128,7 @@ def _stage(
         )
     if kind == "group":
         group = _group(sec, number, name, stage_nodes, bench, scenario, mode)
-        return Stage(name=name, kind=MODEL_KIND[kind], group=group), bench_name, stage_nodes
+        return Stage(name=name, kind=kind, group=group), bench_name, stage_nodes
     if kind == "run":
         counts = [_samples(sec, ("samples",), sec.data.get("samples", REQUIRED), bench)]
     else:
@@ -157,7 +149,7 @@ def _stage(
                     label=f"{node}, {samples} samples",
                 )
             )
-    stage = Stage(name=name, kind=MODEL_KIND[kind], runs=tuple(runs))
+    stage = Stage(name=name, kind=kind, runs=tuple(runs))
     return stage, bench_name, stage_nodes
 
 

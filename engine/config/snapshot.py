@@ -156,7 +156,7 @@ def _stage_table(stage: Stage) -> dict[str, Any]:
         }
     nodes = list(dict.fromkeys(r.node for r in stage.runs))
     table = {
-        "kind": "run" if stage.kind == "runs" else stage.kind,
+        "kind": stage.kind,
         "name": stage.name,
         "nodes": nodes,
     }

@@ -156,7 +156,7 @@ def run_values(
         output_dir=output_dir,
         user_conf=user_conf_path,
         shard_start=str(run.shard_start),
-        shard_count=str(run.shard_count),
+        shard_count=str(run.samples),  # a shard's size is its run's samples
         node=node.name,
         run_id=run.run_id,
         python=node.python,

@@ -202,10 +202,10 @@ def test_full_config_becomes_the_models_dataclasses(tmp_path: Path) -> None:
 def test_plan_stages_runs_and_group(tmp_path: Path) -> None:
     plan = load_config(_write(tmp_path, FULL)).plan
     assert [(s.name, s.kind) for s in plan.stages] == [
-        ("smoke", "runs"),
+        ("smoke", "run"),
         ("sweep-2", "sweep"),
         ("pair", "group"),
-        ("run-4", "runs"),
+        ("run-4", "run"),
     ]
     smoke, sweep, group, accuracy = plan.stages
     assert smoke.runs == (
@@ -960,7 +960,7 @@ def test_starter_config_loads_and_its_commented_examples_are_valid(tmp_path: Pat
     assert list(config.nodes) == ["local"]
     local = config.nodes["local"]
     assert local.transport == "local" and local.simulated and local.python == "/usr/bin/python3"
-    assert [s.kind for s in config.plan.stages] == ["runs", "sweep"]
+    assert [s.kind for s in config.plan.stages] == ["run", "sweep"]
     assert config_warnings(config) == []
     assert "# [nodes.gpu1]" in text and '# transport = "ssh"' in text
     full = _uncomment_block(_uncomment_block(text, "# [nodes.gpu1]"), "# [[plan]]")
@@ -1004,7 +1004,7 @@ def test_the_reference_example_is_a_valid_config(tmp_path: Path) -> None:
     example = doc.read_text().split("## A complete example", 1)[1]
     text = example.split("```toml\n", 1)[1].split("```", 1)[0]
     config = load_config(_write(tmp_path, text))
-    assert [s.kind for s in config.plan.stages] == ["runs", "sweep", "group"]
+    assert [s.kind for s in config.plan.stages] == ["run", "sweep", "group"]
     assert [r.run_id for r in config.plan.stages[0].runs] == ["s1-slow-100", "s1-fast-100"]
     assert config.plan.stages[2].group is not None
     assert config.plan.stages[2].group.group_id == "s3-pair"
