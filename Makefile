@@ -17,6 +17,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	bash .ci/ensure-sshd
+	bash .ci/ensure-slurm
 	$(BIN)/python -m pytest -q -n 4 --dist loadgroup
 
 bench: $(STAMP)

@@ -29,6 +29,11 @@ STATE_LABELS: Mapping[str, str] = {
     RunState.CANCEL_FAILED: "cancel failed, may still run",
     RunState.FETCH_FAILED: "fetch failed (files left on node)",
     RunState.UNREACHABLE: "node unreachable, may still run",
+    RunState.PENDING: "pending in the queue",
+    RunState.TIMED_OUT: "timed out (scheduler's time limit)",
+    RunState.NODE_FAILED: "node failed",
+    RunState.PREEMPTED: "preempted",
+    RunState.OUT_OF_MEMORY: "out of memory",
 }
 
 # The runs table's cells: a symbol as well as a word, so a state reads without color. The
@@ -50,6 +55,11 @@ STATE_CELLS: Mapping[str, str] = {
     RunState.CANCEL_FAILED: "✗ cancel failed",
     RunState.FETCH_FAILED: "✗ fetch failed",
     RunState.UNREACHABLE: "✗ unreachable",
+    RunState.PENDING: "… pending",
+    RunState.TIMED_OUT: "✗ timed out",
+    RunState.NODE_FAILED: "✗ node failed",
+    RunState.PREEMPTED: "✗ preempted",
+    RunState.OUT_OF_MEMORY: "✗ out of memory",
 }
 
 

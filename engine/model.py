@@ -45,6 +45,14 @@ class RunState(StrEnum):
     # Re-attaching could not reach the node: the run may still be going there, and the
     # journal keeps it unfinished so that a later `attach` follows it.
     UNREACHABLE = "unreachable"
+    # A scheduler (Slurm) holds the job and has not started it yet; the detail says why
+    # (Resources, Priority, PartitionDown, ...).
+    PENDING = "pending"
+    # How a scheduler ended a job that did not end by itself (partial results kept).
+    TIMED_OUT = "timed_out"
+    NODE_FAILED = "node_failed"
+    PREEMPTED = "preempted"
+    OUT_OF_MEMORY = "out_of_memory"
 
     @property
     def terminal(self) -> bool:
@@ -65,6 +73,10 @@ TERMINAL_STATES = frozenset(
         RunState.CANCEL_FAILED,
         RunState.FETCH_FAILED,
         RunState.UNREACHABLE,
+        RunState.TIMED_OUT,
+        RunState.NODE_FAILED,
+        RunState.PREEMPTED,
+        RunState.OUT_OF_MEMORY,
     }
 )
 
@@ -89,12 +101,27 @@ class Split(StrEnum):
 
 
 @dataclass(frozen=True)
+class SlurmSpec:
+    """Where a Slurm node's jobs go (`[nodes.NAME.slurm]`): each field is one sbatch option,
+    None when the site's default applies."""
+
+    partition: str | None = None
+    account: str | None = None
+    qos: str | None = None
+    gres: str | None = None  # e.g. "gpu:1"
+    constraint: str | None = None
+    time_limit: str | None = None  # Slurm's own syntax: "30", "1:00:00", "1-00:00:00"
+    nodes: int = 1
+    sbatch_options: tuple[str, ...] = ()  # extra arguments, passed as given (no shell)
+
+
+@dataclass(frozen=True)
 class NodeSpec:
     """One node of the inventory, as the config describes it."""
 
     name: str
-    transport: str = "local"  # "local" | "ssh"
-    host: str | None = None
+    transport: str = "local"  # "local" | "ssh" | "slurm"
+    host: str | None = None  # ssh: the node; slurm: the login host (None: sbatch runs here)
     port: int = 22
     user: str | None = None
     identity_file: str | None = None
@@ -117,6 +144,7 @@ class NodeSpec:
     # false: one exec per command plus SFTP, as 0.1.0 did.
     node_agent: bool = True
     simulated: bool = False  # the node's speed is simulated by the demo harness
+    slurm: SlurmSpec | None = None  # transport "slurm" only
 
 
 @dataclass(frozen=True)
@@ -317,6 +345,28 @@ class GpuSample:
 
 
 @dataclass(frozen=True)
+class PartitionFacts:
+    """A Slurm node's partition as `sinfo`/`scontrol` report it (preflight, `mlconsole check`).
+    `node_states` counts nodes per sinfo state (idle, alloc, mix, down, drain, ...)."""
+
+    partition: str
+    exists: bool
+    up: bool = False
+    node_states: Mapping[str, int] = field(default_factory=dict)
+    gres: tuple[str, ...] = ()  # what the partition's nodes offer ("gpu:h100:8"); () none
+    max_time: str | None = None  # the partition's MaxTime
+    limits: str | None = None  # the user's association limits (sacctmgr), when accounting has them
+
+    @property
+    def idle(self) -> int:
+        return self.node_states.get("idle", 0)
+
+    @property
+    def allocated(self) -> int:
+        return sum(n for s, n in self.node_states.items() if s in ("alloc", "mix", "comp"))
+
+
+@dataclass(frozen=True)
 class NodeFacts:
     """What a probe learned about a node. `gpu_state` is 'ok', 'no-driver', 'no-nvidia-smi'
     or 'unknown'; `warnings` are things to look at that do not stop a run."""
@@ -340,7 +390,14 @@ class NodeFacts:
     cpu_cores: int | None = None  # "cpu cores": cores per processor
     cpu_sockets: int | None = None  # distinct "physical id"s
     memory_bytes: int | None = None  # /proc/meminfo MemTotal
+    slurm: PartitionFacts | None = None  # Slurm nodes: the partition's state
 
     @property
     def ready(self) -> bool:
-        return self.reachable and self.loadgen_version is not None and not self.audit_config
+        partition_ok = self.slurm is None or (self.slurm.exists and self.slurm.up)
+        return (
+            self.reachable
+            and self.loadgen_version is not None
+            and not self.audit_config
+            and partition_ok
+        )

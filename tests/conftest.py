@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.support.sshd", "tests.support.endpoints"]
+pytest_plugins = ["tests.support.sshd", "tests.support.endpoints", "tests.support.slurm"]

@@ -31,7 +31,20 @@ SSH_ONLY_KEYS = (
     "max_sessions",
     "node_agent",
 )
-NODE_KEYS = ("transport", *SSH_ONLY_KEYS, "workdir", "python", "env", "gpus", "vars", "simulated")
+NODE_KEYS = (
+    "transport", *SSH_ONLY_KEYS, "workdir", "python", "env", "gpus", "vars", "simulated", "slurm"
+)  # fmt: skip
+# [nodes.NAME.slurm]: where a Slurm node's jobs go (engine/config/slurm_node.py)
+SLURM_KEYS = (
+    "partition",
+    "account",
+    "qos",
+    "gres",
+    "constraint",
+    "time_limit",
+    "nodes",
+    "sbatch_options",
+)
 BENCHMARK_KEYS = (
     "command",
     "dataset_size",
@@ -89,4 +102,4 @@ FORWARD_MODES = ("auto", "ssh", "direct")
 TEMPLATE_FIELDS = ("command", "log_dir", "cwd", "user_conf", "shard_dataset", "accuracy_command")
 PROGRESS_STREAMS = ("stdout", "stderr", "both")
 LOADGEN_SETTINGS = ("user_conf", "harness")
-TRANSPORTS = ("local", "ssh")
+TRANSPORTS = ("local", "ssh", "slurm")

@@ -40,6 +40,7 @@ from engine.config.reader import (
     suggestion,
     valid_name,
 )
+from engine.config.slurm_node import slurm_spec
 from engine.config.snapshot import snapshot_toml
 from engine.errors import ConfigError
 from engine.loadgen.models import model_facts
@@ -202,8 +203,11 @@ def _node(sec: Section) -> NodeSpec:
         use_agent=sec.boolean("use_agent", d.use_agent),
         workdir=sec.string("workdir", d.workdir),
         # A local node runs the harness with the controller's own interpreter by default: it
-        # has LoadGen (an mlconsole dependency) even when the venv is not on PATH.
-        python=sec.string("python", sys.executable if transport == "local" else d.python),
+        # has LoadGen (an mlconsole dependency) even when the venv is not on PATH. So does a
+        # Slurm node submitted from here (its nodes share this file system).
+        python=sec.string(
+            "python", sys.executable if transport == "local" or host is None else d.python
+        ),
         env=env,
         gpus=_gpus(sec),
         vars=node_vars,
@@ -213,6 +217,7 @@ def _node(sec: Section) -> NodeSpec:
         max_sessions=sec.integer("max_sessions", d.max_sessions, low=1, high=10),
         node_agent=sec.boolean("node_agent", d.node_agent),
         simulated=sec.boolean("simulated", d.simulated),
+        slurm=slurm_spec(sec, transport),
     )
 
 
@@ -447,6 +452,10 @@ def _check_templates(
 # --- warnings and where the config comes from ---------------------------------------------------
 
 
+def _here(transport: str) -> str:
+    return "local" if transport == "local" else "a Slurm node without a login host"
+
+
 def config_warnings(config: Config) -> list[str]:
     """Sentences about a valid config that the user should see (shown before a run)."""
     out: list[str] = []
@@ -459,11 +468,11 @@ def config_warnings(config: Config) -> list[str]:
                 f"{node.host} and see everything mlconsole sends it. Add the key to "
                 "known_hosts and remove that line."
             )
-        if node.transport == "local":
+        if node.transport == "local" or (node.transport == "slurm" and not node.host):
             ignored = [k for k in SSH_ONLY_KEYS if k in raw_nodes.get(name, {})]
             if ignored:
                 out.append(
-                    f"node {name} is local, so its {', '.join(ignored)} "
+                    f"node {name} is {_here(node.transport)}, so its {', '.join(ignored)} "
                     f"{'is' if len(ignored) == 1 else 'are'} ignored."
                 )
     if config.settings.stall_timeout_s is not None:

@@ -13,7 +13,7 @@ from dataclasses import fields
 from typing import Any
 
 from engine.config.keys import OPTIONAL_SAMPLING_KEYS, SSH_ONLY_KEYS
-from engine.model import Benchmark, Config, NodeSpec, ServiceSpec, Settings, Stage
+from engine.model import Benchmark, Config, NodeSpec, ServiceSpec, Settings, SlurmSpec, Stage
 
 REDACTED = "<redacted>"
 _SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|KEY|CREDENTIAL", re.I)
@@ -90,8 +90,10 @@ def _benchmark_table(bench: Benchmark) -> dict[str, Any]:
 def _node_table(node: NodeSpec) -> dict[str, Any]:
     """A local node's SSH keys are left out while they hold their defaults: they mean nothing
     there, and writing them out would make a re-read snapshot warn about them."""
-    table = _plain(node, NodeSpec, skip=("name",))
-    if node.transport == "local":
+    table = _plain(node, NodeSpec, skip=("name", "slurm"))
+    if node.slurm is not None:
+        table["slurm"] = _plain(node.slurm, SlurmSpec)
+    if node.transport == "local" or (node.transport == "slurm" and not node.host):
         defaults = _plain(NodeSpec(name=node.name), NodeSpec, skip=("name",))
         for key in SSH_ONLY_KEYS:
             if key in table and table[key] == defaults.get(key):

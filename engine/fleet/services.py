@@ -44,10 +44,13 @@ class ServiceFailed(MlconsoleError):
 
 
 def forward_mode(node: NodeSpec, service: ServiceSpec) -> str:
-    """ "ssh" or "direct" for this node (auto: forward over SSH nodes' connections)."""
+    """ "ssh" or "direct" for this node (auto: forward over SSH nodes' connections, and over
+    a Slurm node's login host when it has one)."""
     if service.forward != "auto":
         return service.forward
-    return "ssh" if node.transport == "ssh" else "direct"
+    if node.transport == "ssh" or (node.transport == "slurm" and node.host):
+        return "ssh"
+    return "direct"
 
 
 @dataclass
@@ -84,15 +87,18 @@ _LOOPBACK = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
 
 
 async def _reach(
-    transport: Transport, node: NodeSpec, service: ServiceSpec, port: int
+    transport: Transport, node: NodeSpec, service: ServiceSpec, port: int, job_host: str | None
 ) -> tuple[str, PortForward | None]:
-    """The URL the controller uses, through a forward when the mode says so."""
+    """The URL the controller uses, through a forward when the mode says so. `job_host` is
+    the address of the node a scheduler (Slurm) gave the service's job: the only place
+    where it listens."""
+    target = job_host or service.host
     if forward_mode(node, service) == "ssh":
-        fwd = await transport.forward_port(service.host, port)
+        fwd = await transport.forward_port(target, port)
         return f"http://127.0.0.1:{fwd.local_port}", fwd
     # Direct: a loopback `host` means the node's own address as the controller knows it.
-    host = service.host
-    if node.transport != "local" and host in _LOOPBACK and node.host:
+    host = target
+    if not job_host and node.transport != "local" and host in _LOOPBACK and node.host:
         host = node.host
     return f"http://{host}:{port}", None
 
@@ -147,11 +153,11 @@ async def start_service(
         "stderr": LineTail(f"{sdir}/{detach.STDERR}"),
     }
     try:
-        existing = await _existing(transport, node, sdir)
+        existing, job_host = await _existing(transport, node, sdir)
         port = service.port or (await _read_port(transport, sdir) if existing else None)
         why = "its port is not known yet"
         if port:
-            await _connect(transport, node, service, running, port)
+            await _connect(transport, node, service, running, port, job_host)
             ready, why, models = await _probe_url(running.url, service)
             if ready:
                 running.reused, running.handle, running.models = True, existing, models
@@ -171,7 +177,9 @@ async def start_service(
             running.close_forward()
             running.url = ""
             running.handle = await _launch(transport, node, service, sdir, render(sdir))
-            say("starting", f"pid {running.handle.pid}, log in {sdir}")
+            h = running.handle
+            what = f"Slurm job {h.job_id}" if h.job_id else f"pid {h.pid}"
+            say("starting", f"{what}, log in {sdir}")
         else:
             running.handle = existing
             say("starting", f"already starting (pid {existing.pid}), waiting for it")
@@ -195,10 +203,15 @@ async def _read_port(transport: Transport, sdir: str) -> int | None:
 
 
 async def _connect(
-    transport: Transport, node: NodeSpec, service: ServiceSpec, running: RunningService, port: int
+    transport: Transport,
+    node: NodeSpec,
+    service: ServiceSpec,
+    running: RunningService,
+    port: int,
+    job_host: str | None = None,
 ) -> None:
     try:
-        running.url, running.forward = await _reach(transport, node, service, port)
+        running.url, running.forward = await _reach(transport, node, service, port, job_host)
     except (TransportError, LinkLost, OSError) as exc:
         raise ServiceFailed(node.name, service.name, f"cannot reach port {port}: {exc}") from None
 
@@ -211,16 +224,20 @@ async def _probe_url(url: str, service: ServiceSpec) -> tuple[bool, str, tuple[s
         await client.close()
 
 
-async def _existing(transport: Transport, node: NodeSpec, sdir: str) -> RunHandle | None:
-    """The service's wrapper from an earlier start, when it is still running."""
+async def _existing(
+    transport: Transport, node: NodeSpec, sdir: str
+) -> tuple[RunHandle | None, str | None]:
+    """The service's wrapper from an earlier start, when it is still running, and the
+    address of the host a scheduler gave it (None elsewhere). A Slurm transport finds the
+    job from the dir (`slurm_job_id`), so the pid alone is handed over here too."""
     raw = await transport.read_from(f"{sdir}/{detach.PID}", 0, 64)
     try:
         pid = int(raw.decode().strip())
     except ValueError:
-        return None
+        return None, None
     handle = RunHandle(node.name, "service", sdir, pid)
     status = await transport.status(handle)
-    return handle if status.state == "running" else None
+    return (handle, status.address) if status.state == "running" else (None, None)
 
 
 async def _launch(
@@ -265,6 +282,16 @@ async def _wait_ready(
             raise ServiceFailed(running.node, service.name, "cancelled while starting")
         status = await transport.status(running.handle)
         await follow_logs(transport, running, log, recent)
+        if status.state == "pending":  # a Slurm job waiting for its allocation
+            why = f"waiting in Slurm's queue: {status.reason or 'no reason given yet'}"
+            if why != last_why:
+                say("waiting", why)
+                last_why = why
+            if time.monotonic() > deadline:
+                await stop(transport, running, force=True)
+                raise ServiceFailed(running.node, service.name, f"not started in time ({why})")
+            await asyncio.sleep(POLL_S)
+            continue
         if status.state != "running":
             await follow_logs(transport, running, log, recent, final=True)
             code = status.exit_code
@@ -276,7 +303,7 @@ async def _wait_ready(
         if not running.url:
             port = service.port or await _read_port(transport, running.service_dir)
             if port:
-                await _connect(transport, node, service, running, port)
+                await _connect(transport, node, service, running, port, status.address)
         if running.url:
             ready, why, models = await _probe_url(running.url, service)
             if ready:
@@ -319,7 +346,7 @@ async def alive(transport: Transport, running: RunningService) -> str | None:
     if running.handle is None:
         return None
     status = await transport.status(running.handle)
-    if status.state == "running":
+    if status.live:
         return None
     return f"exited with code {status.exit_code}" if status.exit_code is not None else "vanished"
 

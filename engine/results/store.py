@@ -90,6 +90,7 @@ class StartedRun:
     pid: int
     config: str = ""
     t: float = 0.0
+    job_id: str | None = None  # the scheduler's job (Slurm): how a later console finds it
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -103,6 +104,7 @@ class StartedRun:
             "spec": spec_to_json(self.spec),
             "config": self.config,
             "t": self.t,
+            **({"job_id": self.job_id} if self.job_id else {}),
         }
 
     @classmethod
@@ -117,6 +119,7 @@ class StartedRun:
                 pid=int(entry["pid"]),
                 config=str(entry.get("config") or ""),
                 t=float(entry.get("t") or 0.0),
+                job_id=str(entry["job_id"]) if entry.get("job_id") else None,
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not a journal 'started' line (no {exc})") from exc

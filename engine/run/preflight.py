@@ -258,6 +258,10 @@ async def probe(transport: Transport, benchmarks_cwds: Sequence[str] = ()) -> No
     """Probe a connected transport in one round trip. A node that answers but whose probe
     fails (timeout, shell error) is reachable with `error` set."""
     node = transport.node
+    if node.transport == "slurm":  # the partition, then this probe inside an allocation
+        from engine.run.slurm_preflight import slurm_probe
+
+        return await slurm_probe(transport, benchmarks_cwds, probe_script, parse_probe)  # type: ignore[arg-type]
     t0 = time.monotonic()
     res = await transport.run_shell(probe_script(node, benchmarks_cwds), timeout=PROBE_TIMEOUT_S)
     elapsed = time.monotonic() - t0
@@ -427,6 +431,10 @@ def facts_table(facts: Sequence[NodeFacts]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     for f in facts:
+        if f.slurm is not None:
+            from engine.run.slurm_preflight import partition_sentence
+
+            lines.append(f"{f.node}: slurm: {partition_sentence(f.slurm)}")
         if f.error:
             lines.append(f"{f.node}: error: {f.error}")
         for w in f.warnings:

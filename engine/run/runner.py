@@ -45,6 +45,7 @@ from engine.run.progress_sources import progress_sources
 from engine.run.templates import RenderedRun, render_run
 from engine.transport import detach
 from engine.transport.base import LaunchRequest, RunHandle, Transport
+from engine.transport.slurm_jobs import slurm_end
 from engine.transport.tail import LineTail
 
 MAX_LOG_LINES_PER_EVENT = 500
@@ -101,6 +102,8 @@ class RunExecution:
         self.resolution: Resolution | None = None
         self._matched_log_dir: str | None = None
         self._size_noticed = False
+        self._pending_detail = ""
+        self._job_seen_running = False
 
     # --- public -------------------------------------------------------------------------------
 
@@ -120,8 +123,9 @@ class RunExecution:
             ctx.store.root / started.run_dir, started.node_run_dir, started.log_dir, ""
         )
         ex.handle = RunHandle(
-            started.spec.node, started.spec.run_id, started.node_run_dir, started.pid
-        )
+            started.spec.node, started.spec.run_id, started.node_run_dir, started.pid,
+            started.job_id,
+        )  # fmt: skip
         return ex
 
     async def execute(self) -> RunSummary:
@@ -140,7 +144,7 @@ class RunExecution:
         p = self.placement
         self.ctx.store.journal_started(
             StartedRun(self.spec, p.run_dir.name, p.node_run_dir, p.log_dir, self.handle.pid,
-                       self.ctx.config.source, time.time())
+                       self.ctx.config.source, time.time(), self.handle.job_id)
         )  # fmt: skip
         return await self.follow()
 
@@ -177,7 +181,7 @@ class RunExecution:
                         return await self._cancel_failed(str(exc), status, telemetry)
                     cancelled = True  # only once the kill went through
                 status = await transport.status(self.handle)
-                final = status.state != "running"
+                final = not status.live
                 if "detail" not in tails and (log_dir := await self._log_dir(transport)):
                     tails["detail"] = LineTail(f"{log_dir}/{LOADGEN_DETAIL_FILE}")
                     tails["trace"] = LineTail(f"{log_dir}/{LOADGEN_TRACE_FILE}")
@@ -194,9 +198,12 @@ class RunExecution:
             now = time.monotonic()
             if (ev := progress.event(self.spec.run_id, now)) is not None:
                 self.ctx.bus.publish(ev)
-            if status.state != "running":
+            if not status.live:
                 break
-            stalled = now - progress.last_change > stall_s
+            # A job waiting in a scheduler's queue cannot stall.
+            stalled = not self._queued(status, progress, now) and (
+                now - progress.last_change > stall_s
+            )
             if stalled and self.state == RunState.RUNNING:
                 self._set(RunState.STALLED, f"no new completions for {stall_s:g}s")
             elif not stalled and self.state == RunState.STALLED:
@@ -513,6 +520,25 @@ class RunExecution:
         self._set(state, detail)
         return summary
 
+    def _queued(self, status: Any, progress: LiveProgress, now: float) -> bool:
+        """PENDING in a scheduler (Slurm) is shown with its reason, live; the stall clock
+        starts when the job does."""
+        if status.state == "pending":
+            reason = status.reason or "no reason given yet"
+            detail = f"waiting in Slurm's queue ({status.scheduler_state}): {reason}"
+            if self.state != RunState.PENDING or detail != self._pending_detail:
+                self._pending_detail = detail
+                self._set(RunState.PENDING, detail)
+            return True
+        job = self.handle.job_id if self.handle else None
+        if job and not self._job_seen_running:
+            # Once, when the job first runs: where Slurm placed it.
+            self._job_seen_running = True
+            progress.last_change = now
+            on = f" on {status.host}" if status.host else ""
+            self._set(RunState.RUNNING, f"Slurm job {job} running{on}")
+        return False
+
     def _set(self, state: RunState, detail: str = "", run_dir: str | None = None) -> None:
         self.state = state
         if run_dir is None and self.placement is not None:
@@ -531,6 +557,11 @@ def _outcome(
         return RunState.CANCELLED, "cancelled; partial results kept in " + str(run_dir)
     if not fetch_ok:
         return RunState.FETCH_FAILED, fetch_detail
+    ended = slurm_end(getattr(status, "scheduler_state", None), cancelled)
+    if ended is not None and not complete:
+        state, words = ended
+        reason = f" ({status.reason})" if status.reason else ""
+        return state, f"{words}{reason}; partial results kept in {run_dir}"
     if status is not None and status.state == "vanished":
         return RunState.FAILED, "the run's process vanished without an exit code (killed?)"
     if complete and code == 0:

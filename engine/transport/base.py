@@ -39,14 +39,27 @@ class RunHandle:
     run_id: str
     run_dir: str
     pid: int
+    # A scheduler's job id (Slurm), when the run is a job; None on local and SSH nodes.
+    job_id: str | None = None
 
 
 @dataclass(frozen=True)
 class ProcessStatus:
-    state: str  # "running" | "exited" | "vanished"
+    state: str  # "pending" | "running" | "exited" | "vanished"
     exit_code: int | None = None
     started_at: float | None = None  # unix seconds, as the node's wrapper recorded them
     ended_at: float | None = None
+    # A scheduler's words (Slurm): its job state (PENDING, TIMEOUT, ...) and reason
+    # (Resources, TimeLimit, ...), and the host the job was given; None elsewhere.
+    scheduler_state: str | None = None
+    reason: str | None = None
+    host: str | None = None
+    address: str | None = None  # how that host is reached (Slurm's NodeAddr)
+
+    @property
+    def live(self) -> bool:
+        """Not over yet: queued in a scheduler or running."""
+        return self.state in ("pending", "running")
 
 
 @dataclass(frozen=True)
@@ -96,8 +109,12 @@ class Transport(Protocol):
     async def run(self, argv: Sequence[str], *, timeout: float = 30.0) -> CommandResult:
         """Run a short command to completion. argv is quoted, never interpolated."""
 
-    async def run_shell(self, script: str, *, timeout: float = 30.0) -> CommandResult:
-        """Run a short POSIX sh script written by mlconsole itself (values already quoted)."""
+    async def run_shell(
+        self, script: str, *, timeout: float = 30.0, env: Mapping[str, str] | None = None
+    ) -> CommandResult:
+        """Run a short POSIX sh script written by mlconsole itself (values already quoted).
+        `env` is added to the node's environment for this command's process only (never
+        written to a file or a command line)."""
 
     def stream_lines(self, argv: Sequence[str]) -> AsyncIterator[str]:
         """Lines of a long-running command's stdout (e.g. `nvidia-smi -lms`) until it ends."""

@@ -52,6 +52,8 @@ def launch_script(run_dir: str, cwd: str) -> str:
         "fi\n"
         f"date +%s.%N > {d}/{ENDED_AT} 2>/dev/null\n"
         f"echo $rc > {d}/{EXIT_CODE}.tmp && mv {d}/{EXIT_CODE}.tmp {d}/{EXIT_CODE}\n"
+        # The harness's code is the wrapper's too: a Slurm job that ran it ends FAILED 3:0.
+        "exit $rc\n"
     )
 
 

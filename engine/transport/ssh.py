@@ -18,7 +18,7 @@ dropped link costs nothing on the node: the caller sees `LinkLost`, calls `conne
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -176,8 +176,11 @@ class SshTransport:
 
         return await self.run_shell(shlex.join(argv), timeout=timeout)
 
-    async def run_shell(self, script: str, *, timeout: float = 30.0) -> CommandResult:
-        return await self._live().run_shell(script, timeout=timeout)
+    async def run_shell(
+        self, script: str, *, timeout: float = 30.0, env: Mapping[str, str] | None = None
+    ) -> CommandResult:
+        """`env` is handed to the command's process (the Slurm hop's sbatch), never a file."""
+        return await self._live().run_shell(script, timeout=timeout, env=dict(env or {}))
 
     async def stream_lines(self, argv: Sequence[str]) -> AsyncIterator[str]:
         async for line in self._live().stream_lines(argv):

@@ -18,3 +18,19 @@ def live_group_members(pgid: int) -> list[int]:
         if fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
             out.append(int(stat.parent.name))
     return out
+
+
+def live_processes_naming(text: str) -> list[int]:
+    """Pids of live (not zombie) processes whose command line names `text` (a run dir): what
+    is left of a run whose process group the test does not know (a Slurm job's)."""
+    out = []
+    needle = text.encode()
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            state = (proc / "stat").read_text().rsplit(") ", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if needle in cmdline and state not in ("Z", "X"):
+            out.append(int(proc.name))
+    return out

@@ -85,7 +85,10 @@ def run_cells(row: RunRow, *, shard: bool = False) -> tuple[str, ...]:
 
 def _no_progress(row: RunRow) -> str:
     """Said in the Progress cell of a live run whose harness writes nothing mlconsole can
-    count (the details say what would)."""
+    count (the details say what would). A job waiting in a scheduler's queue shows why
+    (Slurm's reason: Resources, Priority, PartitionDown, ...), live."""
+    if row.state == "pending":
+        return "queued: " + (row.detail.rpartition(": ")[2] or "no reason yet")
     return "no progress" if row.live and row.progress_live is False and not row.completed else ""
 
 

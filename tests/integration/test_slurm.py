@@ -1,0 +1,296 @@
+"""Runs on a real Slurm (munged, slurmctld, two slurmds on localhost: tests/support/slurm.py).
+The harness is the bundled LoadGen demo harness (node speeds simulated, as everywhere); the
+jobs, their states, their cancel and their output are Slurm's own. All tests share one
+cluster, owned by one xdist worker (group `slurm`)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.config.load import load_config
+from engine.events import Event, RunProgress, RunStateChanged
+from engine.model import RunState
+from engine.results.store import ResultsStore
+from engine.run.orchestrator import Orchestrator
+from tests.support.config_writer import HARNESS
+from tests.support.processes import live_processes_naming
+from tests.support.slurm import SlurmCluster
+
+pytestmark = pytest.mark.xdist_group("slurm")
+
+
+def slurm_config(
+    tmp_path: Path,
+    cluster: SlurmCluster,
+    plan: str,
+    *,
+    slurm: str = 'partition = "debug"',
+    command: str = HARNESS,
+) -> Path:
+    text = "\n".join(
+        [
+            "[settings]",
+            f'results_dir = "{tmp_path / "results"}"',
+            f'reports_dir = "{tmp_path / "reports"}"',
+            "poll_interval_s = 0.2",
+            "",
+            cluster.node_toml("cluster", tmp_path / "nodes" / "cluster", slurm),
+            "[benchmarks.demo]",
+            f'command = "{command}"',
+            "dataset_size = 13368",
+            'scenario = "Offline"',
+            'model = "demo"',
+            "progress_pattern = 'progress (?P<completed>\\d+)/(?P<total>\\d+)'",
+            "simulated = true",
+            "",
+            plan,
+        ]
+    )
+    path = tmp_path / "slurm.toml"
+    path.write_text(text)
+    return path
+
+
+def one_run(samples: int) -> str:
+    return f'[[plan]]\nkind = "run"\nnode = "cluster"\nbenchmark = "demo"\nsamples = {samples}\n'
+
+
+def journal_job_id(tmp_path: Path) -> str:
+    lines = (tmp_path / "results" / "journal.jsonl").read_text().splitlines()
+    (started,) = [json.loads(x) for x in lines if json.loads(x)["event"] == "started"]
+    return str(started["job_id"])
+
+
+def states(orch: Orchestrator) -> list[RunStateChanged]:
+    seen: list[RunStateChanged] = []
+
+    def on(e: Event) -> None:
+        if isinstance(e, RunStateChanged):
+            seen.append(e)
+
+    orch.bus.add_listener(on)
+    return seen
+
+
+async def test_a_run_is_a_slurm_job_submitted_followed_and_finished(
+    tmp_path: Path, slurm_cluster: SlurmCluster
+) -> None:
+    orch = Orchestrator(load_config(slurm_config(tmp_path, slurm_cluster, one_run(50))))
+    seen = states(orch)
+    try:
+        outcome = await orch.run_plan()
+    finally:
+        await orch.close()
+    assert outcome.succeeded == ("s1-cluster-50",), outcome.failures
+    (rec,) = ResultsStore(tmp_path / "results").runs()
+    assert rec.summary.state == RunState.SUCCEEDED
+    started = [e for e in seen if e.state == RunState.RUNNING and "Slurm job" in e.detail]
+    assert len(started) == 1 and " on node" in started[0].detail
+    job_id = journal_job_id(tmp_path)
+    assert job_id.isdigit() and f"Slurm job {job_id} running on node" in started[0].detail
+    assert slurm_cluster.job_state(job_id) == "COMPLETED"
+
+
+async def test_exit_code_3_is_the_runs_exit_code(
+    tmp_path: Path, slurm_cluster: SlurmCluster
+) -> None:
+    cfg = slurm_config(tmp_path, slurm_cluster, one_run(10), command="echo about to fail; exit 3")
+    orch = Orchestrator(load_config(cfg))
+    try:
+        outcome = await orch.run_plan()
+    finally:
+        await orch.close()
+    assert outcome.failed == ("s1-cluster-10",)
+    (rec,) = ResultsStore(tmp_path / "results").runs()
+    assert rec.summary.state == RunState.FAILED
+    assert rec.summary.exit.code == 3
+    assert "harness exited with code 3" in rec.summary.exit.detail
+    job_id = journal_job_id(tmp_path)
+    assert slurm_cluster.job_state(job_id) == "FAILED"
+
+
+async def test_a_gres_the_partition_lacks_is_refused_at_submit_with_slurms_reason(
+    tmp_path: Path, slurm_cluster: SlurmCluster
+) -> None:
+    cfg = slurm_config(
+        tmp_path, slurm_cluster, one_run(10), slurm='partition = "debug"\ngres = "gpu:1"'
+    )
+    orch = Orchestrator(load_config(cfg))
+    try:
+        outcome = await orch.run_plan()
+    finally:
+        await orch.close()
+    ((run_id, why),) = outcome.failures
+    assert why == (
+        "Slurm refused run s1-cluster-10 on node cluster (partition debug): "
+        "Batch job submission failed: Requested node configuration is not available"
+    )
+
+
+async def test_a_job_on_a_down_partition_shows_pending_with_its_reason_then_cancels(
+    tmp_path: Path, slurm_cluster: SlurmCluster
+) -> None:
+    cfg = slurm_config(tmp_path, slurm_cluster, one_run(10), slurm='partition = "down"')
+    orch = Orchestrator(load_config(cfg))
+    seen: list[RunStateChanged] = []
+
+    def on(e: Event) -> None:
+        if isinstance(e, RunStateChanged):
+            seen.append(e)
+            if e.state == RunState.PENDING:
+                orch.cancel(e.run_id)
+
+    orch.bus.add_listener(on)
+    try:
+        outcome = await asyncio.wait_for(orch.run_plan(), 60)
+    finally:
+        await orch.close()
+    pending = [e for e in seen if e.state == RunState.PENDING]
+    assert pending[0].detail == "waiting in Slurm's queue (PENDING): PartitionDown"
+    assert outcome.cancelled == ("s1-cluster-10",)
+
+
+def wait_for(pred, timeout_s: float = 60.0, what: str = "condition"):  # noqa: ANN001, ANN201
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if got := pred():
+            return got
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_cancel_mid_run_is_scancel_and_leaves_no_process(
+    tmp_path: Path, slurm_cluster: SlurmCluster
+) -> None:
+    cfg = slurm_config(tmp_path, slurm_cluster, one_run(13000))
+    orch = Orchestrator(load_config(cfg))
+    seen: list[Event] = []
+
+    def on(e: Event) -> None:
+        seen.append(e)
+        if isinstance(e, RunProgress) and e.completed and e.completed > 50:
+            orch.cancel(e.run_id)
+
+    orch.bus.add_listener(on)
+    try:
+        outcome = await asyncio.wait_for(orch.run_plan(), 90)
+    finally:
+        await orch.close()
+    assert outcome.cancelled == ("s1-cluster-13000",)
+    (rec,) = ResultsStore(tmp_path / "results").runs()
+    assert rec.summary.state == RunState.CANCELLED
+    assert "partial results kept" in rec.summary.exit.detail
+    assert slurm_cluster.job_state(journal_job_id(tmp_path)) == "CANCELLED"
+    assert live_processes_naming(str(tmp_path / "nodes")) == []
+
+
+async def test_an_external_scancel_is_a_cancel_by_someone_else(
+    tmp_path: Path, slurm_cluster: SlurmCluster
+) -> None:
+    cfg = slurm_config(tmp_path, slurm_cluster, one_run(13000))
+    orch = Orchestrator(load_config(cfg))
+    done = []
+
+    def on(e: Event) -> None:
+        if isinstance(e, RunProgress) and e.completed and not done:
+            done.append(1)
+            slurm_cluster.cmd("scancel", journal_job_id(tmp_path))
+
+    orch.bus.add_listener(on)
+    try:
+        outcome = await asyncio.wait_for(orch.run_plan(), 90)
+    finally:
+        await orch.close()
+    assert outcome.cancelled == ("s1-cluster-13000",)
+    (rec,) = ResultsStore(tmp_path / "results").runs()
+    assert rec.summary.state == RunState.CANCELLED
+    assert rec.summary.exit.detail.startswith(
+        "the job was cancelled outside mlconsole (scancel); partial results kept in "
+    )
+    assert live_processes_naming(str(tmp_path / "nodes")) == []
+
+
+async def test_a_killed_console_reattaches_to_the_job_by_its_id(
+    tmp_path: Path, slurm_cluster: SlurmCluster
+) -> None:
+    """The console is a real `mlconsole --batch` process, killed with SIGKILL while the job
+    runs; a new orchestrator finds the job again from the journal's job id."""
+    cfg = slurm_config(tmp_path, slurm_cluster, one_run(1500))
+    journal = tmp_path / "results" / "journal.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "console.cli", "--batch", str(cfg)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: journal.exists() and '"job_id"' in journal.read_text(), 60, "a job id")
+        job_id = journal_job_id(tmp_path)
+        wait_for(lambda: slurm_cluster.job_state(job_id) == "RUNNING", 30, "the job to run")
+    finally:
+        proc.kill()
+        proc.wait()
+    orch = Orchestrator(load_config(cfg))
+    try:
+        (summary,) = await asyncio.wait_for(orch.reattach(), 90)
+    finally:
+        await orch.close()
+    assert summary.state == RunState.SUCCEEDED, summary.exit.detail
+    assert slurm_cluster.job_state(job_id) == "COMPLETED"
+    assert ResultsStore(tmp_path / "results").unfinished() == []
+
+
+async def test_a_job_over_its_time_limit_ends_timed_out_with_partial_results(
+    tmp_path: Path, slurm_cluster: SlurmCluster
+) -> None:
+    """The one slow test: Slurm rounds limits up to a minute and checks them about every 30 s,
+    so the job ends 60-100 s after it starts."""
+    cfg = slurm_config(
+        tmp_path, slurm_cluster, one_run(13000), slurm='partition = "debug"\ntime_limit = "1"'
+    )
+    cfg.write_text(cfg.read_text().replace("speed = 100", "speed = 50"))
+    orch = Orchestrator(load_config(cfg))
+    try:
+        outcome = await asyncio.wait_for(orch.run_plan(), 180)
+    finally:
+        await orch.close()
+    assert outcome.failed == ("s1-cluster-13000",)
+    (rec,) = ResultsStore(tmp_path / "results").runs()
+    assert rec.summary.state == RunState.TIMED_OUT
+    assert rec.summary.exit.detail.startswith(
+        "Slurm ended the job at its time limit (TimeLimit); partial results kept in "
+    )
+    assert (rec.run_dir / "stdout.log").stat().st_size > 0  # the partial output came back
+    assert "DUE TO TIME LIMIT" in (rec.run_dir / "slurm.out").read_text()
+    assert live_processes_naming(str(tmp_path / "nodes")) == []
+
+
+async def test_a_fleet_service_is_a_slurm_job_reached_on_the_node_slurm_gave_it(
+    tmp_path: Path, slurm_cluster: SlurmCluster
+) -> None:
+    from engine.events import ServiceStateChanged
+    from tests.integration.test_fleet_stage import ENDPOINT, FLEET, config
+
+    node = slurm_cluster.node_toml("cluster", tmp_path / "nodes" / "cluster").replace(
+        "speed = 100", "tps = 2000"
+    )
+    path = config(tmp_path, node, FLEET.format(nodes='"cluster"', samples=40), command=ENDPOINT)
+    orch = Orchestrator(load_config(path))
+    events: list[Event] = []
+    orch.bus.add_listener(events.append)
+    try:
+        outcome = await asyncio.wait_for(orch.run_plan(), 120)
+    finally:
+        await orch.close()
+    assert outcome.ok, outcome.failures
+    said = [(e.state, e.detail) for e in events if isinstance(e, ServiceStateChanged)]
+    starting = [d for s, d in said if s == "starting"]
+    assert starting and starting[0].startswith("Slurm job ")
+    job_id = starting[0].split()[2].rstrip(",")
+    assert ("stopped" in [s for s, _ in said]) and slurm_cluster.job_state(job_id) == "CANCELLED"
+    assert live_processes_naming(str(tmp_path / "nodes")) == []
