@@ -47,6 +47,7 @@ from engine.run.loadgen_settings import SettingsResolver
 from engine.run.runner import RunContext, RunExecution, TelemetryHandle
 from engine.transport import open_transport
 from engine.transport.base import Transport
+from engine.transport.slurm import SlurmTransport
 
 SIMULATED_NOTICE = (
     "node speeds in this config are SIMULATED by the bundled demo harness "
@@ -137,12 +138,17 @@ class Orchestrator:
             self._snapshot = snapshot_toml(self.config)
         return self._snapshot
 
-    async def _start_telemetry(self, node: NodeSpec, run_dir: Path) -> TelemetryHandle | None:
+    async def _start_telemetry(
+        self, node: NodeSpec, run_dir: Path, job_id: str | None = None
+    ) -> TelemetryHandle | None:
         try:
             from engine.telemetry import RunTelemetry
         except ImportError:
             return None
         transport = await self.transport(node.name)
+        if job_id and isinstance(transport, SlurmTransport):
+            # Compute nodes take no SSH: nvidia-smi runs inside the run's own allocation.
+            transport = transport.in_job(job_id)
         return await RunTelemetry.start(
             transport, node, run_dir, self.config.settings.telemetry_interval_s, self.bus
         )

@@ -68,7 +68,8 @@ class RunContext:
     transport: Callable[[str], Awaitable[Transport]]  # connected transport for a node
     reconnect: Callable[[str, str], Awaitable[Transport]]  # (node, run_id) -> after a lost link
     facts: Callable[[str], NodeFacts | None]
-    start_telemetry: Callable[[NodeSpec, Path], Awaitable[TelemetryHandle | None]]
+    # (node, run dir, the run's scheduler job id or None)
+    start_telemetry: Callable[[NodeSpec, Path, str | None], Awaitable[TelemetryHandle | None]]
     snapshot_toml: Callable[[], str]
     # What LoadGen will issue with this user.conf text (engine/run/loadgen_settings.py); None
     # for a harness that decides its settings itself.
@@ -153,7 +154,7 @@ class RunExecution:
         assert self.placement is not None and self.handle is not None
         p = self.placement
         self._set(RunState.RUNNING, run_dir=str(p.run_dir))
-        telemetry = await self.ctx.start_telemetry(self.node, p.run_dir)
+        telemetry = await self.ctx.start_telemetry(self.node, p.run_dir, self.handle.job_id)
         size = self.resolution.size if self.resolution is not None else None
         progress = LiveProgress(
             self.spec,

@@ -298,9 +298,36 @@ class SlurmTransport:
             f"{info.state if info else 'unknown'} {CANCEL_WAIT_S:g} s after scancel"
         )
 
-    async def srun_argv(self, job_id: str, argv: Sequence[str]) -> list[str]:
-        """A command inside the job's allocation, beside the run (telemetry: nvidia-smi)."""
-        return ["srun", "--overlap", f"--jobid={job_id}", "--ntasks=1", "--quiet", *argv]
+    def in_job(self, job_id: str) -> JobSteps:
+        """This transport with its commands run inside job `job_id`'s allocation."""
+        return JobSteps(self, job_id)
+
+
+def srun_argv(job_id: str, argv: Sequence[str]) -> list[str]:
+    """A command inside a job's allocation, beside the run (telemetry: nvidia-smi). The step
+    overlaps the job's own (`--overlap`), so it needs no free CPU and does not wait."""
+    return ["srun", "--overlap", f"--jobid={job_id}", "--nodes=1", "--ntasks=1", "--quiet", *argv]
+
+
+class JobSteps(SlurmTransport):
+    """A Slurm node's transport whose `run` and `stream_lines` are job steps of one job
+    (`srun --overlap --jobid`): how the telemetry sampler reaches a compute node's GPUs."""
+
+    def __init__(self, base: SlurmTransport, job_id: str) -> None:
+        super().__init__(base.node, base.inner)
+        self.job_id = job_id
+
+    async def run(self, argv: Sequence[str], *, timeout: float = 30.0) -> CommandResult:
+        return await self.sh(shlex.join(srun_argv(self.job_id, argv)), timeout=timeout)
+
+    def stream_lines(self, argv: Sequence[str]) -> AsyncIterator[str]:
+        return self.inner.stream_lines(self._env_argv(srun_argv(self.job_id, argv)))
+
+    def _env_argv(self, argv: list[str]) -> list[str]:
+        """`env K=V ... argv`: a stream has no env argument; SLURM_CONF and the like are
+        configuration paths, not secrets."""
+        pairs = [f"{k}={v}" for k, v in self.node.env.items() if k.startswith("SLURM_")]
+        return ["env", *pairs, *argv] if pairs else argv
 
 
 _WRAPPER_FILES = (detach.EXIT_CODE, detach.ENDED_AT, detach.STARTED_AT, detach.PID, JOB_ID_FILE)

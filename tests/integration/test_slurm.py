@@ -294,3 +294,31 @@ async def test_a_fleet_service_is_a_slurm_job_reached_on_the_node_slurm_gave_it(
     job_id = starting[0].split()[2].rstrip(",")
     assert ("stopped" in [s for s, _ in said]) and slurm_cluster.job_state(job_id) == "CANCELLED"
     assert live_processes_naming(str(tmp_path / "nodes")) == []
+
+
+async def test_telemetry_commands_run_inside_the_runs_allocation(
+    tmp_path: Path, slurm_cluster: SlurmCluster
+) -> None:
+    """`srun --overlap --jobid`: a step beside the run's own, on the run's node (this is how
+    nvidia-smi reaches a compute node's GPUs; there are none here, so the step is `hostname`
+    and Slurm's own view of where it ran)."""
+    from engine.model import NodeSpec, SlurmSpec
+    from engine.transport.base import LaunchRequest
+    from engine.transport.slurm import SlurmTransport
+
+    node = NodeSpec("cluster", "slurm", env=slurm_cluster.env, slurm=SlurmSpec(partition="debug"))
+    t = SlurmTransport(node)
+    d = str(tmp_path / "run")
+    handle = await t.start(LaunchRequest("r1", d, "sleep 60", d))
+    try:
+        wait_for(lambda: slurm_cluster.job_state(handle.job_id or "") == "RUNNING", 30, "running")
+        steps = t.in_job(handle.job_id or "")
+        res = await steps.run(["sh", "-c", "echo $SLURM_JOB_ID $SLURMD_NODENAME"], timeout=30)
+        assert res.exit_status == 0, res.stderr
+        status = await t.status(handle)
+        assert res.stdout.split() == [handle.job_id, status.host]
+        lines = [x async for x in steps.stream_lines(["sh", "-c", "echo a; echo b"])]
+        assert lines == ["a", "b"]
+    finally:
+        await t.cancel(handle)
+    assert slurm_cluster.job_state(handle.job_id or "") == "CANCELLED"
