@@ -41,11 +41,12 @@ from engine.run.audit_config import (
 from engine.run.live_progress import STREAMS, LiveProgress
 from engine.run.loadgen_settings import Resolution
 from engine.run.log_dir import is_pattern, match_log_dir
+from engine.run.outcome import outcome as _outcome
+from engine.run.outcome import what_runs as _what_runs
 from engine.run.progress_sources import progress_sources
 from engine.run.templates import RenderedRun, render_run
 from engine.transport import detach
 from engine.transport.base import LaunchRequest, RunHandle, Transport
-from engine.transport.slurm_jobs import slurm_end
 from engine.transport.tail import LineTail
 
 MAX_LOG_LINES_PER_EVENT = 500
@@ -233,7 +234,7 @@ class RunExecution:
         telemetry_summary = await telemetry.stop() if telemetry is not None else None
         detail = (
             f"cancel failed: {reason}; the run may still be going on {self.node.name} in "
-            f"{p.node_run_dir} (process group {self.handle.pid})"
+            f"{p.node_run_dir} ({_what_runs(self.handle)})"
         )
         start = status.started_at if status is not None else None
         return await self._write_summary(
@@ -247,7 +248,7 @@ class RunExecution:
         telemetry_summary = await telemetry.stop() if telemetry is not None else None
         detail = (
             f"cancelled while the link to {self.node.name} was down; the run may still be "
-            f"going there in {p.node_run_dir} (kill its process group {self.handle.pid})"
+            f"going there in {p.node_run_dir} (kill its {_what_runs(self.handle)})"
             if self.handle
             else "cancelled while the link was down"
         )
@@ -547,50 +548,6 @@ class RunExecution:
         self.ctx.bus.publish(
             RunStateChanged(self.spec.run_id, self.node.name, state, detail, run_dir)
         )
-
-
-def _outcome(
-    cancelled: bool, status: Any, logs: Any, fetch_ok: bool, fetch_detail: str, run_dir: Path
-) -> tuple[RunState, str]:
-    complete = bool(logs is not None and logs.complete)
-    code = status.exit_code if status is not None else None
-    if cancelled:
-        return RunState.CANCELLED, "cancelled; partial results kept in " + str(run_dir)
-    if not fetch_ok:
-        return RunState.FETCH_FAILED, fetch_detail
-    ended = slurm_end(getattr(status, "scheduler_state", None), cancelled)
-    if ended is not None and not complete:
-        state, words = ended
-        reason = f" ({status.reason})" if status.reason else ""
-        return state, f"{words}{reason}; partial results kept in {run_dir}"
-    if status is not None and status.state == "vanished":
-        return RunState.FAILED, "the run's process vanished without an exit code (killed?)"
-    if complete and code == 0:
-        return RunState.SUCCEEDED, ""
-    if complete:
-        return (
-            RunState.HARNESS_ERROR_AFTER_COMPLETE,
-            f"LoadGen wrote a complete summary, then the harness exited with code {code}",
-        )
-    why = "LoadGen's summary is incomplete"
-    if code not in (None, 0):
-        why = f"harness exited with code {code}; {why}"
-    stderr_tail = _last_line(run_dir / detach.STDERR)
-    if stderr_tail:
-        why += f"; last stderr line: {stderr_tail}"
-    return RunState.FAILED, why
-
-
-def _last_line(path: Path) -> str:
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, 2)
-            size = f.tell()
-            f.seek(max(0, size - 4096))
-            lines = f.read().decode("utf-8", "replace").strip().splitlines()
-    except OSError:
-        return ""
-    return lines[-1][:300] if lines else ""
 
 
 def _compile(pattern: str | None) -> re.Pattern[str] | None:
