@@ -19,7 +19,7 @@ from engine.events import Event, RunProgress, RunStateChanged
 from engine.model import RunState
 from engine.results.store import ResultsStore
 from engine.run.orchestrator import Orchestrator
-from tests.support.config_writer import HARNESS
+from tests.support.config_writer import HARNESS, demo_benchmark
 from tests.support.processes import live_processes_naming
 from tests.support.slurm import SlurmCluster
 
@@ -42,13 +42,7 @@ def slurm_config(
             "poll_interval_s = 0.2",
             "",
             cluster.node_toml("cluster", tmp_path / "nodes" / "cluster", slurm),
-            "[benchmarks.demo]",
-            f'command = "{command}"',
-            "dataset_size = 13368",
-            'scenario = "Offline"',
-            'model = "demo"',
-            "progress_pattern = 'progress (?P<completed>\\d+)/(?P<total>\\d+)'",
-            "simulated = true",
+            *demo_benchmark(command),
             "",
             plan,
         ]
@@ -56,6 +50,41 @@ def slurm_config(
     path = tmp_path / "slurm.toml"
     path.write_text(text)
     return path
+
+
+# The simulated OpenAI-compatible endpoint (engine/harness/endpoint.py) as a fleet service.
+FLEET_CONFIG = """
+[settings]
+results_dir = "{results}"
+reports_dir = "{reports}"
+poll_interval_s = 0.2
+
+{node}
+
+[services.sim]
+command = '''{{python}} -m engine.harness.endpoint --port {{port}} --port-file {{port_file}} \\
+  --model sim-llm --tokens-per-s {{tps}} --concurrency 8 --prefill-ms 5'''
+port = 0
+model = "sim-llm"
+ready_timeout_s = 60
+max_in_flight = 24
+simulated = true
+
+[benchmarks.llm]
+dataset = "synthetic"
+dataset_size = 13368
+model = "demo"
+max_tokens = 8
+simulated = true
+
+[[plan]]
+kind = "fleet"
+name = "fleet"
+nodes = ["cluster"]
+service = "sim"
+benchmark = "llm"
+samples = 40
+"""
 
 
 def one_run(samples: int) -> str:
@@ -274,12 +303,13 @@ async def test_a_fleet_service_is_a_slurm_job_reached_on_the_node_slurm_gave_it(
     tmp_path: Path, slurm_cluster: SlurmCluster
 ) -> None:
     from engine.events import ServiceStateChanged
-    from tests.integration.test_fleet_stage import ENDPOINT, FLEET, config
 
     node = slurm_cluster.node_toml("cluster", tmp_path / "nodes" / "cluster").replace(
         "speed = 100", "tps = 2000"
     )
-    path = config(tmp_path, node, FLEET.format(nodes='"cluster"', samples=40), command=ENDPOINT)
+    path = tmp_path / "fleet.toml"
+    path.write_text(FLEET_CONFIG.format(results=tmp_path / "results", reports=tmp_path / "reports",
+                                        node=node))  # fmt: skip
     orch = Orchestrator(load_config(path))
     events: list[Event] = []
     orch.bus.add_listener(events.append)
