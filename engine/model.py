@@ -289,6 +289,9 @@ class Settings:
     telemetry_interval_s: float = 1.0
     theme: str = "dark"
     baseline_node: str | None = None
+    # The MLPerf round every run is judged against (engine.submission.rules.ROUNDS); None:
+    # the newest round mlconsole knows.
+    submission_round: str | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ SETTINGS_KEYS = (
     "telemetry_interval_s",
     "theme",
     "baseline_node",
+    "submission_round",
 )
 # Keys a local node ignores (the reader accepts them; config_warnings points them out).
 SSH_ONLY_KEYS = (

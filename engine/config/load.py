@@ -46,6 +46,7 @@ from engine.errors import ConfigError
 from engine.loadgen.models import model_facts
 from engine.model import Benchmark, Config, Mode, NodeSpec, Scenario, ServiceSpec, Settings
 from engine.run.templates import BUILTIN_PLACEHOLDERS, TemplateSyntaxError, placeholders
+from engine.submission.rules import ROUNDS
 from engine.transport.detach import valid_env_name
 
 __all__ = [
@@ -156,6 +157,7 @@ def _settings(sec: Section) -> Settings:
         telemetry_interval_s=sec.seconds("telemetry_interval_s", d.telemetry_interval_s),
         theme=sec.string("theme", d.theme),
         baseline_node=sec.string("baseline_node", d.baseline_node),
+        submission_round=sec.word("submission_round", tuple(ROUNDS), d.submission_round),
     )
 
 

@@ -512,6 +512,7 @@ class RunExecution:
             end_unix=end,
             logs=logs,
             facts=self.ctx.facts(self.node.name),
+            submission_round=self.ctx.config.settings.submission_round,
             telemetry=telemetry,
             files=files,
         )

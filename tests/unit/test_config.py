@@ -698,6 +698,11 @@ def test_unsafe_and_duplicate_names(tmp_path: Path, text: str, key: str, message
             'names no node "c"',
         ),
         (
+            MINIMAL + '[settings]\nsubmission_round = "v4.1"\n',
+            "settings.submission_round",
+            'one of "v5.1", "v6.0"',
+        ),
+        (
             MINIMAL + '[[plan]]\nkind = "run"\nnodes = ["a", "a"]\nbenchmark = "bench"\n'
             "samples = 1\n",
             "plan[1].nodes",
@@ -1090,3 +1095,9 @@ def test_fleet_stage_errors_name_the_key() -> None:
                 "{plan}", 'kind = "fleet"\nnode = "a"\nservice = "s"\nbenchmark = "b"\nsamples = 1'
             )
         )
+
+
+def test_the_submission_round_is_a_setting(tmp_path: Path) -> None:
+    cfg = load_config(_write(tmp_path, MINIMAL + '[settings]\nsubmission_round = "v5.1"\n'))
+    assert cfg.settings.submission_round == "v5.1"
+    assert load_config(_write(tmp_path, MINIMAL, "d.toml")).settings.submission_round is None
