@@ -332,7 +332,8 @@ def _batch(config_path: str, stages: list[str] | None, *, attach: bool = False) 
     import signal
 
     from console.batch import BatchPrinter
-    from engine.config.load import config_warnings, load_config
+    from engine.config.advice import config_warnings
+    from engine.config.load import load_config
     from engine.run.orchestrator import Orchestrator, plan_outcome
 
     config = load_config(config_path)

@@ -485,7 +485,8 @@ def run_console(config_arg: str | None, theme: str | None) -> int:
     """Open the console on the config `config_arg` names (or the one `find_config` picks).
     A config error is shown on a screen, not raised; returns the exit code (2 for a config
     error, 0 otherwise)."""
-    from engine.config.load import find_config, load_config
+    from engine.config.find import find_config
+    from engine.config.load import load_config
 
     config: Config | None = None
     error: ConfigError | None = None

@@ -24,7 +24,6 @@ from engine.config.keys import (
     PROGRESS_STREAMS,
     SERVICE_KEYS,
     SETTINGS_KEYS,
-    SSH_ONLY_KEYS,
     TEMPLATE_FIELDS,
     TOP_KEYS,
     TRANSPORTS,
@@ -50,8 +49,6 @@ from engine.submission.rules import ROUNDS
 from engine.transport.detach import valid_env_name
 
 __all__ = [
-    "config_warnings",
-    "find_config",
     "load_config",
     "parse_config",
     "snapshot_toml",
@@ -449,75 +446,3 @@ def _check_templates(
                     + suggestion(placeholder, known),
                     f"a built-in ({', '.join(known)}) or a name in the node's vars",
                 )
-
-
-# --- warnings and where the config comes from ---------------------------------------------------
-
-
-def _here(transport: str) -> str:
-    return "local" if transport == "local" else "a Slurm node without a login host"
-
-
-def config_warnings(config: Config) -> list[str]:
-    """Sentences about a valid config that the user should see (shown before a run)."""
-    out: list[str] = []
-    raw_nodes = _raw_table(config, "nodes")
-    for name, node in config.nodes.items():
-        if node.transport == "ssh" and not node.verify_host_key:
-            out.append(
-                f"WARNING: node {name} does not verify its SSH host key "
-                "(verify_host_key = false): anyone on the network path can pose as "
-                f"{node.host} and see everything mlconsole sends it. Add the key to "
-                "known_hosts and remove that line."
-            )
-        if node.transport == "local" or (node.transport == "slurm" and not node.host):
-            ignored = [k for k in SSH_ONLY_KEYS if k in raw_nodes.get(name, {})]
-            if ignored:
-                out.append(
-                    f"node {name} is {_here(node.transport)}, so its {', '.join(ignored)} "
-                    f"{'is' if len(ignored) == 1 else 'are'} ignored."
-                )
-    if config.settings.stall_timeout_s is not None:
-        raw_benchmarks = _raw_table(config, "benchmarks")
-        for name, bench in config.benchmarks.items():
-            overridden = bench.stall_timeout_s != config.settings.stall_timeout_s
-            if overridden and "stall_timeout_s" in raw_benchmarks.get(name, {}):
-                out.append(
-                    f"settings.stall_timeout_s = {config.settings.stall_timeout_s:g} overrides "
-                    f"benchmarks.{name}.stall_timeout_s = {bench.stall_timeout_s:g}."
-                )
-    return out
-
-
-def _raw_table(config: Config, key: str) -> Mapping[str, Any]:
-    """What the file wrote under `key` (to tell a default from a value written out)."""
-    value = config.raw.get(key)
-    return value if isinstance(value, Mapping) else {}
-
-
-def find_config(arg: str | None) -> tuple[Path, str]:
-    """Which config to use, and a sentence saying why.
-
-    The argument when given (it must exist), else ./mlconsole.toml when it exists, else the
-    demo bundled with the package (configs/demo.toml).
-    """
-    if arg is not None:
-        path = Path(arg)
-        if not path.exists():
-            raise ConfigError("no such config file", file=arg, expected="a path to a .toml file")
-        if not path.is_file():
-            raise ConfigError("is not a file", file=arg, expected="a path to a .toml file")
-        return path, f"using {arg} (given on the command line)"
-    local = Path("mlconsole.toml")
-    if local.is_file():
-        return local, "using ./mlconsole.toml"
-    import configs  # the package that ships demo.toml; imported only when needed
-
-    demo = Path(configs.__file__).parent / "demo.toml"
-    if not demo.is_file():
-        raise ConfigError(
-            "no config given, no ./mlconsole.toml, and the bundled demo config is missing "
-            "from the installed package; run `mlconsole init` to write a starter config",
-            file=str(demo),
-        )
-    return demo, "no config given and no ./mlconsole.toml: using the bundled demo"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 import configs
+from engine.config.advice import config_warnings
+from engine.config.find import find_config
 from engine.config.load import (
-    config_warnings,
-    find_config,
     load_config,
     parse_config,
     snapshot_toml,
