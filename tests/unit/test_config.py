@@ -591,7 +591,7 @@ def test_out_of_range_values(tmp_path: Path, text: str, key: str, message: str) 
         (
             '[nodes.a]\ntransport = "sftp"\n',
             "nodes.a.transport",
-            'got "sftp" (expected one of "local", "ssh")',
+            'got "sftp" (expected one of "local", "ssh", "slurm")',
         ),
         ('[nodes.a]\ntransport = "SSH"\n', "nodes.a.transport", 'did you mean "ssh"?'),
         (
