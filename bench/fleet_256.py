@@ -76,7 +76,7 @@ async def _settle(masters: list[int], timeout: float = 30.0) -> None:
 
 
 def write_config(lab, server, root: Path, n: int, samples: int) -> Path:  # noqa: ANN001
-    from tests.support.config_writer import demo_benchmark, toml_str
+    from tests.support.config_writer import demo_benchmark, ssh_node_table, toml_str
     from tests.support.paths import DOUBLES_DIR, REPO_ROOT
 
     names = [f"n{i:03d}" for i in range(n)]
@@ -90,24 +90,10 @@ def write_config(lab, server, root: Path, n: int, samples: int) -> Path:  # noqa
         "",
     ]
     for name in names:
-        node = lab.node(name, server)
-        lines += [
-            f"[nodes.{name}]",
-            'transport = "ssh"',
-            'host = "127.0.0.1"',
-            f"port = {server.port}",
-            f"user = {toml_str(node.user)}",
-            f"identity_file = {toml_str(lab.client_key)}",
-            f"known_hosts = {toml_str(lab.known_hosts)}",
-            "use_agent = false",
-            f"workdir = {toml_str(root / 'nodes' / name)}",
-            f"python = {toml_str(node.python)}",
-            f"env = {{ PYTHONPATH = {toml_str(REPO_ROOT)}, PATH = {toml_str(path)} }}",
-            "vars = { speed = 20 }",
-            "login_timeout_s = 60",
-            "simulated = true",
-            "",
-        ]
+        lines += ssh_node_table(
+            lab, name, server, root / "nodes" / name, speed=20,
+            env={"PYTHONPATH": REPO_ROOT, "PATH": path}, extra=("login_timeout_s = 60",),
+        )  # fmt: skip
     lines += [
         *demo_benchmark(),
         "",

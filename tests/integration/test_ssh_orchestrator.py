@@ -19,7 +19,7 @@ from engine.config.load import load_config
 from engine.events import Event, RunStateChanged
 from engine.model import RunState
 from engine.run.orchestrator import Orchestrator
-from tests.support.config_writer import demo_benchmark, toml_str
+from tests.support.config_writer import demo_benchmark, ssh_node_table, toml_str
 from tests.support.paths import REPO_ROOT
 from tests.support.sshd import Sshd, SshLab
 
@@ -38,25 +38,10 @@ def write_ssh_config(
         "",
     ]
     for name, (server, speed) in nodes.items():
-        node = lab.node(name, server)
-        lines += [
-            f"[nodes.{name}]",
-            'transport = "ssh"',
-            'host = "127.0.0.1"',
-            f"port = {server.port}",
-            f"user = {toml_str(node.user)}",
-            f"identity_file = {toml_str(lab.client_key)}",
-            f"known_hosts = {toml_str(lab.known_hosts)}",
-            "use_agent = false",
-            f"workdir = {toml_str(tmp_path / 'nodes' / name)}",
-            f"python = {toml_str(node.python)}",
-            f"env = {{ PYTHONPATH = {toml_str(REPO_ROOT)} }}",
-            f"vars = {{ speed = {speed} }}",
-            "connect_timeout_s = 5",
-            "login_timeout_s = 10",
-            "simulated = true",
-            "",
-        ]
+        lines += ssh_node_table(
+            lab, name, server, tmp_path / "nodes" / name, speed=speed,
+            env={"PYTHONPATH": REPO_ROOT}, extra=("connect_timeout_s = 5", "login_timeout_s = 10"),
+        )  # fmt: skip
     lines += [
         *demo_benchmark(),
         "",

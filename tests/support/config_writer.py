@@ -20,6 +20,39 @@ def toml_str(value: object) -> str:
     return json.dumps(str(value))
 
 
+def ssh_node_table(
+    lab: object,
+    name: str,
+    server: object,
+    workdir: Path,
+    *,
+    speed: float,
+    env: dict[str, object],
+    extra: tuple[str, ...] = (),
+) -> list[str]:
+    """`[nodes.<name>]` for a simulated node reached over SSH on `server`, an sshd of `lab`
+    (tests.support.sshd), with the lab's user, keys and Python."""
+    node = lab.node(name, server)  # type: ignore[attr-defined]
+    env_items = ", ".join(f"{k} = {toml_str(v)}" for k, v in env.items())
+    return [
+        f"[nodes.{name}]",
+        'transport = "ssh"',
+        'host = "127.0.0.1"',
+        f"port = {server.port}",  # type: ignore[attr-defined]
+        f"user = {toml_str(node.user)}",
+        f"identity_file = {toml_str(lab.client_key)}",  # type: ignore[attr-defined]
+        f"known_hosts = {toml_str(lab.known_hosts)}",  # type: ignore[attr-defined]
+        "use_agent = false",
+        f"workdir = {toml_str(workdir)}",
+        f"python = {toml_str(node.python)}",
+        f"env = {{ {env_items} }}",
+        f"vars = {{ speed = {speed:g} }}",
+        *extra,
+        "simulated = true",
+        "",
+    ]
+
+
 def demo_benchmark(command: str = HARNESS, *, user_conf: str | None = None) -> list[str]:
     """The `[benchmarks.demo]` table every test and bench config runs: the bundled harness,
     its progress pattern and dataset size from `engine.harness.demo_facts`. `user_conf` is
