@@ -15,6 +15,8 @@ from engine.events import (
     Event,
     FleetProgressed,
     GroupFinished,
+    QpsSearchFinished,
+    QpsSearchStepped,
     GroupStarted,
     NodeChecked,
     Notice,
@@ -178,6 +180,14 @@ class BatchPrinter:
                     self._print(f"{'':<22} {'':<10} {checker}")
                 if s.fleet:
                     self._print(f"{'':<22} {'':<10} {fleet_line(s.fleet)}")
+                if s.accuracy is not None:
+                    self._print(f"{'':<22} {'':<10} {s.accuracy.line()}")
+                if s.compliance is not None:
+                    self._print(f"{'':<22} {'':<10} {s.compliance.line()}")
+            case QpsSearchStepped():
+                self._print(f"qps search {event.result.name}: {event.result.steps[-1].line()}")
+            case QpsSearchFinished():
+                self._print(f"{event.result.line()} — {event.search_dir}")
             case GroupFinished():
                 g = event.summary
                 self._print(

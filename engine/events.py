@@ -13,6 +13,7 @@ from pathlib import Path
 from engine.model import GpuSample, NodeFacts, NodeState, RunSpec, RunState
 from engine.results.group_schema import GroupSummary
 from engine.results.schema import RunSummary
+from engine.checks.qps_search import QpsSearchResult
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,22 @@ class GroupFinished(Event):
     name: str
     group_dir: str
     summary: GroupSummary  # group_summary.json as written
+
+
+@dataclass(frozen=True)
+class QpsSearchStepped(Event):
+    """A QPS search ran one step; `result` is qps_search.json as written after it."""
+
+    search_id: str
+    search_dir: str
+    result: QpsSearchResult
+
+
+@dataclass(frozen=True)
+class QpsSearchFinished(Event):
+    search_id: str
+    search_dir: str
+    result: QpsSearchResult
 
 
 @dataclass(frozen=True)

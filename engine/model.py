@@ -171,6 +171,7 @@ class Benchmark:
     trace: bool = False  # LoadGen's trace is written (mlconsole follows it for progress)
     trace_flag: str | None = None  # the harness's flag that turns the trace on
     accuracy_command: str | None = None  # scores an accuracy run (template; the accuracy step)
+    accuracy_level: str = "99"  # the accuracy targets: "99" or "99.9" percent of the reference
     audit_config_intended: bool = False
     stall_timeout_s: float = 300.0
     supports_shards: bool = True
@@ -190,6 +191,18 @@ class Benchmark:
 
 
 @dataclass(frozen=True)
+class ComplianceTest:
+    """A compliance test a run carries (engine/checks/compliance.py): mlconsole places
+    `audit_config` in the harness's working directory for that run only, and runs
+    `verify_command` (a template) on the node afterwards."""
+
+    test: str  # "TEST01" | "TEST04" | "TEST06"
+    audit_config: str  # the settings text (without mlconsole's marker line)
+    source: str  # where the text came from: the stage's file, or the built-in test's
+    verify_command: str | None = None
+
+
+@dataclass(frozen=True)
 class RunSpec:
     """One LoadGen run to execute on one node."""
 
@@ -203,6 +216,9 @@ class RunSpec:
     group_id: str | None = None
     stage: str = ""
     label: str = ""
+    compliance: ComplianceTest | None = None  # a compliance test's run
+    target_qps: float | None = None  # the Server QPS search's value, written to the user.conf
+    user_conf_extra: str = ""  # more user.conf lines for this run (a QPS search's short runs)
 
 
 @dataclass(frozen=True)
@@ -261,15 +277,38 @@ class FleetSpec:
 
 
 @dataclass(frozen=True)
+class QpsSearchSpec:
+    """A Server QPS search on one node (engine/run/qps_search.py): bisection between
+    `low_qps` and `high_qps` over short runs of `samples`, then a full-length confirmation
+    run of `confirm_samples` at the found QPS lowered by `backoff`."""
+
+    search_id: str
+    name: str
+    node: str
+    benchmark: str
+    scenario: Scenario
+    samples: int
+    confirm_samples: int
+    low_qps: float
+    high_qps: float
+    tolerance: float = 0.05
+    backoff: float = 0.0
+    max_steps: int = 10
+    short_user_conf: str = ""  # user.conf lines only the short runs get (a shorter min_duration)
+
+
+@dataclass(frozen=True)
 class Stage:
     """Stages run in order. Within a stage, runs on different nodes go concurrently and the
     runs of one node go one after another; a group's shards all start together."""
 
     name: str
-    kind: str  # the config's `kind`: "run" | "sweep" | "group" | "fleet" | "concurrency_sweep"
+    kind: str  # the config's `kind`: "run" | "sweep" | "group" | "fleet" | "concurrency_sweep" |
+    # "compliance" | "qps_search"
     runs: tuple[RunSpec, ...] = ()
     group: GroupSpec | None = None
     fleet: FleetSpec | None = None
+    search: QpsSearchSpec | None = None
 
 
 @dataclass(frozen=True)

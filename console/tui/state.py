@@ -16,6 +16,8 @@ from console.tui.rows import Changes, GpuView, GroupRow, NodeView, RunRow
 from engine.events import (
     Event,
     GroupFinished,
+    QpsSearchFinished,
+    QpsSearchStepped,
     GroupStarted,
     NodeChecked,
     NodeStateChanged,
@@ -215,6 +217,15 @@ class ConsoleState:
                 self._finished(ev, changes)
             case GroupStarted():
                 self._group_started(ev, changes)
+            case QpsSearchStepped() | QpsSearchFinished():
+                # The search's steps are runs in the table; its progress and outcome are
+                # notices (the bar and a toast), in the words the batch lines use.
+                text = (ev.result.line() if isinstance(ev, QpsSearchFinished)
+                        else f"qps search {ev.result.name}: {ev.result.steps[-1].line()}")  # fmt: skip
+                notice = Notice(text, "info")
+                self.last_notice = notice
+                changes.notices.append(notice)
+                changes.header = True
             case GroupFinished():
                 g = self.groups.get(ev.group_id)
                 if g is not None:

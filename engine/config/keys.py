@@ -62,6 +62,7 @@ BENCHMARK_KEYS = (
     "trace",
     "trace_flag",
     "accuracy_command",
+    "accuracy_level",
     "audit_config_intended",
     "stall_timeout_s",
     "supports_shards",
@@ -101,6 +102,9 @@ SERVICE_KEYS = (
 FORWARD_MODES = ("auto", "ssh", "direct")
 # Benchmark keys that are templates ({placeholder} filled per run).
 TEMPLATE_FIELDS = ("command", "log_dir", "cwd", "user_conf", "shard_dataset", "accuracy_command")
+# Placeholders only one template field offers (the accuracy step's accuracy log).
+FIELD_PLACEHOLDERS = {"accuracy_command": ("accuracy_log",)}
+ACCURACY_LEVELS = ("99", "99.9")
 PROGRESS_STREAMS = ("stdout", "stderr", "both")
 LOADGEN_SETTINGS = ("user_conf", "harness")
 TRANSPORTS = ("local", "ssh", "slurm")

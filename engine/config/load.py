@@ -25,6 +25,8 @@ from engine.config.keys import (
     SERVICE_KEYS,
     SETTINGS_KEYS,
     TEMPLATE_FIELDS,
+    FIELD_PLACEHOLDERS,
+    ACCURACY_LEVELS,
     TOP_KEYS,
     TRANSPORTS,
 )
@@ -269,6 +271,7 @@ def _benchmark(sec: Section) -> Benchmark:
         accuracy_command=sec.string(
             "accuracy_command", d.accuracy_command, expected="a command line (a template)"
         ),
+        accuracy_level=sec.word("accuracy_level", ACCURACY_LEVELS, d.accuracy_level),
         audit_config_intended=sec.boolean("audit_config_intended", d.audit_config_intended),
         stall_timeout_s=sec.seconds("stall_timeout_s", d.stall_timeout_s),
         supports_shards=sec.boolean("supports_shards", d.supports_shards),
@@ -427,6 +430,8 @@ def _check_templates(
                 continue
             for placeholder in sorted(placeholders(template)):
                 if placeholder in BUILTIN_PLACEHOLDERS:
+                    continue
+                if placeholder in FIELD_PLACEHOLDERS.get(field, ()):
                     continue
                 if on:
                     lacking = [n for n in on if placeholder not in nodes[n].vars]

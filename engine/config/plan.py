@@ -35,7 +35,7 @@ from engine.model import (
 )
 from engine.run.templates import SERVICE_PLACEHOLDERS, placeholders
 
-STAGE_KINDS = ("run", "sweep", "group", "fleet", "concurrency_sweep")
+STAGE_KINDS = ("run", "sweep", "group", "fleet", "concurrency_sweep", "compliance", "qps_search")
 _COMMON = ("kind", "name", "node", "nodes", "benchmark", "scenario", "mode")
 _FLEET = (*_COMMON, "service", "samples", "target_qps", "max_retries")
 KIND_KEYS: Mapping[str, tuple[str, ...]] = {
@@ -44,6 +44,9 @@ KIND_KEYS: Mapping[str, tuple[str, ...]] = {
     "group": (*_COMMON, "total_samples", "split", "calibrate"),
     "fleet": (*_FLEET, "concurrency"),
     "concurrency_sweep": (*_FLEET, "concurrency"),
+    "compliance": (*_COMMON, "samples", "test", "audit_config", "verify_command"),
+    "qps_search": (*_COMMON, "samples", "confirm_samples", "low_qps", "high_qps", "tolerance",
+                   "backoff", "max_steps", "short_user_conf"),
 }
 # Scenarios a fleet run can drive: LoadGen's throughput scenarios over streamed tokens.
 FLEET_SCENARIOS = (Scenario.OFFLINE, Scenario.SERVER)
@@ -129,7 +132,17 @@ def _stage(
     if kind == "group":
         group = _group(sec, number, name, stage_nodes, bench, scenario, mode)
         return Stage(name=name, kind=kind, group=group), bench_name, stage_nodes
-    if kind == "run":
+    if kind == "qps_search":
+        from engine.config.qps_search import qps_search
+
+        search = qps_search(sec, number, name, stage_nodes, bench, scenario, mode)
+        return Stage(name=name, kind=kind, search=search), bench_name, stage_nodes
+    compliance = None
+    if kind == "compliance":
+        from engine.config.compliance import compliance_test
+
+        compliance = compliance_test(sec, bench, mode, nodes, stage_nodes)
+    if kind in ("run", "compliance"):
         counts = [_samples(sec, ("samples",), sec.data.get("samples", REQUIRED), bench)]
     else:
         counts = _sweep_counts(sec, bench)
@@ -146,7 +159,9 @@ def _stage(
                     mode=mode,
                     samples=samples,
                     stage=name,
-                    label=f"{node}, {samples} samples",
+                    label=f"{node}, {samples} samples"
+                    + (f", {compliance.test}" if compliance else ""),
+                    compliance=compliance,
                 )
             )
     stage = Stage(name=name, kind=kind, runs=tuple(runs))

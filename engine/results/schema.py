@@ -37,6 +37,12 @@ The run summary's layout::
                  broken: [{rule, text, source, value, limit}], checked[], margins[]},
                  checker_headline: {round, benchmark, scenario, key, value, unit, missing}}
                 (absent in summaries written before it existed)
+    accuracy: {state, command, exit_code, detail, file, scores{}, level, verdict,
+               checks: [{metric, value, reference, low, high, met}], targets_source}
+              (accuracy-mode runs with an accuracy_command: engine.checks.accuracy)
+    compliance: {test, source, placed_at, removed, removal_detail, applied, verify_command,
+                 verify_exit_code, verify_file, verify_passed, verify_lines[], verify_detail}
+              (compliance stages' runs: engine.checks.compliance)
 
 The group summary's layout::
 
@@ -65,6 +71,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.checks.accuracy import AccuracyRecord
+from engine.checks.compliance import ComplianceRecord, test_from_json, test_to_json
 from engine.errors import MlconsoleError
 from engine.model import Mode, RunSpec, RunState, Scenario
 from engine.results.coerce import as_bool, as_float, as_int, as_mapping, as_str, as_strs
@@ -267,6 +275,10 @@ class RunSummary:
     # What the submission checker would say (engine.submission): None when not assessed.
     eligibility: Eligibility | None = None
     checker_headline: CheckerHeadline | None = None
+    # The accuracy step's record (accuracy-mode runs of a benchmark with accuracy_command).
+    accuracy: AccuracyRecord | None = None
+    # A compliance test's record (runs of a compliance stage).
+    compliance: ComplianceRecord | None = None
 
     @property
     def state(self) -> RunState | None:
@@ -317,6 +329,10 @@ class RunSummary:
                 if self.checker_headline
                 else None,
             }
+        if self.accuracy is not None:
+            out["accuracy"] = self.accuracy.to_json()
+        if self.compliance is not None:
+            out["compliance"] = self.compliance.to_json()
         return out
 
     @classmethod
@@ -353,6 +369,8 @@ class RunSummary:
             checker_headline=CheckerHeadline.from_json(
                 as_mapping(data.get("submission")).get("checker_headline")
             ),
+            accuracy=AccuracyRecord.from_json(data.get("accuracy")),
+            compliance=ComplianceRecord.from_json(data.get("compliance")),
         )
 
 
@@ -392,7 +410,7 @@ def read_run_summary(path: Path) -> RunSummary:
 
 
 def spec_to_json(spec: RunSpec) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "run_id": spec.run_id,
         "node": spec.node,
         "benchmark": spec.benchmark,
@@ -404,6 +422,12 @@ def spec_to_json(spec: RunSpec) -> dict[str, Any]:
         "stage": spec.stage,
         "label": spec.label,
     }
+    # Only a compliance test's or a QPS search's run has these (older journals lack them).
+    if spec.compliance is not None:
+        out["compliance"] = test_to_json(spec.compliance)
+    if spec.target_qps is not None:
+        out["target_qps"] = spec.target_qps
+    return out
 
 
 def spec_from_json(data: Any) -> RunSpec:
@@ -422,6 +446,8 @@ def spec_from_json(data: Any) -> RunSpec:
             group_id=as_str(d.get("group_id")),
             stage=str(d.get("stage") or ""),
             label=str(d.get("label") or ""),
+            compliance=test_from_json(d.get("compliance")),
+            target_qps=as_float(d.get("target_qps")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"not a recorded run spec ({type(exc).__name__}: {exc})") from exc

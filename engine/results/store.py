@@ -162,6 +162,10 @@ class ResultsStore:
     def new_group_dir(self, name: str, t: float | None = None) -> Path:
         return self._new_dir(f"group_{check_component(name, 'group name')}_{timestamp(t)}")
 
+    def new_search_dir(self, name: str, t: float | None = None) -> Path:
+        """A QPS search's dir: its qps_search.json and chart (its runs have their own)."""
+        return self._new_dir(f"qps_{check_component(name, 'stage name')}_{timestamp(t)}")
+
     def journal(self, entry: Mapping[str, Any]) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.root / JOURNAL, "a") as f:

@@ -207,6 +207,7 @@ class Orchestrator:
             len(s.runs)
             or len(s.group.nodes if s.group else ())
             or len(s.fleet.concurrency if s.fleet else ())
+            or (1 if s.search else 0)
             for s in plan_stages
         )
         self.bus.publish(
@@ -236,6 +237,12 @@ class Orchestrator:
                 self.bus.publish(StageStarted(index, stage.name, stage.kind))
                 if stage.group is not None:
                     summaries.extend(await self._run_group(stage.group))
+                elif stage.search is not None:
+                    from engine.run.qps_search import run_qps_search
+
+                    summaries.extend(await run_qps_search(
+                        stage.search, store=self.store, bus=self.bus, execute=self._execute
+                    ))  # fmt: skip
                 elif stage.fleet is not None:
                     from engine.fleet.stage import run_fleet_stage
 
@@ -438,6 +445,8 @@ def _plan_nodes(stages: Sequence[Stage]) -> list[str]:
         names.update(dict.fromkeys(r.node for r in stage.runs))
         if stage.group is not None:
             names.update(dict.fromkeys(stage.group.nodes))
+        if stage.search is not None:
+            names[stage.search.node] = None
     return list(names)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from engine.errors import MlconsoleError, NodeUnreachable
 from engine.events import EventBus, NodeChecked, NodeStateChanged
 from engine.model import Config, GpuInfo, NodeFacts, NodeSpec, NodeState, RunSpec
+from engine.checks.compliance import MARKER
 from engine.run.audit_config import audit_config_sentence
 from engine.transport.base import Transport
 
@@ -107,7 +108,13 @@ def probe_script(node: NodeSpec, benchmarks_cwds: Sequence[str] = ()) -> str:
         'while [ ! -d "$d" ]; do d=$(dirname -- "$d"); done\n'
         'df -Pk -- "$d" 2>/dev/null | awk \'NR == 2 { print "disk_kb=" $4 }\'\n'
         f"for c in {cwds}; do\n"
-        '  [ -e "$c/audit.config" ] && echo "audit=$c"\n'
+        '  if [ -e "$c/audit.config" ]; then\n'
+        f'    if head -n 1 "$c/audit.config" | grep -q {q("^" + MARKER)}; then\n'
+        '      rm -f -- "$c/audit.config" && echo "audit_removed=$c" || echo "audit=$c"\n'
+        "    else\n"
+        '      echo "audit=$c"\n'
+        "    fi\n"
+        "  fi\n"
         "done\n"
         "exit 0\n"
     )
@@ -162,6 +169,7 @@ def parse_probe(node: NodeSpec, stdout: str, *, elapsed_s: float | None = None) 
     smi_lines: list[str] = []
     apps: list[str] = []
     audits: list[str] = []
+    removed: list[str] = []
     for line in stdout.splitlines():
         key, sep, value = line.partition("=")
         if not sep:
@@ -172,6 +180,8 @@ def parse_probe(node: NodeSpec, stdout: str, *, elapsed_s: float | None = None) 
             apps.append(value)
         elif key == "audit":
             audits.append(value)
+        elif key == "audit_removed":
+            removed.append(value)
         else:
             values.setdefault(key, value)
 
@@ -232,6 +242,11 @@ def parse_probe(node: NodeSpec, stdout: str, *, elapsed_s: float | None = None) 
         if free < LOW_DISK_BYTES:
             warnings.append(f"only {free / 2**20:.0f} MiB free under {node.workdir}")
     warnings += [audit_config_sentence(cwd, node.name) for cwd in audits]
+    warnings += [
+        f"removed the audit.config a compliance run left in {cwd} (the run was cancelled or "
+        "the controller stopped before it could remove it); it is gone now"
+        for cwd in removed
+    ]
 
     return NodeFacts(
         node=node.name,

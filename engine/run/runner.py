@@ -8,6 +8,7 @@ copy of every stream ends up identical to the node's.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from engine.checks.accuracy import AccuracyRecord
 from engine.errors import LaunchRefused, LinkLost, MlconsoleError, NodeUnreachable, TransportError
 from engine.events import (
     EventBus,
@@ -35,9 +37,11 @@ from engine.results.store import SNAPSHOT, ResultsStore, StartedRun, write_run_s
 from engine.run.audit_config import (
     AUDIT_CONFIG,
     audit_config_dir,
+    audit_config_sentence,
     harness_cwd,
     stray_audit_config,
 )
+from engine.run.compliance import ComplianceStep
 from engine.run.live_progress import STREAMS, LiveProgress
 from engine.run.loadgen_settings import Resolution
 from engine.run.log_dir import is_pattern, match_log_dir
@@ -106,6 +110,8 @@ class RunExecution:
         self._size_noticed = False
         self._pending_detail = ""
         self._job_seen_running = False
+        self.accuracy: AccuracyRecord | None = None  # the accuracy step's, once it ran
+        self.compliance = ComplianceStep(self) if spec.compliance is not None else None
 
     # --- public -------------------------------------------------------------------------------
 
@@ -142,6 +148,8 @@ class RunExecution:
             request = await self._prepare(transport)
             self.handle = await transport.start(request)
         except (LaunchRefused, NodeUnreachable, MlconsoleError, ValueError, OSError) as exc:
+            if self.compliance is not None and self.compliance.placed_at is not None:
+                await self.compliance.remove()
             return await self._finish_without_launch(RunState.FAILED, str(exc))
         p = self.placement
         self.ctx.store.journal_started(
@@ -151,7 +159,15 @@ class RunExecution:
         return await self.follow()
 
     async def follow(self) -> RunSummary:
-        """Follow a launched (or re-attached) run to its end, then collect and summarise."""
+        """Follow a launched (or re-attached) run to its end, then collect and summarise; a
+        compliance test's audit.config is removed on every way out."""
+        try:
+            return await self._follow()
+        finally:
+            if self.compliance is not None:
+                await self.compliance.remove()
+
+    async def _follow(self) -> RunSummary:
         assert self.placement is not None and self.handle is not None
         p = self.placement
         self._set(RunState.RUNNING, run_dir=str(p.run_dir))
@@ -221,6 +237,11 @@ class RunExecution:
                 await asyncio.wait_for(self._cancel.wait(), wait_s)
             except TimeoutError:
                 pass
+        if self.compliance is not None:  # the run is over: its audit.config goes now
+            await self.compliance.remove(transport)
+            if not (cancelled or self.cancelled) and status.exit_code == 0:
+                log_dir = await self._log_dir(transport) or p.log_dir
+                await self.compliance.run_verification(transport, log_dir, p.cwd or p.node_run_dir)
         telemetry_summary = await telemetry.stop() if telemetry is not None else None
         return await self._collect(
             transport, status, cancelled or self.cancelled, telemetry_summary
@@ -319,12 +340,18 @@ class RunExecution:
             self.node, self.benchmark, self.spec, home=home, run_dir=p.node_run_dir
         )
         if where is not None and await transport.size(f"{where}/{AUDIT_CONFIG}") is not None:
-            if (problem := stray_audit_config(self.benchmark, where, self.node.name)) is not None:
+            problem = stray_audit_config(self.benchmark, where, self.node.name)
+            if self.compliance is not None:  # its own goes there: nothing else may be
+                problem = audit_config_sentence(where, self.node.name, self.benchmark.name)
+            if problem is not None:
                 raise LaunchRefused(problem)
+        if self.compliance is not None:
+            if where is None:
+                raise LaunchRefused(f"{self.spec.run_id}: the harness's working directory is "
+                                    "unknown, so the audit.config has nowhere to go")  # fmt: skip
+            await self.compliance.place(transport, where)
         (p.run_dir / SNAPSHOT).write_text(self.ctx.snapshot_toml())
-        env = dict(self.node.env)
-        if self.node.gpus is not None:
-            env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in self.node.gpus)
+        env = self.launch_env()
         await transport.make_dirs(p.node_run_dir)
         if p.log_dir != p.node_run_dir and not is_pattern(p.log_dir):
             await transport.make_dirs(p.log_dir)
@@ -338,6 +365,13 @@ class RunExecution:
             env=env,
             files={"user.conf": user_conf.encode()},
         )
+
+    def launch_env(self) -> dict[str, str]:
+        """The environment the harness (and the accuracy step) runs with on the node."""
+        env = dict(self.node.env)
+        if self.node.gpus is not None:
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in self.node.gpus)
+        return env
 
     async def _slice_dataset(self, transport: Transport) -> None:
         """This shard's records of the benchmark's dataset file, into its run dir on the node
@@ -474,6 +508,11 @@ class RunExecution:
         logs = await asyncio.to_thread(read_run_logs, p.run_dir)
         exit_code = status.exit_code if status is not None else None
         state, detail = _outcome(cancelled, status, logs, fetch_ok, fetch_detail, p.run_dir)
+        if self.spec.mode == Mode.ACCURACY and self.benchmark.accuracy_command and not cancelled:
+            from engine.run.accuracy_step import score_run
+
+            self.ctx.bus.publish(Notice(f"{self.spec.run_id}: scoring accuracy on {self.node.name}"))
+            self.accuracy = await score_run(self, transport, state.ok)
         start = status.started_at if status is not None else None
         # Only the node's clock: a killed wrapper writes no ended_at, and mixing in the
         # controller's clock would skew the duration by the clocks' difference.
@@ -516,6 +555,11 @@ class RunExecution:
             telemetry=telemetry,
             files=files,
         )
+        if self.accuracy is not None:
+            summary = dataclasses.replace(summary, accuracy=self.accuracy)
+        if self.compliance is not None:
+            await self.compliance.remove()  # already done unless the run ended early
+            summary = dataclasses.replace(summary, compliance=self.compliance.record(p.run_dir))
         write_run_summary(p.run_dir, summary)
         if state not in MAY_STILL_RUN:  # such a run stays in the journal for a later attach
             self.ctx.store.journal_finished(self.spec.run_id, p.run_dir.name, state)

@@ -194,15 +194,25 @@ def render_run(
     if benchmark.trace and benchmark.trace_flag and benchmark.trace_flag not in command.split():
         # `trace = true` turns on LoadGen's trace through the harness's own flag.
         command = f"{command} {shlex.quote(benchmark.trace_flag)}"
+    user_conf = (
+        render_template(benchmark.user_conf, values, quote=False)
+        if benchmark.user_conf is not None
+        else None
+    )
+    if run.target_qps is not None or run.user_conf_extra:
+        # A QPS search's run: its target_qps (and the short runs' lines) after the
+        # benchmark's own, so they win (LoadGen applies a user.conf's lines in order).
+        lines = [user_conf.rstrip("\n")] if user_conf else []
+        if run.user_conf_extra:
+            lines.append(run.user_conf_extra.rstrip("\n"))
+        if run.target_qps is not None:
+            lines.append(f"{benchmark.model}.{run.scenario}.target_qps = {run.target_qps:g}")
+        user_conf = "\n".join(lines) + "\n"
     return RenderedRun(
         command=command,
         log_dir=log_dir,
         cwd=render_template(benchmark.cwd, values, quote=False) if benchmark.cwd else None,
-        user_conf=(
-            render_template(benchmark.user_conf, values, quote=False)
-            if benchmark.user_conf is not None
-            else None
-        ),
+        user_conf=user_conf,
         values=values,
     )
 

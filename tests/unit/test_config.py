@@ -483,7 +483,7 @@ def test_wrong_types(tmp_path: Path, text: str, key: str, message: str) -> None:
         (
             MINIMAL + '[[plan]]\nnode = "a"\nbenchmark = "bench"\n',
             "plan[1].kind",
-            'is missing (expected one of "run", "sweep", "group", "fleet", "concurrency_sweep")',
+            'is missing (expected one of "run", "sweep", "group", "fleet", "concurrency_sweep", "compliance", "qps_search")',
             8,
         ),
         (
@@ -746,8 +746,9 @@ def test_references_to_unknown_nodes_and_benchmarks(
         (
             'kind = "group"\nnodes = ["a", "b"]\nbenchmark = "bench"\nsamples = 10\n',
             "plan[1].samples",
-            '"samples" is not a key of a group stage (only of run, sweep, fleet and '
-            'concurrency_sweep stages); did you mean "total_samples"?',
+            '"samples" is not a key of a group stage (only of run, sweep, fleet, '
+            'concurrency_sweep, compliance and qps_search stages); did you mean '
+            '"total_samples"?',
         ),
         (
             'kind = "run"\nnode = "a"\nbenchmark = "bench"\ntotal_samples = 10\n',

@@ -18,6 +18,8 @@ from textual.widgets import Footer, Static
 
 from console.format import MISSING, fmt_duration, fmt_num, state_label
 from console.tui.messages import LoadgenSummaryText
+from engine.checks.accuracy import accuracy_lines
+from engine.checks.compliance import compliance_lines
 from engine.loadgen.files import LOADGEN_SUMMARY_FILE
 from engine.results.group_schema import GroupSummary
 from engine.results.schema import Metric, RunSummary
@@ -100,6 +102,10 @@ def _summary_text(s: RunSummary, run_dir: str | None, state: str) -> str:
             f"LoadGen {host.loadgen_version or MISSING}"
         )
     lines += fleet_lines(s.fleet)
+    if s.accuracy is not None:
+        lines += ["", *accuracy_lines(s.accuracy)]
+    if s.compliance is not None:
+        lines += ["", *compliance_lines(s.compliance)]
     lines += ["", f"run dir: {run_dir or s.run_dir}", "files:"]
     lines += [f"  {name}" for name in s.files]
     return "\n".join(lines)

@@ -65,5 +65,8 @@ def rebuild_reports(
     from engine.analysis.frames import load_results
 
     results = load_results(results_dir, baseline_node=baseline_node)
+    from engine.analysis.report.qps import write_search_reports
+
     paths = [write_recorded_run_report(rec) for rec in results.run_records]
+    paths += write_search_reports(Path(results_dir), Path(reports_dir))
     return paths + _pipeline(results, Path(reports_dir), True)

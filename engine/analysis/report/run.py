@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from engine.checks.accuracy import accuracy_lines
+from engine.checks.compliance import compliance_lines
 from engine import figures
 from engine.analysis.columns import run_row
 from engine.analysis.report.format import (
@@ -197,6 +199,11 @@ def render_run_report(rec: RecordedRun) -> str:
         out += ["", "LoadGen log notes:", *extras]
     out += ["", "## Submission (the checker's view)", ""]
     out += submission_lines(s.eligibility, s.checker_headline)
+    if s.accuracy is not None:
+        out += ["", "## Accuracy", "", *[f"- {line.strip(' -')}" for line in accuracy_lines(s.accuracy, paths=False)]]
+    if s.compliance is not None:
+        out += ["", f"## Compliance ({s.compliance.test})", ""]
+        out += [f"- {line.strip(' -')}" for line in compliance_lines(s.compliance, paths=False)]
     out += ["", "## GPU utilization", "", *_telemetry_lines(s), "", "## Host", ""]
     out += _host_lines(s)
     files = list(s.files)
