@@ -20,7 +20,9 @@ A terminal control console for MLPerf Inference LoadGen runs on a fleet of GPU n
   mlconsole --batch CONFIG      run the plan headless: a line per state change, reports at the end
   mlconsole check CONFIG        preflight every node concurrently (SSH, Python, LoadGen, GPUs, disk)
   mlconsole inspect PATH        print what was parsed from a run dir or a LoadGen log
-  mlconsole attach CONFIG       follow runs a closed console left running on their nodes
+  mlconsole attach [CONFIG|RESULTS_DIR]
+                                follow runs a closed console left running on their nodes,
+                                finish its group and run the stages of its plan that remain
   mlconsole report RESULTS_DIR  rebuild charts and reports from recorded results alone
   mlconsole export-submission RESULTS_DIR OUT_DIR
                                 write the runs as a round's submission tree (refuses
@@ -99,10 +101,27 @@ def _sub_parser(cmd: str) -> argparse.ArgumentParser:
     elif cmd == "attach":
         p.description = (
             "Re-attach to runs that were started but never collected (the console "
-            "was closed or lost its link): follow each to its end, then collect, "
-            "summarise and rebuild the reports."
+            "was closed, killed or lost its link): follow each to its end and collect it, "
+            "finish the parallel group the plan was in (group_summary.json), run the plan's "
+            "stages that remain (finished ones are skipped) and rebuild the reports."
         )
-        p.add_argument("config", help="config file (TOML) naming the runs' nodes")
+        p.add_argument(
+            "target",
+            nargs="?",
+            default="mlconsole.toml",
+            help="config file (TOML) naming the runs' nodes, or a results dir whose journal "
+            "names its config (default: ./mlconsole.toml)",
+        )
+        p.add_argument(
+            "--results-dir",
+            metavar="DIR",
+            help="the results dir whose journal.jsonl to read (default: the config's results_dir)",
+        )
+        p.add_argument(
+            "--follow-only",
+            action="store_true",
+            help="follow the runs and finish the group, but do not run the remaining stages",
+        )
     elif cmd == "init":
         p.description = (
             "Write a commented starter config, or with --preset a config for one of the "
@@ -175,7 +194,10 @@ def _dispatch(cmd: str, ns: argparse.Namespace) -> int:
     if cmd == "report":
         return _report(ns.results_dir, ns.reports_dir)
     if cmd == "attach":
-        return _batch(ns.config, None, attach=True)
+        from console.attach import attach_target
+
+        config, results_dir = attach_target(ns.target, ns.results_dir)
+        return _batch(config, None, attach=True, results_dir=results_dir, resume=not ns.follow_only)
     if cmd == "export-submission":
         return _export_submission(ns)
     if cmd == "init":
@@ -327,7 +349,14 @@ def _check(config_path: str, as_json: bool) -> int:
     return EXIT_OK if all(f.reachable for f in facts) else EXIT_FAILED
 
 
-def _batch(config_path: str, stages: list[str] | None, *, attach: bool = False) -> int:
+def _batch(
+    config_path: str,
+    stages: list[str] | None,
+    *,
+    attach: bool = False,
+    results_dir: str | None = None,
+    resume: bool = True,
+) -> int:
     import asyncio
     import signal
 
@@ -337,6 +366,11 @@ def _batch(config_path: str, stages: list[str] | None, *, attach: bool = False) 
     from engine.run.orchestrator import Orchestrator, plan_outcome
 
     config = load_config(config_path)
+    if results_dir is not None:
+        import dataclasses
+
+        settings = dataclasses.replace(config.settings, results_dir=results_dir)
+        config = dataclasses.replace(config, settings=settings)
     unknown = [s for s in stages or () if s not in {st.name for st in config.plan.stages}]
     if unknown:
         raise _usage(f"no stage named {', '.join(unknown)} in {config_path}")
@@ -365,13 +399,11 @@ def _batch(config_path: str, stages: list[str] | None, *, attach: bool = False) 
             loop.add_signal_handler(sig, on_signal)
         try:
             if attach:
-                summaries = await orch.reattach()
+                summaries = await orch.reattach(resume=resume)
                 if not summaries:
-                    print(
-                        "mlconsole: no unfinished runs in the journal of "
-                        f"{config.settings.results_dir}",
-                        file=sys.stderr,
-                    )
+                    from console.attach import nothing_to_attach
+
+                    print(f"mlconsole: {nothing_to_attach(config)}", file=sys.stderr)
                 outcome = plan_outcome(summaries, 0.0)
             else:
                 outcome = await orch.run_plan(stages)

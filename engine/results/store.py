@@ -187,15 +187,17 @@ class ResultsStore:
 
     def journal_entries(self) -> list[dict[str, Any]]:
         try:
-            lines = (self.root / JOURNAL).read_text().splitlines()
+            lines = (self.root / JOURNAL).read_bytes().splitlines()
         except OSError:
             return []
         out = []
         for line in lines:
             try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
+                entry = json.loads(line)
+            except ValueError:  # not JSON, or not UTF-8
                 continue
+            if isinstance(entry, dict):
+                out.append(entry)
         return out
 
     def unfinished(self) -> list[dict[str, Any]]:

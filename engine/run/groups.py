@@ -9,12 +9,13 @@ node with no such run is measured by a short calibration run when the group asks
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from engine import figures
 from engine.events import EventBus, GroupFinished, GroupStarted, Notice, RunQueued
 from engine.model import Config, GroupSpec, RunSpec, Split
+from engine.results.plan_journal import GroupRecord, group_finished_line
 from engine.results.schema import RunSummary
 from engine.results.store import RecordedRun, ResultsStore, write_group_summary
 
@@ -135,10 +136,66 @@ async def run_group(
     bus: EventBus,
     execute: Execute,
     resolve_settings: Callable[[Sequence[RunSpec]], Awaitable[object]],
+    plan_id: str = "",
+    recorded: GroupRecord | None = None,
+    done: Mapping[str, RunSummary] | None = None,
 ) -> list[RunSummary]:
     """Calibrate (when asked and needed), size the shards, run them all at once through
     `execute`, write group_summary.json and publish GroupFinished; returns the shards'
-    summaries."""
+    summaries.
+
+    The journal gets a `group_started` line once the shards are sized and the group dir is
+    made, and `group_finished` once its summary is written. `recorded` is such a line of an
+    earlier console: the group is finished as it was sized there, its shards' summaries
+    taken from `done` (re-attached or finished before) and only the others run now."""
+    if recorded is None:
+        record = await _size_group(group, store, bus, execute, resolve_settings)
+        store.journal(record.to_json(plan_id))
+        done = {}
+    else:
+        record, done = recorded, dict(done or {})
+        await resolve_settings([s for s in record.shards if s.run_id not in done])
+    group_dir = store.root / record.group_dir
+    group_dir.mkdir(parents=True, exist_ok=True)
+    bus.publish(
+        GroupStarted(group.group_id, group.name, record.shards, record.split, record.split_source)
+    )
+
+    async def shard(spec: RunSpec) -> RunSummary:
+        return done[spec.run_id] if spec.run_id in done else await execute(spec)
+
+    summaries = list(await asyncio.gather(*(shard(s) for s in record.shards)))
+    from engine.results.summary import build_group_summary
+
+    summary = build_group_summary(
+        group_id=group.group_id,
+        name=group.name,
+        group_dir_name=group_dir.name,
+        benchmark=config.benchmarks[group.benchmark],
+        scenario=str(group.scenario),
+        mode=str(group.mode),
+        nodes=group.nodes,
+        split=record.split,
+        split_source=record.split_source,
+        simulated=config.simulated,
+        total_samples=group.total_samples,
+        shards=summaries,
+        singles=group_measurements(store, group),
+    )
+    write_group_summary(group_dir, summary)
+    store.journal(group_finished_line(plan_id, group.group_id, group_dir.name))
+    bus.publish(GroupFinished(group.group_id, group.name, str(group_dir), summary))
+    return summaries
+
+
+async def _size_group(
+    group: GroupSpec,
+    store: ResultsStore,
+    bus: EventBus,
+    execute: Execute,
+    resolve_settings: Callable[[Sequence[RunSpec]], Awaitable[object]],
+) -> GroupRecord:
+    """Calibration runs (when asked and needed), then the shards sized and the group dir."""
     if group.calibrate:
         specs = calibration_specs(group, group_measurements(store, group))
         if specs:
@@ -157,25 +214,5 @@ async def run_group(
         bus.publish(RunQueued(spec))
     await resolve_settings(plan.shards)
     group_dir = store.new_group_dir(group.name)
-    bus.publish(GroupStarted(group.group_id, group.name, plan.shards, plan.split, plan.source))
-    summaries = list(await asyncio.gather(*(execute(s) for s in plan.shards)))
-    from engine.results.summary import build_group_summary
-
-    summary = build_group_summary(
-        group_id=group.group_id,
-        name=group.name,
-        group_dir_name=group_dir.name,
-        benchmark=config.benchmarks[group.benchmark],
-        scenario=str(group.scenario),
-        mode=str(group.mode),
-        nodes=group.nodes,
-        split=plan.split,
-        split_source=plan.source,
-        simulated=config.simulated,
-        total_samples=group.total_samples,
-        shards=summaries,
-        singles=group_measurements(store, group),
-    )
-    write_group_summary(group_dir, summary)
-    bus.publish(GroupFinished(group.group_id, group.name, str(group_dir), summary))
-    return summaries
+    return GroupRecord(group.group_id, group.name, group_dir.name, plan.split, plan.source,
+                       plan.shards)  # fmt: skip

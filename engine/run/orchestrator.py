@@ -40,11 +40,13 @@ from engine.model import (
     RunState,
     Stage,
 )
+from engine.results import plan_journal as pj
+from engine.results.plan_journal import PlanRecord
 from engine.results.schema import RunSummary
 from engine.results.store import ResultsStore
 from engine.run.groups import group_measurements, measured_throughputs, plan_shards, run_group
 from engine.run.loadgen_settings import SettingsResolver
-from engine.run.runner import RunContext, RunExecution, TelemetryHandle
+from engine.run.runner import MAY_STILL_RUN, RunContext, RunExecution, TelemetryHandle
 from engine.transport import open_transport
 from engine.transport.base import Transport
 from engine.transport.slurm import SlurmTransport
@@ -77,6 +79,7 @@ class Orchestrator:
         self._executions: dict[str, RunExecution] = {}
         self._specs: dict[str, RunSpec] = {}
         self._stop = False
+        self._plan_id: str | None = None  # the plan this console runs now (journal lines)
         self._snapshot: str | None = None
         self._prewarm: asyncio.Task[None] | None = None
         self._ctx = RunContext(
@@ -195,16 +198,65 @@ class Orchestrator:
 
     # --- plan ---------------------------------------------------------------------------------
 
-    async def run_plan(self, stages: Sequence[str] | None = None) -> PlanOutcome:
-        """Run the config's plan (or the named stages). Reports are rebuilt at the end."""
+    async def run_plan(
+        self,
+        stages: Sequence[str] | None = None,
+        *,
+        resume: PlanRecord | None = None,
+        done: dict[str, RunSummary] | None = None,
+    ) -> PlanOutcome:
+        """Run the config's plan (or the named stages). Reports are rebuilt at the end.
+
+        With `resume` (an earlier console's unfinished plan, engine.results.plan_journal) the
+        plan goes on where it was: its finished stages, and runs that were started (re-attached
+        or finished: `done` holds the summaries of those followed now), are skipped, and a
+        group it had sized is finished as sized."""
+        outcome, _ = await self._plan(stages, resume, done or {})
+        return outcome
+
+    async def _plan(
+        self,
+        stages: Sequence[str] | None,
+        resume: PlanRecord | None,
+        done: dict[str, RunSummary],
+    ) -> tuple[PlanOutcome, list[RunSummary]]:
         t0 = time.monotonic()
         self._stop = False
         # The reports at the end need polars and matplotlib (about 1 s of imports): load them
         # in a thread while the first runs go, not after the last one ends.
         self._prewarm = asyncio.create_task(asyncio.to_thread(_import_report_libraries))
-        plan_stages = [s for s in self.config.plan.stages if stages is None or s.name in stages]
+        names = stages
+        if resume is not None:
+            names = [n for n in resume.remaining_stages if stages is None or n in stages]
+        plan_stages = [s for s in self.config.plan.stages if names is None or s.name in names]
+        skip = set(resume.started_runs) | set(resume.finished_runs) if resume else set()
+        if resume is None:
+            plan_id = pj.new_plan_id()
+            source = Path(self.config.source)
+            config = str(source.resolve()) if source.is_file() else self.config.source
+            self.store.journal(pj.plan_line(plan_id, config, (s.name for s in plan_stages)))
+        else:
+            plan_id = resume.plan_id
+        self._plan_id = plan_id
+        try:
+            closes = resume is None or stages is None  # a resumed plan's last stages run
+            return await self._run_stages(plan_id, plan_stages, skip, resume, done, t0, closes)
+        finally:
+            self._plan_id = None
+
+    async def _run_stages(
+        self,
+        plan_id: str,
+        plan_stages: list[Stage],
+        skip: set[str],
+        resume: PlanRecord | None,
+        done: dict[str, RunSummary],
+        t0: float,
+        closes: bool,
+    ) -> tuple[PlanOutcome, list[RunSummary]]:
+        to_run = [r for s in plan_stages for r in s.runs if r.run_id not in skip]
         n_runs = sum(
-            len(s.runs)
+            len([r for r in s.runs if r.run_id not in skip])
             or len(s.group.nodes if s.group else ())
             or len(s.fleet.concurrency if s.fleet else ())
             or (1 if s.search else 0)
@@ -215,28 +267,30 @@ class Orchestrator:
         )
         if self.config.simulated:
             self.bus.publish(SimulatedSpeedsNotice(SIMULATED_NOTICE))
-        for stage in plan_stages:
-            for spec in stage.runs:
-                self.bus.publish(RunQueued(spec))
+        for spec in to_run:
+            self.bus.publish(RunQueued(spec))
         # Before anything starts: the nodes' facts (OS, Python, LoadGen, for the summaries;
         # a node the console's `p` probed already is not asked again) and what LoadGen will
         # really issue for each run (and its ETA), both over the connections the runs use.
         unprobed = [n for n in _plan_nodes(plan_stages) if n not in self._facts]
         await asyncio.gather(
             self.preflight(unprobed) if unprobed else asyncio.sleep(0),
-            self.settings.resolve(spec for stage in plan_stages for spec in stage.runs),
+            self.settings.resolve(to_run),
         )
-        summaries: list[RunSummary] = []
+        summaries: list[RunSummary] = list(done.values())
         services = self._fleet_services()
         try:
-            for index, stage in enumerate(plan_stages):
+            for stage in plan_stages:
+                index = self.config.plan.stages.index(stage)
                 if self._stop:
                     for spec in stage.runs:
-                        summaries.append(await self._cancelled_before_start(spec))
+                        if spec.run_id not in skip:
+                            summaries.append(await self._cancelled_before_start(spec))
                     continue
+                self.store.journal(pj.stage_line(pj.STAGE_STARTED, plan_id, index, stage.name))
                 self.bus.publish(StageStarted(index, stage.name, stage.kind))
                 if stage.group is not None:
-                    summaries.extend(await self._run_group(stage.group))
+                    summaries.extend(await self._run_group(stage.group, plan_id, resume, done))
                 elif stage.search is not None:
                     from engine.run.qps_search import run_qps_search
 
@@ -248,19 +302,28 @@ class Orchestrator:
 
                     summaries.extend(await run_fleet_stage(services.ctx, stage.fleet, services))
                 else:
-                    summaries.extend(await self._run_stage(stage))
+                    summaries.extend(await self._run_stage(stage, skip))
+                if not self._stop:
+                    self.store.journal(
+                        pj.stage_line(pj.STAGE_FINISHED, plan_id, index, stage.name)
+                    )
         finally:
             # Endpoint services live for the whole plan (a sweep reuses them), then stop.
             await services.stop_all()
+            if closes or self._stop:
+                state = "cancelled" if self._stop else "done"
+                self.store.journal(pj.plan_finished_line(plan_id, state))
         await self._prewarmed()
         await self.export_reports()
+        # A resumed group hands back the shards followed before it: each run counts once.
+        summaries = list({s.run_id or str(id(s)): s for s in summaries}.values())
         outcome = plan_outcome(summaries, time.monotonic() - t0)
         self.bus.publish(
             PlanFinished(
                 outcome.ok, outcome.succeeded, outcome.failed, outcome.cancelled, outcome.elapsed_s
             )
         )
-        return outcome
+        return outcome, summaries
 
     async def _prewarmed(self) -> None:
         """Wait for the report libraries' preload; a failure is said (the reports that
@@ -313,9 +376,9 @@ class Orchestrator:
     async def _cancelled_before_start(self, spec: RunSpec) -> RunSummary:
         return await self._execute(spec)  # _stop makes it a cancelled summary without launch
 
-    async def _run_stage(self, stage: Stage) -> list[RunSummary]:
+    async def _run_stage(self, stage: Stage, skip: set[str]) -> list[RunSummary]:
         by_node: dict[str, list[RunSpec]] = {}
-        for spec in stage.runs:
+        for spec in (r for r in stage.runs if r.run_id not in skip):
             by_node.setdefault(spec.node, []).append(spec)
 
         async def node_queue(specs: list[RunSpec]) -> list[RunSummary]:
@@ -324,15 +387,83 @@ class Orchestrator:
         results = await asyncio.gather(*(node_queue(s) for s in by_node.values()))
         return [summary for node_results in results for summary in node_results]
 
-    async def reattach(self) -> list[RunSummary]:
+    def unfinished_plan(self) -> PlanRecord | None:
+        """The plan an earlier console left unfinished (None when there is none, or while this
+        console runs a plan of its own)."""
+        if self._plan_id is not None:
+            return None
+        record = pj.unfinished_plan(self.store.journal_entries())
+        if record is not None:  # a stage of runs is done once each of its runs is
+            record.finished_stages.update(
+                s.name for s in self.config.plan.stages
+                if s.runs and s.group is None and s.fleet is None and s.search is None
+                and all(r.run_id in record.finished_runs for r in s.runs)
+            )  # fmt: skip
+        return record
+
+    async def reattach(self, *, resume: bool = False) -> list[RunSummary]:
         """Follow every run the journal says was started but never finished (a console that
-        was closed or crashed while runs went on, detached, on their nodes) to its end."""
+        was closed or crashed while runs went on, detached, on their nodes) to its end; then,
+        for the plan they belonged to, finish the group it had sized (its summary written)
+        and, with `resume`, run the stages that remain (finished ones skipped); without,
+        say which remain. Runs this console follows already are not followed twice."""
+        followed = await self._follow_unfinished()
+        record = self.unfinished_plan()
+        if record is None:
+            if followed:
+                await self.export_reports()
+            return followed
+        for problem in record.problems:
+            self.bus.publish(Notice(f"{problem}; not finished", "warning"))
+        unknown = [n for n in record.remaining_stages
+                   if n not in {s.name for s in self.config.plan.stages}]  # fmt: skip
+        if unknown:
+            self.bus.publish(
+                Notice(f"{record.describe()}; this config has no stage {', '.join(unknown)}: "
+                       "those are not resumed", "warning")  # fmt: skip
+            )
+        still = [s.run_id for s in followed if s.state in MAY_STILL_RUN]
+        if still:
+            self.bus.publish(
+                Notice(f"{record.describe()}; not resumed while {', '.join(still)} may still "
+                       "be going on its node: attach again later", "warning")  # fmt: skip
+            )
+            await self.export_reports()
+            return followed
+        if not resume:
+            groups = [s.name for s in self.config.plan.stages
+                      if s.group is not None and s.group.group_id in record.groups]  # fmt: skip
+            if groups:  # a group an earlier console had sized: finish it (its summary)
+                _, summaries = await self._plan(groups, record, _by_id(followed))
+                record = self.unfinished_plan()
+                if record is not None and record.remaining_stages:
+                    self._say_remaining(record)
+                return summaries
+            if record.remaining_stages:
+                self._say_remaining(record)
+            if followed:
+                await self.export_reports()
+            return followed
+        self.bus.publish(Notice(f"resuming {record.describe()}"))
+        _, summaries = await self._plan(None, record, _by_id(followed))
+        return summaries
+
+    def _say_remaining(self, record: PlanRecord) -> None:
+        self.bus.publish(
+            Notice(f"{record.describe()}: `mlconsole attach` (or s in the console) resumes it",
+                   "warning")  # fmt: skip
+        )
+
+    async def _follow_unfinished(self) -> list[RunSummary]:
         runs, problems = self.store.unfinished_runs()
         for problem in problems:
             self.bus.publish(Notice(f"{problem}; not re-attached", "warning"))
         pending = []
         for started in runs:
             spec = started.spec
+            mine = self._executions.get(spec.run_id)
+            if mine is not None and not mine.state.terminal:
+                continue  # this console follows it already
             if spec.node not in self.config.nodes or spec.benchmark not in self.config.benchmarks:
                 self.bus.publish(
                     Notice(
@@ -359,10 +490,7 @@ class Orchestrator:
             await self._finished(ex, summary)
             return summary
 
-        results = list(await asyncio.gather(*(follow(ex) for ex in pending)))
-        if results:
-            await self.export_reports()
-        return results
+        return list(await asyncio.gather(*(follow(ex) for ex in pending)))
 
     # --- fleet runs --------------------------------------------------------------------------
 
@@ -413,7 +541,20 @@ class Orchestrator:
             self.store.runs(), spec.benchmark, str(spec.scenario), str(spec.mode), [spec.node]
         )[spec.node]
 
-    async def _run_group(self, group: GroupSpec) -> list[RunSummary]:
+    async def _run_group(
+        self,
+        group: GroupSpec,
+        plan_id: str,
+        resume: PlanRecord | None,
+        done: dict[str, RunSummary],
+    ) -> list[RunSummary]:
+        recorded = resume.groups.get(group.group_id) if resume is not None else None
+        shards = {}
+        if recorded is not None and resume is not None:
+            shards = pj.recorded_shards(self.store.root, recorded, resume, done)
+            for spec in recorded.shards:
+                if spec.run_id not in shards:
+                    self.bus.publish(RunQueued(spec))
         return await run_group(
             group,
             config=self.config,
@@ -421,6 +562,9 @@ class Orchestrator:
             bus=self.bus,
             execute=self._execute,
             resolve_settings=self.settings.resolve,
+            plan_id=plan_id,
+            recorded=recorded,
+            done=shards,
         )
 
     # --- reports ------------------------------------------------------------------------------
@@ -436,6 +580,10 @@ class Orchestrator:
         )
         self.bus.publish(ReportsWritten(tuple(paths)))
         return paths
+
+
+def _by_id(summaries: Sequence[RunSummary]) -> dict[str, RunSummary]:
+    return {s.run_id: s for s in summaries if s.run_id}
 
 
 def _plan_nodes(stages: Sequence[Stage]) -> list[str]:
