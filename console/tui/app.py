@@ -168,19 +168,28 @@ class ConsoleApp(App[int]):
         )
 
     def _look_for_unfinished(self) -> None:
-        unfinished = self.orchestrator.store.unfinished()
+        """The plan as an earlier console left it: its finished runs shown with their
+        recorded outcome (not `planned`), and what `a` and `s` would do."""
+        from engine.results.plan_journal import recorded_outcomes
+
+        orch = self.orchestrator
+        unfinished = orch.store.unfinished()
+        record = orch.unfinished_plan()
+        events: list[Any] = []
+        if record is not None:
+            events += recorded_outcomes(orch.store.root, record)
         if unfinished:
-            self.post_message(
-                EngineBatch(
-                    (
-                        Notice(
-                            f"{len(unfinished)} runs from an earlier console are unfinished: "
-                            "press a to re-attach and follow them",
-                            "warning",
-                        ),
-                    )
+            events.append(
+                Notice(
+                    f"{len(unfinished)} runs from an earlier console are unfinished: "
+                    "press a to re-attach and follow them",
+                    "warning",
                 )
             )
+        if record is not None and record.remaining_stages:
+            events.append(Notice(f"{record.describe()}: press s to resume it", "warning"))
+        if events:
+            self.post_message(EngineBatch(tuple(events)))
 
     async def on_unmount(self) -> None:
         if self.bridge is not None:
@@ -313,14 +322,49 @@ class ConsoleApp(App[int]):
         if self.state.plan_running or self.workers_running("plan"):
             self.notify("a plan is already running; cancel runs first or wait", markup=False)
             return
-        what = "the plan" if stages is None else "stage " + ", ".join(stages)
-        self.notify(f"starting {what}", markup=False, timeout=3)
-        self.state.plan_running = True
-        self._engine_call("start", lambda o: self._run_plan(o, stages), group="plan")
+        record = self.orchestrator.unfinished_plan() if stages is None else None
+        if record is not None and record.remaining_stages:
+            self._ask_resume(record)
+            return
+        self._start(stages)
 
-    async def _run_plan(self, orchestrator: Any, stages: Sequence[str] | None) -> None:
+    def _start(self, stages: Sequence[str] | None, *, resume: bool = False) -> None:
+        what = "the plan" if stages is None else "stage " + ", ".join(stages)
+        self.notify(f"{'resuming' if resume else 'starting'} {what}", markup=False, timeout=3)
+        self.state.plan_running = True
+        self._engine_call("start", lambda o: self._run_plan(o, stages, resume), group="plan")
+
+    def _ask_resume(self, record: Any) -> None:
+        """An earlier console left the plan unfinished: go on (finished stages and started
+        runs skipped), or start it over only when asked to."""
+
+        def answer(choice: str | None) -> None:
+            if choice in ("resume", "over"):
+                self._start(None, resume=choice == "resume")
+
+        self.push_screen(
+            ConfirmScreen(
+                "Resume the plan?",
+                f"{record.describe()}.\nResume: follow its unfinished runs, finish its group "
+                "and run the remaining stages (finished ones are skipped). Start over: run "
+                "every stage again, in new run dirs.",
+                [
+                    ("resume", "Resume", "primary"),
+                    ("over", "Start over", "warning"),
+                    ("stay", "Cancel", "default"),
+                ],
+            ),
+            answer,
+        )
+
+    async def _run_plan(
+        self, orchestrator: Any, stages: Sequence[str] | None, resume: bool = False
+    ) -> None:
         try:
-            await orchestrator.run_plan(list(stages) if stages else None)
+            if resume:
+                await orchestrator.reattach(resume=True)
+            else:
+                await orchestrator.run_plan(list(stages) if stages else None)
         finally:
             self.state.plan_running = False
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.events import RunFinished
 from engine.model import RunSpec
 from engine.results.schema import (
     RUN_SUMMARY_FILE,
@@ -214,4 +215,18 @@ def recorded_shards(
                 out[spec.run_id] = read_run_summary(root / run_dir / RUN_SUMMARY_FILE)
             except SummaryUnreadable:
                 continue
+    return out
+
+
+def recorded_outcomes(root: Path, plan: PlanRecord) -> list[RunFinished]:
+    """A RunFinished for each run of `plan` that finished before this console started, from
+    its recorded summary: what a restarted console shows for them."""
+    out = []
+    for run_id, run_dir in plan.finished_runs.items():
+        try:
+            s = read_run_summary(root / run_dir / RUN_SUMMARY_FILE)
+        except SummaryUnreadable:
+            continue
+        if s.node is not None and s.state is not None:
+            out.append(RunFinished(run_id, s.node, s.state, str(root / run_dir), s))
     return out

@@ -4,6 +4,10 @@ nodes side by side; a parallel group's shards all at once (sized and calibrated 
 
 The orchestrator owns the node connections (one per node, reconnected with backoff) and
 publishes everything it does on its EventBus; it never prints.
+
+Past the ~450-line guide: the plan loop, its resume from the journal and the re-attach share
+the orchestrator's connections, executions and stop flag; the journal's reading is
+`engine.results.plan_journal`'s, the groups' work `engine.run.groups`'s.
 """
 
 from __future__ import annotations

@@ -70,7 +70,9 @@ def journal(results: Path) -> list[dict]:
     return [json.loads(x) for x in text.splitlines() if x.strip()]
 
 
-def batch_killed_when(cfg: Path, results: Path, started: int, cwd: Path | None = None) -> None:
+def batch_killed_when(
+    cfg: Path, results: Path, started: int, cwd: Path | None = None, collected: int = 0
+) -> None:
     """`mlconsole --batch cfg`, SIGKILLed once the journal holds `started` started runs and
     the harness has begun (a progress line on stdout)."""
     proc = subprocess.Popen(
@@ -92,7 +94,7 @@ def batch_killed_when(cfg: Path, results: Path, started: int, cwd: Path | None =
     finally:
         proc.kill()
         proc.wait(timeout=10)
-    assert not list(results.glob("*/orchestrator_summary.json"))
+    assert len(list(results.glob("*/orchestrator_summary.json"))) == collected
 
 
 def summaries(results: Path) -> dict[str, dict]:
