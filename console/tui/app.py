@@ -425,7 +425,16 @@ class ConsoleApp(App[int]):
         if row.live:
             self.notify(f"{row.run_id} is still running", markup=False)
             return
-        self.notify(f"re-running {row.run_id} on {row.node}", markup=False, timeout=3)
+        busy = self.orchestrator.node_busy_with(row.node) if self.orchestrator else None
+        if busy is not None:
+            # Two harnesses on one node spoil both measurements: the engine queues it.
+            self.notify(
+                f"{row.node} is busy with {busy}: the re-run of {row.run_id} waits for it",
+                markup=False,
+                timeout=5,
+            )
+        else:
+            self.notify(f"re-running {row.run_id} on {row.node}", markup=False, timeout=3)
         self._engine_call(f"re-run {row.run_id}", lambda o: o.rerun(row.run_id))
 
     def action_preflight(self) -> None:

@@ -103,8 +103,13 @@ class GpuView:
 
 @dataclass
 class NodeView:
+    """`state` is derived (ConsoleState._derive_node): `busy` (or `link lost`) while a run
+    the console knows of is live on the node, else what the engine last checked (`checked`:
+    preflight, a service, the end of a run). A preflight's `ready` never hides a live run."""
+
     name: str
     state: str = "unknown"
+    checked: str = "unknown"  # the engine's last NodeStateChanged
     detail: str = ""
     simulated: bool = False
     transport: str = "local"

@@ -176,6 +176,7 @@ class ConsoleState:
                 row.run_dir = ev.run_dir or row.run_dir
                 changes.runs.add(ev.run_id)
                 self._group_state(row.group_id, changes)
+                self._derive_node(row.node, changes)
             case RunProgress():
                 row = self.runs.get(ev.run_id)
                 if row is None:
@@ -235,12 +236,11 @@ class ConsoleState:
                     changes.groups.add(ev.group_id)
             case NodeStateChanged():
                 node = self._node(ev.node)
-                node.state = ev.state.value
+                node.checked = ev.state.value
                 node.detail = ev.detail
-                node.current_run = ev.detail if ev.state.value == "busy" else None
                 if ev.state.value in ("unreachable", "link lost") and ev.detail:
                     node.last_error = ev.detail
-                changes.nodes.add(ev.node)
+                self._derive_node(ev.node, changes)
             case NodeChecked():
                 node = self._node(ev.facts.node)
                 node.facts = ev.facts
@@ -333,6 +333,7 @@ class ConsoleState:
         changes.runs.add(ev.run_id)
         changes.finished.append(ev.run_id)
         self._group_state(row.group_id, changes)
+        self._derive_node(row.node, changes)
 
     def _group_started(self, ev: GroupStarted, changes: Changes) -> None:
         g = self.groups.get(ev.group_id)
@@ -378,6 +379,20 @@ class ConsoleState:
 
     def _node(self, name: str) -> NodeView:
         return self.nodes.setdefault(name, NodeView(name))
+
+    def _derive_node(self, name: str, changes: Changes) -> None:
+        """A node's state from the runs live on it, then from the engine's last check."""
+        if name == FLEET_NODE:
+            return
+        node = self._node(name)
+        live = [r.run_id for r in self.runs.values() if r.node == name and r.live]
+        if live:
+            node.state = "link lost" if node.checked == "link lost" else "busy"
+            node.current_run = ", ".join(live)
+        else:
+            node.state = "ready" if node.checked in ("busy", "link lost") else node.checked
+            node.current_run = None
+        changes.nodes.add(name)
 
     def _telemetry(self, ev: TelemetrySampled, changes: Changes) -> None:
         node = self._node(ev.node)

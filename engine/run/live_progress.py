@@ -14,6 +14,11 @@ from engine import figures
 from engine.events import RunProgress
 from engine.model import RunSpec
 
+# A live rate is said only over at least this long a window (and over RATE_WINDOW_POLLS poll
+# intervals): a line is read up to one poll after it was written, so over a short window the
+# poll's timing, not the node, makes the figure (72 samples/s for a node at 42).
+MIN_RATE_WINDOW_S = 2.0
+RATE_WINDOW_POLLS = 4
 # Which of the harness's streams a benchmark's progress_stream names.
 STREAMS = {"stdout": ("stdout",), "stderr": ("stderr",), "both": ("stdout", "stderr")}
 
@@ -36,6 +41,8 @@ class LiveProgress:
     line_total: int | None = None
     line_stream: str = "stdout"
     first: tuple[float, int] | None = None
+    last_poll: float | None = None  # when the previous event() looked
+    poll_s: float = 0.5
     last_emitted: tuple[int, int | None] | None = None
     last_change: float = field(default_factory=time.monotonic)
 
@@ -70,17 +77,23 @@ class LiveProgress:
         return 0, total, "detail-log" if self.detail.total else "none"
 
     def event(self, run_id: str, now: float) -> RunProgress | None:
+        """What changed since the previous poll (None: nothing). A change is dated halfway
+        between the previous poll and this one (it happened somewhere in between), and the
+        rate is samples per second between the first dated change and this one."""
         completed, total, source = self.current()
+        seen_at = now if self.last_poll is None else (self.last_poll + now) / 2
+        self.last_poll = now
         if completed > 0 and self.first is None:
-            self.first = (now, completed)
+            self.first = (seen_at, completed)
         if self.last_emitted == (completed, total):
             return None
         if self.last_emitted is None or completed != self.last_emitted[0]:
             self.last_change = now
         self.last_emitted = (completed, total)
         rate = None
-        if self.first is not None and now > self.first[0] and completed > self.first[1]:
-            rate = (completed - self.first[1]) / (now - self.first[0])
+        window = max(MIN_RATE_WINDOW_S, RATE_WINDOW_POLLS * self.poll_s)
+        if self.first is not None and completed > self.first[1] and seen_at - self.first[0] >= window:
+            rate = (completed - self.first[1]) / (seen_at - self.first[0])
         return RunProgress(
             run_id, completed, total, figures.eta_seconds(completed, total, rate), rate, source
         )

@@ -13,9 +13,10 @@ the orchestrator's connections, executions and stop flag; the journal's reading 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from engine.events import (
     RunFinished,
     RunQueued,
     RunSettingsResolved,
+    RunStateChanged,
     SimulatedSpeedsNotice,
     StageStarted,
 )
@@ -79,6 +81,10 @@ class Orchestrator:
         self.store = ResultsStore(config.settings.results_dir)
         self._transports: dict[str, Transport] = {}
         self._connect_locks: dict[str, asyncio.Lock] = {}
+        # One harness per node at a time: a re-run (or anything else) waits for the node's
+        # current run, since two on one GPU node contaminate both measurements.
+        self._node_slots: dict[str, asyncio.Lock] = {}
+        self._node_holder: dict[str, str] = {}
         self._facts: dict[str, NodeFacts] = {}
         self._executions: dict[str, RunExecution] = {}
         self._specs: dict[str, RunSpec] = {}
@@ -361,15 +367,37 @@ class Orchestrator:
         ex = RunExecution(self._ctx, spec)
         self._executions[spec.run_id] = ex
         self._specs[spec.run_id] = spec
-        if self._stop:
-            ex.cancel()
-        self.bus.publish(NodeStateChanged(spec.node, NodeState.BUSY, spec.run_id))
-        try:
-            summary = await ex.execute()
-        finally:
-            self.bus.publish(NodeStateChanged(spec.node, NodeState.READY, ""))
+        async with self.node_slot(spec.node, spec.run_id):
+            if self._stop:
+                ex.cancel()
+            self.bus.publish(NodeStateChanged(spec.node, NodeState.BUSY, spec.run_id))
+            try:
+                summary = await ex.execute()
+            finally:
+                self.bus.publish(NodeStateChanged(spec.node, NodeState.READY, ""))
         await self._finished(ex, summary)
         return summary
+
+    def node_busy_with(self, node: str) -> str | None:
+        """The run holding `node` now (None when the node is free)."""
+        return self._node_holder.get(node)
+
+    @contextlib.asynccontextmanager
+    async def node_slot(self, node: str, run_id: str) -> AsyncIterator[None]:
+        """Hold `node` for `run_id`; while another run holds it, the run stays queued and
+        says what it waits for (first come, first served)."""
+        slot = self._node_slots.setdefault(node, asyncio.Lock())
+        holder = self._node_holder.get(node)
+        if slot.locked() and holder is not None:
+            self.bus.publish(
+                RunStateChanged(run_id, node, RunState.QUEUED, f"waits for {node}: {holder} runs")
+            )
+        async with slot:
+            self._node_holder[node] = run_id
+            try:
+                yield
+            finally:
+                self._node_holder.pop(node, None)
 
     async def _finished(self, ex: RunExecution, summary: RunSummary) -> None:
         """The per-run report, then the event the views wait for."""
@@ -487,10 +515,14 @@ class Orchestrator:
             pending.append(ex)
 
         async def follow(ex: RunExecution) -> RunSummary:
-            try:
-                summary = await ex.follow()
-            except (NodeUnreachable, LinkLost) as exc:
-                summary = await ex.record_unreachable(str(exc))
+            async with self.node_slot(ex.spec.node, ex.spec.run_id):
+                self.bus.publish(NodeStateChanged(ex.spec.node, NodeState.BUSY, ex.spec.run_id))
+                try:
+                    summary = await ex.follow()
+                except (NodeUnreachable, LinkLost) as exc:
+                    summary = await ex.record_unreachable(str(exc))
+                finally:
+                    self.bus.publish(NodeStateChanged(ex.spec.node, NodeState.READY, ""))
             await self._finished(ex, summary)
             return summary
 

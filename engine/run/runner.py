@@ -178,6 +178,7 @@ class RunExecution:
             _compile(self.benchmark.progress_pattern),
             STREAMS[self.benchmark.progress_stream],
             size.exact if size is not None else None,
+            poll_s=self.ctx.config.settings.poll_interval_s,
         )
         tails = {
             "stdout": LineTail(f"{p.node_run_dir}/{detach.STDOUT}"),
