@@ -37,7 +37,7 @@ class RunRow:
     completed: int | None = None
     total: int | None = None
     eta_s: float | None = None
-    rate: float | None = None  # RunProgress.rate while running, wall throughput when finished
+    rate: float | None = None  # the engine's live RunProgress.rate (the table shows it while live)
     validity: str | None = None
     summary: RunSummary | None = None
     # Before launch: what LoadGen will issue (RunSettingsResolved), and where progress will

@@ -324,7 +324,6 @@ class ConsoleState:
         row.run_dir = ev.run_dir or row.run_dir
         row.summary = s
         row.validity = s.loadgen.validity
-        row.rate = s.wall_throughput
         row.eta_s = None
         if s.samples_processed is not None:
             row.completed = s.samples_processed

@@ -14,10 +14,10 @@ from engine import figures
 from engine.events import RunProgress
 from engine.model import RunSpec
 
-# A live rate is said only over at least this long a window (and over RATE_WINDOW_POLLS poll
+# A live rate is said only over at least this long a window and over RATE_WINDOW_POLLS poll
 # intervals): a line is read up to one poll after it was written, so over a short window the
 # poll's timing, not the node, makes the figure (72 samples/s for a node at 42).
-MIN_RATE_WINDOW_S = 2.0
+MIN_RATE_WINDOW_S = 1.0
 RATE_WINDOW_POLLS = 4
 # Which of the harness's streams a benchmark's progress_stream names.
 STREAMS = {"stdout": ("stdout",), "stderr": ("stderr",), "both": ("stdout", "stderr")}

@@ -80,7 +80,7 @@ class MainScreen(Screen[None]):
             yield LogPane(id="log-pane")
             with Vertical(id="charts"):
                 yield LiveChart(
-                    "Throughput per node (samples/s so far)",
+                    "Live rate per node (samples/s, engine)",
                     "samples/s",
                     empty="no throughput yet: start the plan (s)",
                     id="chart-throughput",

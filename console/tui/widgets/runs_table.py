@@ -27,7 +27,11 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("progress", "Progress", BAR_WIDTH + 5),
     ("done", "Done/Total", 10),
     ("eta", "ETA", 6),
-    ("rate", "Samples/s", 9),
+    # Three figures, three names: the engine's live rate while a run goes (RunProgress.rate),
+    # the recorded wall throughput once it ended, and LoadGen's own metric from its summary.
+    ("live", "Live/s", 7),
+    ("wall", "Wall/s", 7),
+    ("metric", "LoadGen", 10),
     ("valid", "Valid", 7),
     ("node", "Node", 10),
     ("bench", "Benchmark", 12),
@@ -63,7 +67,8 @@ def _label_nodes(label: str) -> list[str]:
 def run_cells(row: RunRow, *, shard: bool = False) -> tuple[str, ...]:
     """The text of a run's cells, in COLUMNS order; a group's shard is indented."""
     eta = fmt_duration(row.eta_s) if row.live and row.eta_s is not None else ""
-    rate = fmt_num(row.rate) if row.rate is not None else ""
+    live = fmt_num(row.rate) if row.live and row.rate is not None else ""
+    wall = row.summary.wall_throughput if row.summary is not None else None
     fleet = row.node == FLEET_NODE
     fleet_block = row.summary.fleet if row.summary is not None else None
     nodes = list((fleet_block or {}).get("nodes") or ()) or _label_nodes(row.label)
@@ -73,7 +78,9 @@ def run_cells(row: RunRow, *, shard: bool = False) -> tuple[str, ...]:
         progress_bar(row.completed, row.total) or _no_progress(row),
         _done(row.completed, row.total),
         eta,
-        rate,
+        live,
+        fmt_num(wall) if wall is not None else "",
+        loadgen_metric_cell(row),
         row.validity or "",
         "+".join(nodes) if fleet and nodes else row.node,
         row.benchmark,
@@ -81,6 +88,19 @@ def run_cells(row: RunRow, *, shard: bool = False) -> tuple[str, ...]:
         row.mode,
         _samples(row),
     )
+
+
+# LoadGen's metric units, shortened for a cell; the details screen says the full name.
+_UNITS = {"samples/s": "/s", "tokens/s": "tok/s", "queries/s": "q/s"}
+
+
+def loadgen_metric_cell(row: RunRow) -> str:
+    """LoadGen's headline figure with its unit (`41.8/s`, `960 tok/s`, `12.1 ms`)."""
+    metric = row.summary.loadgen.metric if row.summary is not None else None
+    if metric is None or metric.value is None:
+        return ""
+    unit = metric.unit or ""
+    return f"{fmt_num(metric.value)}{_UNITS.get(unit, ' ' + unit if unit else '')}"
 
 
 def _no_progress(row: RunRow) -> str:
@@ -111,7 +131,9 @@ def group_cells(
         progress_bar(completed, total),
         _done(completed, total),
         "",
+        "",
         fmt_num(combined) if combined is not None else "",
+        _sum_metric(group),
         validity or "",
         "+".join(group.nodes),
         group.benchmark,
@@ -119,6 +141,13 @@ def group_cells(
         group.mode,
         str(group.total_samples),
     )
+
+
+def _sum_metric(group: GroupRow) -> str:
+    m = group.summary.sum_loadgen_metric if group.summary else None
+    if m is None or m.value is None:
+        return ""
+    return f"Σ{fmt_num(m.value)}{_UNITS.get(m.unit or '', ' ' + (m.unit or ''))}".rstrip()
 
 
 class RunsTable(DataTable):
