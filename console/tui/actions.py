@@ -27,7 +27,12 @@ class ConsoleAction:
 
 ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction("s", "start_plan", "Start", "Start the plan (every stage of the config)"),
-    ConsoleAction("g", "start_group", "Group", "Start the selected group's stage", show=False),
+    ConsoleAction(
+        "g", "start_group", "Group", "Start the selected group's stage (asks first)", show=False
+    ),
+    ConsoleAction(
+        "slash", "filter", "Filter", "Filter the runs: text, state:WORD, node:NAME (esc clears)"
+    ),
     ConsoleAction("c", "cancel_run", "Cancel", "Cancel the selected run (asks first)"),
     ConsoleAction("r", "rerun", "Re-run", "Re-run the selected run in a new run dir"),
     ConsoleAction(
@@ -38,6 +43,7 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction(
         "a", "attach", "Attach", "Re-attach to runs an earlier console left running", show=False
     ),
+    ConsoleAction("f", "toggle_follow", "Follow", "Follow the log's end, or pause it"),
     ConsoleAction(
         "v",
         "toggle_side",
@@ -51,10 +57,18 @@ ACTIONS: tuple[ConsoleAction, ...] = (
 )
 
 
+_DISPLAY = {"question_mark": "?", "enter": "⏎", "slash": "/"}
+
+
+def key_label(key: str) -> str:
+    """How a key is written for people (`?`, `/`, `⏎`)."""
+    return _DISPLAY.get(key, key)
+
+
 def main_bindings() -> list[Binding]:
     out = []
     for a in ACTIONS:
-        display = "?" if a.key == "question_mark" else ("⏎" if a.key == "enter" else None)
+        display = _DISPLAY.get(a.key)
         out.append(
             Binding(
                 a.key,
@@ -81,7 +95,7 @@ class ConsoleCommands(Provider):
         out: list[tuple[str, str, Callable[[], object]]] = [
             (
                 a.title,
-                f"key: {'?' if a.key == 'question_mark' else a.key}",
+                f"key: {key_label(a.key)}",
                 partial(app.run_action, a.action),
             )
             for a in ACTIONS

@@ -30,8 +30,10 @@ from console.tui.messages import (
     EngineBatch,
     LoadgenSummaryText,
     LogSummary,
+    OpenFilter,
     RepaintAll,
     StateChanged,
+    ToggleFollow,
     ToggleSide,
 )
 from console.tui.rows import Changes
@@ -377,7 +379,26 @@ class ConsoleApp(App[int]):
         if group is None:
             self.notify("select a group (or one of its shards) to start its stage", markup=False)
             return
-        self.start_stages([group.name])
+        name = group.name
+
+        def answer(choice: str | None) -> None:
+            if choice == "start":
+                self.start_stages([name])
+
+        self.push_screen(
+            ConfirmScreen(
+                f"Start stage {name}?",
+                f"Start the group stage {name}: {len(group.nodes)} shards on "
+                f"{', '.join(group.nodes)}, {group.total_samples} samples in all. "
+                "Results go into a new group dir.",
+                [("back", "Back", "primary"), ("start", f"Start {name}", "warning")],
+            ),
+            answer,
+        )
+
+    def action_filter(self) -> None:
+        if self.main is not None:
+            self.main.post_message(OpenFilter())
 
     def action_cancel_run(self) -> None:
         key = self.selected_key()
@@ -475,6 +496,10 @@ class ConsoleApp(App[int]):
     def action_toggle_side(self) -> None:
         if self.main is not None:
             self.main.post_message(ToggleSide())
+
+    def action_toggle_follow(self) -> None:
+        if self.main is not None:
+            self.main.post_message(ToggleFollow())
 
     def action_toggle_theme(self) -> None:
         names = self.theme_names or ["textual-dark", "textual-light"]

@@ -77,3 +77,11 @@ class LogSummary(Message):
 
 class ToggleSide(Message):
     """Show the charts instead of the nodes (or back), for narrow screens."""
+
+
+class OpenFilter(Message):
+    """`/`: open the runs table's filter line; typing goes there, never to the keys."""
+
+
+class ToggleFollow(Message):
+    """`f`: the log pane follows the end of the log, or pauses."""

@@ -21,10 +21,17 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from console.tui.actions import main_bindings
-from console.tui.messages import LogSummary, RepaintAll, StateChanged, ToggleSide
+from console.tui.messages import (
+    LogSummary,
+    OpenFilter,
+    RepaintAll,
+    StateChanged,
+    ToggleFollow,
+    ToggleSide,
+)
 from console.tui.rows import Changes
 from console.tui.state import ConsoleState
 from console.tui.widgets.live_chart import LiveChart
@@ -74,6 +81,8 @@ class MainScreen(Screen[None]):
         yield Header(show_clock=False, icon="≡")
         yield Static("", id="notice", markup=False)
         with Vertical(id="top"):
+            yield Input(placeholder="filter: text, state:failed, node:NAME (enter keeps, esc clears)",
+                        id="filter")
             yield RunsTable(id="runs")
         with Horizontal(id="bottom"):
             yield NodesPanel(id="nodes")
@@ -167,6 +176,52 @@ class MainScreen(Screen[None]):
     @on(ToggleSide)
     def _toggle_side(self) -> None:
         self.toggle_side()
+
+    @on(ToggleFollow)
+    def _toggle_follow(self) -> None:
+        following = self.log_pane.toggle_follow()
+        self.notify("log: following" if following else "log: paused", timeout=2)
+
+    # --- the `/` filter ---------------------------------------------------------------------
+
+    @property
+    def filter_input(self) -> Input:
+        return self.query_one("#filter", Input)
+
+    @on(OpenFilter)
+    def open_filter(self) -> None:
+        box = self.filter_input
+        box.add_class("-open")
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.apply_filter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_kept(self, event: Input.Submitted) -> None:
+        # The filter stays; the keys go back to the table.
+        self.filter_input.set_class(bool(event.value.strip()), "-open")
+        self.runs_table.focus()
+
+    def apply_filter(self, text: str) -> None:
+        table = self.runs_table
+        table.filter_text = text
+        table.border_title = f"Runs — filter: {text}" if text.strip() else "Runs"
+        table.sync(self.state)
+
+    def clear_filter(self) -> bool:
+        """esc: drop the filter (returns whether there was one to drop)."""
+        box = self.filter_input
+        had = bool(box.value) or box.has_class("-open")
+        box.value = ""
+        box.remove_class("-open")
+        self.apply_filter("")
+        self.runs_table.focus()
+        return had
+
+    def key_escape(self) -> None:
+        self.clear_filter()
 
     # --- painting ---------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from console.format import fmt_duration, fmt_num, state_cell
+from console.tui.row_filter import filter_keys
 from console.tui.rows import GroupRow, RunRow
 from console.tui.state import ConsoleState
 from engine.fleet.specs import FLEET_NODE  # noqa: E402  (one LoadGen, many nodes)
@@ -157,6 +158,7 @@ class RunsTable(DataTable):
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
         self._cells: dict[str, tuple[str, ...]] = {}
         self._keys: list[str] = []
+        self.filter_text = ""  # the `/` filter (console.tui.row_filter); blank: every row
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
@@ -178,7 +180,7 @@ class RunsTable(DataTable):
 
     def sync(self, state: ConsoleState, keys: Sequence[str] | None = None) -> None:
         """Bring the table up to `state`. `keys` limits the check to those rows (None: all)."""
-        order = state.table_keys()
+        order = filter_keys(state, state.table_keys(), self.filter_text)
         if order != self._keys:
             self._rebuild(state, order)
             return
