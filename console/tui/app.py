@@ -490,7 +490,9 @@ class ConsoleApp(App[int]):
         said = settings_lines(row.settings) if row.settings is not None else []
         if row.progress_sources:
             said.append(row.progress_sources)
-        text = run_details_text(row.summary, row.run_dir, row.state, [*said, ""] if said else [])
+        text = run_details_text(
+            row.summary, row.run_dir, row.state, [*said, ""] if said else [], row.completed
+        )
         self.push_screen(RunDetailsScreen(f"run {row.run_id}", text, row.run_dir))
 
     def action_toggle_side(self) -> None:

@@ -21,6 +21,7 @@ from console.tui.messages import LoadgenSummaryText
 from engine.checks.accuracy import accuracy_lines
 from engine.checks.compliance import compliance_lines
 from engine.loadgen.files import LOADGEN_SUMMARY_FILE
+from engine.model import RunState
 from engine.results.group_schema import GroupSummary
 from engine.results.schema import Metric, RunSummary
 from engine.results.summary import FLEET_LABEL, group_label
@@ -38,6 +39,7 @@ def run_details_text(
     run_dir: str | None,
     state: str,
     before_launch: Sequence[str] = (),
+    last_seen: int | None = None,
 ) -> str:
     """The recorded run summary as lines a person reads; every figure is the recorded one.
     `before_launch`: what was said before the run started (LoadGen's settings, progress
@@ -47,23 +49,39 @@ def run_details_text(
         where = f"\nrun dir: {run_dir}" if run_dir else ""
         label = state_label(state)
         return f"{said}state: {label}\nNo summary yet: the run has not finished.{where}"
-    return said + _summary_text(summary, run_dir, state)
+    return said + _summary_text(summary, run_dir, state, last_seen)
 
 
-def _summary_text(s: RunSummary, run_dir: str | None, state: str) -> str:
+def _exit_words(code: int | None, state: str) -> str:
+    """A cancelled run was killed: it has no exit code of its own, and `None` says nothing."""
+    if code is not None:
+        return f"exit code {code}"
+    if state in (RunState.CANCELLED, RunState.CANCEL_FAILED):
+        return "no exit code (killed by the cancel)"
+    return "no exit code recorded"
+
+
+def _summary_text(
+    s: RunSummary, run_dir: str | None, state: str, last_seen: int | None = None
+) -> str:
     lg, wall, ex = s.loadgen, s.wall, s.exit
-    code = MISSING if ex.code is None else ex.code
     lines = [
         f"run:        {s.run_id}  ({s.label or s.stage})",
         f"node:       {s.node}" + ("  (speed simulated)" if s.simulated else ""),
         f"benchmark:  {s.benchmark}  {s.scenario}  {s.mode}",
-        f"state:      {state_label(ex.state or state)}  exit code {code}",
+        f"state:      {state_label(ex.state or state)}  {_exit_words(ex.code, ex.state or state)}",
     ]
     if ex.detail:
         lines.append(f"            {ex.detail}")
-    processed = MISSING if s.samples_processed is None else s.samples_processed
+    if s.samples_processed is not None:
+        processed = f"{s.samples_processed} processed"
+    elif last_seen is not None:
+        # LoadGen wrote no summary (a cancel, a crash): say the live count, named as such.
+        processed = f"{last_seen} seen completed live (LoadGen recorded no count)"
+    else:
+        processed = f"{MISSING} processed"
     lines += [
-        f"samples:    {processed} processed of {s.samples_requested} requested (shard start "
+        f"samples:    {processed} of {s.samples_requested} requested (shard start "
         f"{s.shard_start or 0})",
         f"wall:       {wall.start or MISSING} → {wall.end or MISSING}  "
         f"({fmt_duration(wall.duration_s)})",
@@ -106,7 +124,7 @@ def _summary_text(s: RunSummary, run_dir: str | None, state: str) -> str:
         lines += ["", *accuracy_lines(s.accuracy)]
     if s.compliance is not None:
         lines += ["", *compliance_lines(s.compliance)]
-    lines += ["", f"run dir: {run_dir or s.run_dir}", "files:"]
+    lines += ["", f"run dir: {run_dir or s.run_dir or MISSING}", "files:"]
     lines += [f"  {name}" for name in s.files]
     return "\n".join(lines)
 

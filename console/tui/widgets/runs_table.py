@@ -151,6 +151,18 @@ def _sum_metric(group: GroupRow) -> str:
     return f"Σ{fmt_num(m.value)}{_UNITS.get(m.unit or '', ' ' + (m.unit or ''))}".rstrip()
 
 
+# A state's look in the Run and State cells, keyed by its symbol (console.format.STATE_CELLS):
+# failures and trouble stand out in color, and the symbol says the same without it.
+_STATE_STYLES = {"✗": "bold red", "‖": "bold yellow", "⚡": "bold yellow", "⊘": "dim"}
+_STYLED_COLUMNS = ("run", "state")
+
+
+def cell_text(column: str, text: str, state_text: str) -> Text:
+    """A cell as Rich Text (never markup); the Run and State cells carry the state's style."""
+    style = _STATE_STYLES.get(state_text[:1], "") if column in _STYLED_COLUMNS else ""
+    return Text(text, style=style)
+
+
 class RunsTable(DataTable):
     """Keyed rows: a run's key is its run id, a group's its group id."""
 
@@ -192,8 +204,8 @@ class RunsTable(DataTable):
             if cells == old:
                 continue
             for (col, _, _), new, was in zip(COLUMNS, cells, old, strict=True):
-                if new != was:
-                    self.update_cell(key, col, Text(new))
+                if new != was or (col in _STYLED_COLUMNS and cells[1] != old[1]):
+                    self.update_cell(key, col, cell_text(col, new, cells[1]))
             self._cells[key] = cells
 
     def _rebuild(self, state: ConsoleState, order: list[str]) -> None:
@@ -202,6 +214,9 @@ class RunsTable(DataTable):
         self._cells = {key: self.cells_for(state, key) for key in order}
         self._keys = list(order)
         for key in order:
-            self.add_row(*(Text(c) for c in self._cells[key]), key=key)
+            cells = self._cells[key]
+            self.add_row(
+                *(cell_text(col, c, cells[1]) for (col, _, _), c in zip(COLUMNS, cells)), key=key
+            )
         if selected in self._cells:
             self.move_cursor(row=order.index(selected), animate=False, scroll=False)
