@@ -54,3 +54,15 @@ async def test_g_asks_and_slash_filters_without_firing_keys(tmp_path: Path) -> N
         await pilot.pause(0.2)
         assert rows(app) == ["s1-slow-150", "s1-fast-150", "s2-pair"]
         assert app.focused is table
+        # vim's keys move the cursor; ? lists them, the filter and the log's follow key.
+        await pilot.press("home", "j")
+        assert table.selected_key == "s1-fast-150"
+        await pilot.press("k")
+        assert table.selected_key == "s1-slow-150"
+        await pilot.press("G")
+        assert table.selected_key == "s2-pair"
+        await pilot.press("question_mark")
+        await pilot.pause()
+        keys = str(app.screen.query_one("#help-keys").render())
+        keys += str(app.screen.query_one("#help-navigation").render())
+        assert "Filter the runs" in keys and "Follow the log" in keys and "j k" in keys

@@ -23,6 +23,16 @@ ABOUT = (
 )
 
 
+NAVIGATION = (
+    "  ↑ ↓  j k     move the cursor (the log follows the cursor's run)\n"
+    "  pgup pgdn    a page up or down\n"
+    "  home  end G  first or last row\n"
+    "  ← →          scroll the table's columns\n"
+    "  tab          next panel (runs, nodes, log); shift+tab back\n"
+    "  esc          clear the runs filter; close a dialog or this help"
+)
+
+
 def key_table(bindings: list[Binding]) -> str:
     rows = []
     for b in bindings:
@@ -46,6 +56,7 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help"):
             yield Static("mlconsole — keys", id="help-title")
             yield Static(key_table(self.bindings_shown), id="help-keys", markup=False)
+            yield Static(NAVIGATION, id="help-navigation", markup=False)
             yield Static(ABOUT, id="help-about", markup=False)
 
     def action_close(self) -> None:

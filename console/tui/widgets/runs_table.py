@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 from console.format import fmt_duration, fmt_num, state_cell
@@ -164,7 +165,14 @@ def cell_text(column: str, text: str, state_text: str) -> Text:
 
 
 class RunsTable(DataTable):
-    """Keyed rows: a run's key is its run id, a group's its group id."""
+    """Keyed rows: a run's key is its run id, a group's its group id. vim's j/k and G move
+    the cursor too (g starts a group, so home goes to the top)."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False, tooltip="Next row"),
+        Binding("k", "cursor_up", "Up", show=False, tooltip="Previous row"),
+        Binding("G", "scroll_bottom", "Last", show=False, tooltip="Last row"),
+    ]
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
