@@ -11,7 +11,25 @@ from console.tui.app import ConsoleApp
 from console.tui.screens.confirm import ConfirmScreen
 from engine.config.load import load_config
 from tests.support.config_writer import write_config
-from tests.tui.test_app import SWEEP_AND_GROUP
+
+
+# A sweep on two nodes, then a group over both (nothing runs unless a test starts it).
+SWEEP_AND_GROUP = """
+[[plan]]
+kind = "sweep"
+name = "sweep"
+nodes = ["slow", "fast"]
+benchmark = "demo"
+samples = [150]
+
+[[plan]]
+kind = "group"
+name = "pair"
+nodes = ["slow", "fast"]
+benchmark = "demo"
+total_samples = 300
+split = "equal"
+"""
 
 
 def rows(app: ConsoleApp) -> list[str]:

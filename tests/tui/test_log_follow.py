@@ -11,7 +11,14 @@ from console.tui.app import ConsoleApp
 from engine.config.load import load_config
 from tests.support.config_writer import write_config
 from tests.support.pilot import wait_for
-from tests.tui.test_app import long_runs
+
+
+def long_runs(samples: int) -> str:
+    """One stage: a run on each node, side by side."""
+    return (
+        f'\n[[plan]]\nkind = "sweep"\nname = "long"\nnodes = ["slow", "fast"]\n'
+        f'benchmark = "demo"\nsamples = [{samples}]\n'
+    )
 
 
 def at_end(app: ConsoleApp) -> bool:

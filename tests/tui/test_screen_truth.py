@@ -14,7 +14,6 @@ from engine.config.load import load_config
 from engine.model import RunState
 from engine.results.schema import ExitRecord, RunSummary
 from tests.support.config_writer import write_config
-from tests.tui.test_app import SWEEP_AND_GROUP
 
 
 async def test_toasts_leave_the_log_pane_alone_at_80x24(tmp_path: Path) -> None:
@@ -29,6 +28,25 @@ async def test_toasts_leave_the_log_pane_alone_at_80x24(tmp_path: Path) -> None:
         log = app.main.log_pane.region
         for toast in toasts:
             assert not toast.region.overlaps(log), (toast.region, log)
+
+
+# A sweep on two nodes, then a group over both (nothing runs unless a test starts it).
+SWEEP_AND_GROUP = """
+[[plan]]
+kind = "sweep"
+name = "sweep"
+nodes = ["slow", "fast"]
+benchmark = "demo"
+samples = [150]
+
+[[plan]]
+kind = "group"
+name = "pair"
+nodes = ["slow", "fast"]
+benchmark = "demo"
+total_samples = 300
+split = "equal"
+"""
 
 
 def test_failed_rows_stand_out_and_succeeded_ones_do_not() -> None:
