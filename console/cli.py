@@ -158,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if ns.config:
                 raise _usage("give the config once: mlconsole --batch CONFIG")
             return _batch(ns.batch, ns.stage)
+        if ns.config is not None:
+            _check_console_argument(ns.config)
         from console.tui.app import run_console
 
         return run_console(ns.config, ns.theme)
@@ -178,6 +180,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
+
+
+def _check_console_argument(arg: str) -> None:
+    """Refuse, before the full-screen console opens, an argument that names no config file:
+    a mistyped sub-command (`mlconsole frobnicate`) or a missing file would otherwise open the
+    console (which waits forever without a terminal)."""
+    from pathlib import Path
+
+    path = Path(arg)
+    if path.is_file():
+        return
+    if path.exists():
+        raise _usage(f"{arg}: is not a file (expected a config file, a .toml)")
+    if "/" not in arg and "." not in arg:
+        from difflib import get_close_matches
+
+        close = get_close_matches(arg, SUBCOMMANDS, n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise _usage(
+            f"unknown command {arg!r}{hint} (commands: {', '.join(SUBCOMMANDS)}; "
+            "or give a config file)"
+        )
+    raise _usage(f"{arg}: no such config file")
 
 
 def _usage(message: str) -> Exception:
@@ -303,10 +328,14 @@ def _check(config_path: str, as_json: bool) -> int:
     import asyncio
     import json
 
+    from engine.config.advice import check_controller_files
     from engine.config.load import load_config
     from engine.run.preflight import facts_table, facts_to_json
 
     config = load_config(config_path)
+    check_controller_files(config)
+    if not config.nodes:
+        raise _usage(f"{config_path}: defines no nodes, nothing to check (add [nodes.<name>])")
 
     async def go() -> tuple[list, list]:
         from engine.run.orchestrator import Orchestrator
@@ -361,11 +390,17 @@ def _batch(
     import signal
 
     from console.batch import BatchPrinter
-    from engine.config.advice import config_warnings
+    from engine.config.advice import check_controller_files, config_warnings
     from engine.config.load import load_config
     from engine.run.orchestrator import Orchestrator, plan_outcome
 
     config = load_config(config_path)
+    check_controller_files(config)
+    if not attach and not config.plan.stages:
+        raise _usage(
+            f"{config_path}: the plan is empty, nothing to run (add [[plan]] stages; "
+            f"`mlconsole check {config_path}` checks nodes without a plan)"
+        )
     if results_dir is not None:
         import dataclasses
 

@@ -1,14 +1,19 @@
 """Sentences about a config that loaded: what the user should know before a run (an SSH node
 that does not check its host key, keys a local node ignores, a setting that overrides a
 benchmark's). Apart from `load`, because a valid config is never refused for them.
+`check_controller_files` is the one refusal here: a file the config names on this machine that
+is not there (a config is valid text anywhere; the commands that use it refuse it).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from engine.config.keys import SSH_ONLY_KEYS
+from engine.config.reader import Source
 from engine.model import Config
 
 
@@ -51,3 +56,25 @@ def _raw_table(config: Config, key: str) -> Mapping[str, Any]:
     """What the file wrote under `key` (to tell a default from a value written out)."""
     value = config.raw.get(key)
     return value if isinstance(value, Mapping) else {}
+
+
+def check_controller_files(config: Config) -> None:
+    """Raise ConfigError for a file the config names on this machine that is not there (an
+    SSH node's identity_file). Not part of `load_config`: the examples name keys of their own
+    machines; check, --batch and attach call this before anything starts."""
+    try:
+        text = Path(config.source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    source = Source(config.source, text)
+    for name, node in config.nodes.items():
+        over_ssh = node.transport == "ssh" or (node.transport == "slurm" and node.host)
+        if not over_ssh or not node.identity_file:
+            continue
+        path = Path(os.path.expanduser(node.identity_file))
+        if not path.is_file():
+            raise source.error(
+                ("nodes", name, "identity_file"),
+                f"{path} " + ("is not a file" if path.exists() else "does not exist"),
+                "the path of a private key file on this machine",
+            )

@@ -77,7 +77,25 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(
             f"the config file is not UTF-8 text (byte {err.start})", file=file
         ) from None
+    if text.startswith("\ufeff"):
+        raise ConfigError(
+            "the file starts with a UTF-8 byte-order mark (BOM), which TOML does not allow",
+            file=file,
+            line=1,
+            expected="UTF-8 without a BOM (most editors: save as 'UTF-8', not 'UTF-8 with BOM')",
+        )
+    if not _has_content(text):
+        raise ConfigError(
+            "the config file is empty (no nodes, no benchmarks, no plan)",
+            file=file,
+            expected="at least one [nodes.<name>] table; `mlconsole init` writes a starter",
+        )
     return parse_config(text, file)
+
+
+def _has_content(text: str) -> bool:
+    """Anything but blank lines and comments."""
+    return any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines())
 
 
 def parse_config(text: str, file: str = "<config>") -> Config:
@@ -192,6 +210,7 @@ def _node(sec: Section) -> NodeSpec:
                 f'"{var}" is a built-in placeholder; a node cannot redefine it',
                 "a name other than " + quoted_list(sorted(BUILTIN_PLACEHOLDERS)),
             )
+    _check_node_paths(sec)
     return NodeSpec(
         name=name,
         transport=transport,
@@ -220,6 +239,18 @@ def _node(sec: Section) -> NodeSpec:
         simulated=sec.boolean("simulated", d.simulated),
         slurm=slurm_spec(sec, transport),
     )
+
+
+def _check_node_paths(sec: Section) -> None:
+    """A workdir that climbs out with `..` would only be refused at launch (a failed run
+    recorded): refuse it with the config instead."""
+    workdir = sec.data.get("workdir")
+    if isinstance(workdir, str) and ".." in workdir.split("/"):
+        raise sec.error(
+            "workdir",
+            f'"{workdir}" contains ".."',
+            "a path without .. components (relative paths are under the node\'s $HOME)",
+        )
 
 
 def _gpus(sec: Section) -> tuple[int, ...] | None:
@@ -307,6 +338,8 @@ def _benchmark(sec: Section) -> Benchmark:
                 else "cannot use {dataset_slice} inside shard_dataset itself",
                 "shard_dataset naming the dataset file to slice per shard",
             )
+    if bench.user_conf:
+        _check_user_conf(sec, bench.user_conf)
     if bench.progress_pattern is not None:
         _check_progress_pattern(sec, bench.progress_pattern)
     if bench.trace_flag is not None and not bench.trace_flag.startswith("-"):
@@ -402,6 +435,21 @@ def _service(sec: Section) -> ServiceSpec:
         return_token_ids=sec.boolean("return_token_ids", d.return_token_ids),
         simulated=sec.boolean("simulated", d.simulated),
     )
+
+
+def _check_user_conf(sec: Section, template: str) -> None:
+    """A user.conf line LoadGen would reject (it then applies none of the file) is a config
+    error. Lines with a placeholder are checked per run, once rendered, by the runner."""
+    from engine.loadgen.userconf import check_user_conf, loadgen_rejects
+
+    fixed = "\n".join("" if "{" in line else line for line in template.splitlines())
+    for problem in check_user_conf(fixed, source="user.conf"):
+        if loadgen_rejects(problem):
+            raise sec.error(
+                "user_conf",
+                f"line {problem.line} of the user.conf text: {problem.message}",
+                "user.conf lines of the form 'model.scenario.key = value'",
+            )
 
 
 def _check_progress_pattern(sec: Section, pattern: str) -> None:
