@@ -318,6 +318,11 @@ def _report(results_dir: str, reports_dir: str) -> int:
     root = Path(results_dir)
     if not root.is_dir():
         raise _usage(f"{results_dir}: not a directory")
+    from engine.results.store import ResultsStore
+
+    # A summary that cannot be read is left out of the reports: say which, and why.
+    for problem in ResultsStore(root).unreadable():
+        print(f"mlconsole: skipped: {problem}", file=sys.stderr)
     paths = rebuild_reports(root, Path(reports_dir))
     for p in paths:
         print(p)

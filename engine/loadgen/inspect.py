@@ -42,6 +42,9 @@ _SETTINGS = (
 )
 
 
+# A file that is not a LoadGen log has a problem on every line: show the first ones and count.
+PROBLEMS_SHOWN = 20
+
 def sniff_kind(path: Path) -> str:
     """ "summary", "detail", "accuracy", "trace", "empty" or "unknown", from the first bytes."""
     try:
@@ -392,9 +395,14 @@ def format_inspection(d: dict[str, Any]) -> str:
     problems = d.get("problems") or []
     if problems:
         lines.append(f"  Problems ({len(problems)}):")
-        for p in problems:
+        for p in problems[:PROBLEMS_SHOWN]:
             where = p.get("file", "")
             if p.get("line") is not None:
                 where += f":{p['line']}"
             lines.append(f"    - {where}: {p.get('message')}")
+        if len(problems) > PROBLEMS_SHOWN:
+            lines.append(
+                f"    ... and {len(problems) - PROBLEMS_SHOWN:,} more "
+                f"({len(problems):,} in all; --json lists every one)"
+            )
     return "\n".join(lines)

@@ -186,19 +186,41 @@ class ResultsStore:
         )
 
     def journal_entries(self) -> list[dict[str, Any]]:
+        """The journal's entries; a line that is not one (not UTF-8, not JSON, not a JSON
+        object: a torn write or a hand edit) is passed over and named by `journal_problems`."""
+        return self._read_journal()[0]
+
+    def journal_problems(self) -> list[str]:
+        """One sentence per journal line that `journal_entries` passes over."""
+        return self._read_journal()[1]
+
+    def _read_journal(self) -> tuple[list[dict[str, Any]], list[str]]:
+        path = self.root / JOURNAL
         try:
-            lines = (self.root / JOURNAL).read_bytes().splitlines()
+            lines = path.read_bytes().splitlines()
         except OSError:
-            return []
-        out = []
-        for line in lines:
-            try:
-                entry = json.loads(line)
-            except ValueError:  # not JSON, or not UTF-8
+            return [], []
+        out: list[dict[str, Any]] = []
+        problems: list[str] = []
+        for n, raw in enumerate(lines, start=1):
+            if not raw.strip():
                 continue
-            if isinstance(entry, dict):
-                out.append(entry)
-        return out
+            try:
+                entry = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                problems.append(f"{path}:{n}: not UTF-8 text")
+                continue
+            except json.JSONDecodeError:
+                problems.append(f"{path}:{n}: not a JSON line (cut off?)")
+                continue
+            if not isinstance(entry, dict) or not all(isinstance(k, str) for k in entry):
+                problems.append(
+                    f"{path}:{n}: a JSON {type(entry).__name__}, not a journal entry "
+                    "(an object)"
+                )
+                continue
+            out.append(entry)
+        return out, problems
 
     def unfinished(self) -> list[dict[str, Any]]:
         """Journal 'started' entries with no 'finished' entry: runs a restarted console can
@@ -206,6 +228,8 @@ class ResultsStore:
         started: dict[str, dict[str, Any]] = {}
         for e in self.journal_entries():
             key = e.get("run_dir")
+            if not isinstance(key, str):
+                continue
             if e.get("event") == "started" and key:
                 started[key] = e
             elif e.get("event") == "finished" and key:
@@ -215,7 +239,8 @@ class ResultsStore:
     def unfinished_runs(self) -> tuple[list[StartedRun], list[str]]:
         """The unfinished runs as StartedRuns, and a sentence for each line that cannot be
         one (so a re-attach says what it passed over)."""
-        runs, problems = [], []
+        runs: list[StartedRun] = []
+        problems = self.journal_problems()
         for entry in self.unfinished():
             try:
                 runs.append(StartedRun.from_json(entry))

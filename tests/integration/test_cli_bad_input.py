@@ -22,7 +22,7 @@ def mlconsole(*args: str, cwd: Path) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         cwd=cwd,
-        timeout=60,
+        timeout=300,  # a loaded shared machine; a hang still fails
         stdin=subprocess.DEVNULL,
     )
 
@@ -85,3 +85,56 @@ def test_config_errors_exit_2_before_anything_starts(
 def test_a_plan_with_no_stages_is_nothing_to_run(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, plan="")
     _assert_bad_input(mlconsole("--batch", str(cfg), cwd=tmp_path), "plan is empty", tmp_path)
+
+
+# --- bad files (defect 4) ------------------------------------------------------------------------
+
+RESULTS_010 = Path(__file__).parents[1] / "data" / "results-0.1.0"
+
+
+def test_report_names_each_unreadable_summary_and_writes_the_rest(tmp_path: Path) -> None:
+    import shutil
+
+    res_dir = tmp_path / "res"
+    shutil.copytree(RESULTS_010, res_dir)
+    binary = res_dir / "fast_20261202_000150" / "orchestrator_summary.json"
+    binary.write_bytes(bytes(range(256)) * 8)
+    cut = res_dir / "fast_20261202_000151" / "orchestrator_summary.json"
+    cut.write_bytes(cut.read_bytes()[:100])
+    res = mlconsole("report", str(res_dir), "--reports-dir", str(tmp_path / "rep"), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "Traceback" not in res.stderr and "internal error" not in res.stderr
+    skipped = [line for line in res.stderr.splitlines() if line.startswith("mlconsole: skipped")]
+    assert len(skipped) == 2 and str(binary) in skipped[0] + skipped[1]
+    assert str(cut) in skipped[0] + skipped[1]
+    assert (tmp_path / "rep" / "mlconsole_pipeline_report.md").is_file()
+
+
+@pytest.mark.parametrize(
+    "line, needle",
+    [(b"\xff\xfe\x00garbage\n", "not UTF-8"), (b"[1, 2, 3]\n", "a JSON list"), (b"7\n", "a JSON int")],
+)
+def test_attach_passes_over_a_bad_journal_line_and_names_it(
+    tmp_path: Path, line: bytes, needle: str
+) -> None:
+    cfg = write_config(tmp_path, plan=ONE_RUN)
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "journal.jsonl").write_bytes(b'{"event": "finished", "run_dir": "x"}\n' + line)
+    res = mlconsole("attach", str(cfg), cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "Traceback" not in res.stderr and "internal error" not in res.stderr
+    assert "journal.jsonl:2" in res.stdout + res.stderr and needle in res.stdout + res.stderr
+
+
+def test_inspect_on_binary_garbage_caps_and_counts_its_problems(tmp_path: Path) -> None:
+    import random
+
+    run = tmp_path / "run"
+    run.mkdir()
+    noise = random.Random(14).randbytes(200_000)
+    (run / "mlperf_log_detail.txt").write_bytes(noise)
+    res = mlconsole("inspect", str(run), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert len(res.stdout.splitlines()) < 80, len(res.stdout.splitlines())
+    assert "more (" in res.stdout and "in all; --json lists every one" in res.stdout
