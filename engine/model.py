@@ -331,6 +331,8 @@ class Settings:
     # The MLPerf round every run is judged against (engine.submission.rules.ROUNDS); None:
     # the newest round mlconsole knows.
     submission_round: str | None = None
+    # Name patterns (globs, any case) of secrets beyond engine.secrets.DEFAULT_SECRET_NAMES.
+    secret_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ SETTINGS_KEYS = (
     "theme",
     "baseline_node",
     "submission_round",
+    "secret_names",
 )
 # Keys a local node ignores (the reader accepts them; config_warnings points them out).
 SSH_ONLY_KEYS = (

@@ -175,7 +175,19 @@ def _settings(sec: Section) -> Settings:
         theme=sec.string("theme", d.theme),
         baseline_node=sec.string("baseline_node", d.baseline_node),
         submission_round=sec.word("submission_round", tuple(ROUNDS), d.submission_round),
+        secret_names=_secret_names(sec),
     )
+
+
+def _secret_names(sec: Section) -> tuple[str, ...]:
+    value = sec.data.get("secret_names", [])
+    expected = 'an array of name patterns, e.g. ["*_PAT", "WANDB_*"] (globs, any case)'
+    if not isinstance(value, list):
+        raise sec.error("secret_names", "got " + describe(value), expected)
+    for index, item in enumerate(value, start=1):
+        if not isinstance(item, str) or not item.strip():
+            raise sec.source.error((*sec.at("secret_names"), index), f"got {item!r}", expected)
+    return tuple(value)
 
 
 def _node(sec: Section) -> NodeSpec:
@@ -249,7 +261,7 @@ def _check_node_paths(sec: Section) -> None:
         raise sec.error(
             "workdir",
             f'"{workdir}" contains ".."',
-            "a path without .. components (relative paths are under the node\'s $HOME)",
+            "a path without .. components (relative paths are under the node's $HOME)",
         )
 
 

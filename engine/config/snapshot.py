@@ -14,27 +14,20 @@ from typing import Any
 
 from engine.config.keys import OPTIONAL_SAMPLING_KEYS, SSH_ONLY_KEYS
 from engine.model import Benchmark, Config, NodeSpec, ServiceSpec, Settings, SlurmSpec, Stage
+from engine.secrets import REDACTED, is_secret_name, redact_inline
 
-REDACTED = "<redacted>"
-_SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|KEY|CREDENTIAL", re.I)
 _SECRET_KEYS = frozenset({"password", "passphrase", "token", "secret"})
-# NAME=value inside a command line, e.g. `HF_TOKEN=hf_abc python ...` or `--api-key=abc`.
-_INLINE_SECRET = re.compile(
-    r"(?P<name>[A-Za-z0-9_-]*(?:TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|KEY|CREDENTIAL)"
-    r"[A-Za-z0-9_-]*=)(?P<value>'[^']*'|\"[^\"]*\"|\S+)",
-    re.I,
-)
 _TEMPLATE_TEXT = ("command", "log_dir", "cwd", "user_conf", "accuracy_command")
 
 
 def snapshot_toml(config: Config) -> str:
     """The resolved config as TOML text, with a header saying secrets were redacted.
 
-    Redacted: values of env and vars entries whose names contain TOKEN, SECRET, PASSWORD,
-    PASSWD, PASSPHRASE, KEY or CREDENTIAL (any case), any key named password, passphrase,
-    token or secret, and NAME=value pairs with such names inside command templates.
+    Redacted: values of env and vars entries whose names are secrets (engine.secrets: the
+    default patterns and settings.secret_names), any key named password, passphrase, token
+    or secret, and secrets written inside command templates (NAME=value, --flag value).
     """
-    data = _redact(resolved_dict(config))
+    data = _redact(resolved_dict(config), "", config.settings.secret_names)
     header = (
         "# mlconsole config snapshot: the resolved config this run used.\n"
         f"# Source: {config.source.replace(chr(10), ' ')}\n"
@@ -170,19 +163,19 @@ def _stage_table(stage: Stage) -> dict[str, Any]:
     return table
 
 
-def _redact(value: Any, parent: str = "") -> Any:
+def _redact(value: Any, parent: str, extra: tuple[str, ...]) -> Any:
     if isinstance(value, dict):
-        return {k: _redact_entry(k, v, parent) for k, v in value.items()}
+        return {k: _redact_entry(k, v, parent, extra) for k, v in value.items()}
     if isinstance(value, list):
-        return [_redact(v, parent) for v in value]
+        return [_redact(v, parent, extra) for v in value]
     return value
 
 
-def _redact_entry(name: str, value: Any, parent: str) -> Any:
+def _redact_entry(name: str, value: Any, parent: str, extra: tuple[str, ...]) -> Any:
     if name.lower() in _SECRET_KEYS and not isinstance(value, dict | list):
         return REDACTED
-    if parent in ("env", "vars") and _SECRET_NAME.search(name):
+    if parent in ("env", "vars") and is_secret_name(name, extra):
         return REDACTED
     if name in _TEMPLATE_TEXT and isinstance(value, str):
-        return _INLINE_SECRET.sub(lambda m: m.group("name") + REDACTED, value)
-    return _redact(value, name)
+        return redact_inline(value, extra)
+    return _redact(value, name, extra)

@@ -45,6 +45,7 @@ _SETTINGS = (
 # A file that is not a LoadGen log has a problem on every line: show the first ones and count.
 PROBLEMS_SHOWN = 20
 
+
 def sniff_kind(path: Path) -> str:
     """ "summary", "detail", "accuracy", "trace", "empty" or "unknown", from the first bytes."""
     try:

@@ -215,8 +215,7 @@ class ResultsStore:
                 continue
             if not isinstance(entry, dict) or not all(isinstance(k, str) for k in entry):
                 problems.append(
-                    f"{path}:{n}: a JSON {type(entry).__name__}, not a journal entry "
-                    "(an object)"
+                    f"{path}:{n}: a JSON {type(entry).__name__}, not a journal entry (an object)"
                 )
                 continue
             out.append(entry)

@@ -49,6 +49,7 @@ from engine.run.outcome import outcome as _outcome
 from engine.run.outcome import what_runs as _what_runs
 from engine.run.progress_sources import progress_sources
 from engine.run.templates import RenderedRun, render_run
+from engine.secrets import redact_dir, secret_values
 from engine.transport import detach
 from engine.transport.base import LaunchRequest, RunHandle, Transport
 from engine.transport.tail import LineTail
@@ -562,6 +563,8 @@ class RunExecution:
             await self.compliance.remove()  # already done unless the run ended early
             summary = dataclasses.replace(summary, compliance=self.compliance.record(p.run_dir))
         write_run_summary(p.run_dir, summary)
+        # The controller's copies keep no secret (the node's own copies are mode 0600).
+        await asyncio.to_thread(redact_dir, p.run_dir, self._secret_values())
         if state not in MAY_STILL_RUN:  # such a run stays in the journal for a later attach
             self.ctx.store.journal_finished(self.spec.run_id, p.run_dir.name, state)
         self.summary = summary
@@ -586,6 +589,20 @@ class RunExecution:
             on = f" on {status.host}" if status.host else ""
             self._set(RunState.RUNNING, f"Slurm job {job} running{on}")
         return False
+
+    def _secret_values(self) -> list[str]:
+        """The run's secrets: its node's env and vars so named, and the ones written in its
+        command (the rendered one, or for a re-attached run the fetched command.sh)."""
+        texts = [self.benchmark.command]
+        if self.rendered is not None:
+            texts.append(self.rendered.command)
+        elif self.placement is not None:
+            kept = self.placement.run_dir / detach.COMMAND
+            if kept.is_file():
+                texts.append(kept.read_text(errors="replace"))
+        return secret_values(
+            self.node.env, self.node.vars, texts, self.ctx.config.settings.secret_names
+        )
 
     def _set(self, state: RunState, detail: str = "", run_dir: str | None = None) -> None:
         self.state = state

@@ -42,10 +42,16 @@ def launch_script(run_dir: str, cwd: str) -> str:
     return (
         "#!/bin/sh\n"
         "# Written by mlconsole: runs the harness detached and records how it ended.\n"
+        "# Its own files are the account's alone (a harness may print a secret); the harness\n"
+        "# runs under the umask the node gave.\n"
+        "mask=$(umask)\n"
+        "umask 077\n"
         f"echo $$ > {d}/{PID}\n"
         f"date +%s.%N > {d}/{STARTED_AT} 2>/dev/null\n"
+        f": > {d}/{STDOUT}; : > {d}/{STDERR}\n"
+        'umask "$mask"\n'
         f"if cd {q(cwd)}; then\n"
-        f"  sh {d}/{COMMAND} > {d}/{STDOUT} 2> {d}/{STDERR} < /dev/null\n"
+        f"  sh {d}/{COMMAND} >> {d}/{STDOUT} 2>> {d}/{STDERR} < /dev/null\n"
         "  rc=$?\n"
         "else\n"
         "  rc=126\n"

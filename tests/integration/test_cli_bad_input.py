@@ -54,14 +54,17 @@ def _bad_configs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     cfg = write_config(tmp_path, plan=ONE_RUN, name="bom.toml")
     cfg.write_bytes(b"\xef\xbb\xbf" + cfg.read_bytes())
     out["bom"] = (cfg, "byte-order mark (BOM)")
-    cfg = write_config(tmp_path, plan=ONE_RUN, name="conf.toml", user_conf="*.Offline.min_duration 5")
+    cfg = write_config(
+        tmp_path, plan=ONE_RUN, name="conf.toml", user_conf="*.Offline.min_duration 5"
+    )
     out["user.conf"] = (cfg, "benchmarks.demo.user_conf")
     cfg = write_config(tmp_path, plan=ONE_RUN, name="dotdot.toml")
     cfg.write_text(cfg.read_text().replace('workdir = "', 'workdir = "../', 1))
     out["workdir"] = (cfg, "nodes.slow.workdir")
     ssh = tmp_path / "key.toml"
     ssh.write_text(
-        f'[settings]\nresults_dir = "{tmp_path / "results"}"\nreports_dir = "{tmp_path / "reports"}"\n'
+        f'[settings]\nresults_dir = "{tmp_path / "results"}"\n'
+        f'reports_dir = "{tmp_path / "reports"}"\n'
         '[nodes.far]\ntransport = "ssh"\nhost = "127.0.0.1"\n'
         f'identity_file = "{tmp_path / "no_such_key"}"\n'
         '[benchmarks.b]\ncommand = "true"\ndataset_size = 10\n'
@@ -112,7 +115,11 @@ def test_report_names_each_unreadable_summary_and_writes_the_rest(tmp_path: Path
 
 @pytest.mark.parametrize(
     "line, needle",
-    [(b"\xff\xfe\x00garbage\n", "not UTF-8"), (b"[1, 2, 3]\n", "a JSON list"), (b"7\n", "a JSON int")],
+    [
+        (b"\xff\xfe\x00garbage\n", "not UTF-8"),
+        (b"[1, 2, 3]\n", "a JSON list"),
+        (b"7\n", "a JSON int"),
+    ],
 )
 def test_attach_passes_over_a_bad_journal_line_and_names_it(
     tmp_path: Path, line: bytes, needle: str

@@ -219,11 +219,13 @@ async def test_preflight_and_launch_look_for_audit_config_in_one_place(tmp_path:
 
 
 async def test_user_conf_loadgen_would_reject_is_refused(tmp_path: Path) -> None:
+    # A line with a placeholder is checked once rendered, at launch (a literal one is a
+    # config error: tests/integration/test_cli_bad_input.py).
     cfg = write_config(
         tmp_path,
         speeds={"slow": 200},
         plan=one_run(20),
-        user_conf="demo.Offline.target_qps = fast\n",
+        user_conf="demo.Offline.target_qps = {speed}fast\n",
     )
     _, outcome, _ = await run(cfg)
     (s,) = summaries(tmp_path / "results").values()
