@@ -19,37 +19,10 @@ from engine.config.load import load_config
 from engine.events import Event, RunStateChanged
 from engine.model import RunState
 from engine.run.orchestrator import Orchestrator
-from tests.support.config_writer import demo_benchmark, ssh_node_table, toml_str
-from tests.support.paths import REPO_ROOT
-from tests.support.sshd import Sshd, SshLab
+from tests.support.config_writer import write_ssh_config
+from tests.support.sshd import SshLab
 
 pytestmark = [pytest.mark.ssh, pytest.mark.slow, pytest.mark.timeout(120)]
-
-
-def write_ssh_config(
-    lab: SshLab, tmp_path: Path, nodes: dict[str, tuple[Sshd, float]], plan: str
-) -> Path:
-    """One SSH node per entry (its sshd, its simulated speed in samples/s)."""
-    lines = [
-        "[settings]",
-        f"results_dir = {toml_str(tmp_path / 'results')}",
-        f"reports_dir = {toml_str(tmp_path / 'reports')}",
-        "poll_interval_s = 0.1",
-        "",
-    ]
-    for name, (server, speed) in nodes.items():
-        lines += ssh_node_table(
-            lab, name, server, tmp_path / "nodes" / name, speed=speed,
-            env={"PYTHONPATH": REPO_ROOT}, extra=("connect_timeout_s = 5", "login_timeout_s = 10"),
-        )  # fmt: skip
-    lines += [
-        *demo_benchmark(),
-        "",
-        plan,
-    ]
-    path = tmp_path / "ssh.toml"
-    path.write_text("\n".join(lines))
-    return path
 
 
 def _summaries(results: Path) -> dict[str, dict]:

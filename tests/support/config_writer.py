@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from engine.harness.demo_facts import DEMO_DATASET_SIZE, PROGRESS_PATTERN
+from tests.support.paths import REPO_ROOT
 
 HARNESS = (
     "{python} -m engine.harness.demo --scenario {scenario} --mode {mode} "
@@ -109,5 +110,32 @@ def write_config(
         plan,
     ]
     path = tmp_path / name
+    path.write_text("\n".join(lines))
+    return path
+
+
+def write_ssh_config(
+    lab: object, tmp_path: Path, nodes: dict[str, tuple[object, float]], plan: str
+) -> Path:
+    """A config of one SSH node per entry (its sshd of `lab`, its simulated speed in
+    samples/s) running the demo benchmark with `plan`."""
+    lines = [
+        "[settings]",
+        f"results_dir = {toml_str(tmp_path / 'results')}",
+        f"reports_dir = {toml_str(tmp_path / 'reports')}",
+        "poll_interval_s = 0.1",
+        "",
+    ]
+    for name, (server, speed) in nodes.items():
+        lines += ssh_node_table(
+            lab, name, server, tmp_path / "nodes" / name, speed=speed,
+            env={"PYTHONPATH": REPO_ROOT}, extra=("connect_timeout_s = 5", "login_timeout_s = 10"),
+        )  # fmt: skip
+    lines += [
+        *demo_benchmark(),
+        "",
+        plan,
+    ]
+    path = tmp_path / "ssh.toml"
     path.write_text("\n".join(lines))
     return path

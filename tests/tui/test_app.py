@@ -218,12 +218,13 @@ async def test_cancel_with_confirmation_then_quit_cancelling_the_rest(tmp_path: 
 
 
 async def test_quit_leaves_runs_going_and_a_new_console_reattaches(tmp_path: Path) -> None:
-    plan = '\n[[plan]]\nkind = "run"\nnode = "fast"\nbenchmark = "demo"\nsamples = 500\n'
+    # 1,200 samples at 120/s: about 10 s, so the run outlives the quit on a loaded machine.
+    plan = '\n[[plan]]\nkind = "run"\nnode = "fast"\nbenchmark = "demo"\nsamples = 1200\n'
     cfg = write_config(tmp_path, speeds={"fast": 120}, plan=plan)
     app = ConsoleApp(load_config(cfg), config_note="test config")
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("s")
-        await wait_for(pilot, lambda: (app.state.runs["s1-fast-500"].completed or 0) > 0)
+        await wait_for(pilot, lambda: (app.state.runs["s1-fast-1200"].completed or 0) > 0)
         await pilot.press("q")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.click("#quit")
@@ -237,13 +238,13 @@ async def test_quit_leaves_runs_going_and_a_new_console_reattaches(tmp_path: Pat
             pilot, lambda: any("press a to re-attach" in n for n in notifications(again))
         )
         await pilot.press("a")
-        await wait_for(pilot, lambda: again.state.runs["s1-fast-500"].state == "succeeded")
+        await wait_for(pilot, lambda: again.state.runs["s1-fast-1200"].state == "succeeded")
         # Validity comes with RunFinished, after the run's report is written.
-        await wait_for(pilot, lambda: again.state.runs["s1-fast-500"].validity is not None)
-        assert again.state.runs["s1-fast-500"].validity == "VALID"
+        await wait_for(pilot, lambda: again.state.runs["s1-fast-1200"].validity is not None)
+        assert again.state.runs["s1-fast-1200"].validity == "VALID"
         # The screen repaints on the app's StateChanged message, a moment after the state.
-        await wait_for(pilot, lambda: "succeeded" in cell(again, "s1-fast-500", "state"))
-    assert summaries(tmp_path / "results")["s1-fast-500"]["samples_processed"] == 500
+        await wait_for(pilot, lambda: "succeeded" in cell(again, "s1-fast-1200", "state"))
+    assert summaries(tmp_path / "results")["s1-fast-1200"]["samples_processed"] == 1200
 
 
 def _journal(tmp_path: Path) -> list[dict[str, Any]]:

@@ -10,8 +10,8 @@ import pytest
 from console.tui.app import ConsoleApp
 from console.tui.screens.confirm import ConfirmScreen
 from engine.config.load import load_config
-from tests.integration.test_attach_plan import batch_killed_when, journal, summaries
 from tests.support.config_writer import write_config
+from tests.support.killed_console import batch_killed_when, journal, summaries
 from tests.support.pilot import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
