@@ -113,7 +113,10 @@ def assert_progress(run: Run, total: int) -> None:
     assert all(t == total for _, t in lines)
     completed = [c for c, _ in lines]
     assert completed == sorted(completed) and completed[-1] == total
-    assert 10 <= len(lines) <= 25  # about 20 lines by default
+    # A line each time a multiple of total // 20 is crossed: about 20 lines, never more than
+    # one per multiple (56 samples: every 2, so up to 28 lines when samples finish one by one).
+    every = max(1, total // 20)
+    assert 10 <= len(lines) <= total // every + 1
     for line in run.stdout.splitlines():
         if line.startswith("progress "):
             assert re.fullmatch(r"progress \d+/\d+ samples", line)
@@ -174,7 +177,8 @@ def test_server_run_issues_n_queries_at_the_target_qps(tmp_path):
 
 
 def test_singlestream_has_one_sample_in_flight_so_latency_is_the_service_time(tmp_path):
-    # concurrency 2 at 200 samples/s: 10 ms per sample, one at a time -> 100 queries/s.
+    # concurrency 2 at 50 samples/s: 40 ms per sample, one at a time -> 25 queries/s. (Long
+    # enough that a loaded machine's few ms of wake-up delay stay inside the tolerance.)
     run = harness(
         tmp_path,
         "--scenario",
@@ -182,7 +186,7 @@ def test_singlestream_has_one_sample_in_flight_so_latency_is_the_service_time(tm
         "--total-sample-count",
         "60",
         "--speed",
-        "200",
+        "50",
         "--concurrency",
         "2",
         "--trace",
@@ -191,14 +195,14 @@ def test_singlestream_has_one_sample_in_flight_so_latency_is_the_service_time(tm
     d = run.detail
     assert d["result_query_count"] == 60
     assert '{"name":"Sample"' in (run.out / "mlperf_log_trace.json").read_text()
-    assert run.metric("QPS w/o loadgen overhead") == pytest.approx(100, rel=0.25)
-    assert run.metric("Mean latency (ns)") == pytest.approx(10e6, rel=0.25)
+    assert run.metric("QPS w/o loadgen overhead") == pytest.approx(25, rel=0.25)
+    assert run.metric("Mean latency (ns)") == pytest.approx(40e6, rel=0.25)
     assert_progress(run, 60)
 
 
 def test_multistream_rounds_a_partial_query_up_to_eight_samples(tmp_path):
     # 50 samples -> ceil(50/8) = 7 queries of 8 = 56 samples; each query is two rounds of the
-    # 4 slots at 20 ms per sample = 40 ms.
+    # 4 slots at 80 ms per sample = 160 ms.
     run = harness(
         tmp_path,
         "--scenario",
@@ -206,13 +210,13 @@ def test_multistream_rounds_a_partial_query_up_to_eight_samples(tmp_path):
         "--total-sample-count",
         "50",
         "--speed",
-        "200",
+        "50",
     )
     assert_complete(run)
     d = run.detail
     assert d["result_query_count"] == 7
     assert d["generated_samples_per_query"] == 8
-    assert d["result_mean_query_latency_ns"] == pytest.approx(40e6, rel=0.25)
+    assert d["result_mean_query_latency_ns"] == pytest.approx(160e6, rel=0.25)
     assert_progress(run, 56)
 
 

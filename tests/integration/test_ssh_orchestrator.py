@@ -91,15 +91,18 @@ samples = 240
     kills: list[float] = []
 
     async def killer() -> None:
-        """Three times: wait for the run to be writing over a live link, then kill the sshd
-        child that serves the controller's connection."""
+        """Three times: wait for the run to be writing over a live link (the engine says it
+        is running again after the last kill), then kill the sshd child that serves the
+        controller's connection."""
         while len(kills) < 3:
             logs = list(node_runs.glob("*/stdout.log"))
             live = logs and logs[0].stat().st_size > 0 and server.serving_pids()
             exited = logs and (logs[0].parent / "exit_code").exists()
             if exited:
                 return
-            if live and (not kills or time.monotonic() - kills[-1] > 0.7):
+            states = [e.state for e in events if isinstance(e, RunStateChanged)]
+            back = bool(states) and states[-1] == RunState.RUNNING
+            if live and back and (not kills or time.monotonic() - kills[-1] > 0.7):
                 if server.kill_connections():
                     kills.append(time.monotonic())
             await asyncio.sleep(0.05)

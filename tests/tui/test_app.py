@@ -173,13 +173,14 @@ async def test_plan_progress_log_details_export_theme_help_quit(tmp_path: Path) 
 
 
 async def test_cancel_with_confirmation_then_quit_cancelling_the_rest(tmp_path: Path) -> None:
-    # Long runs (4000 samples at 200/s = 20 s) so that they are live while we act.
-    cfg = write_config(tmp_path, speeds={"slow": 200, "fast": 200}, plan=long_runs(4000))
+    # Long runs (12000 samples at 200/s = 60 s) so that they are live while we act, even on a
+    # loaded machine where each step below takes seconds.
+    cfg = write_config(tmp_path, speeds={"slow": 200, "fast": 200}, plan=long_runs(12000))
     app = ConsoleApp(load_config(cfg), config_note="test config")
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("s")
-        await wait_for(pilot, lambda: (app.state.runs["s1-slow-4000"].completed or 0) > 0)
-        assert app.main.runs_table.selected_key == "s1-slow-4000"
+        await wait_for(pilot, lambda: (app.state.runs["s1-slow-12000"].completed or 0) > 0)
+        assert app.main.runs_table.selected_key == "s1-slow-12000"
 
         # c asks first; the safe answer has the focus.
         await pilot.press("c")
@@ -187,19 +188,19 @@ async def test_cancel_with_confirmation_then_quit_cancelling_the_rest(tmp_path: 
         assert app.screen.focused is not None and app.screen.focused.id == "keep"
         await pilot.press("escape")  # changed my mind: still running
         await pilot.pause(0.3)
-        assert app.state.runs["s1-slow-4000"].state == "running"
+        assert app.state.runs["s1-slow-12000"].state == "running"
 
         await pilot.press("c")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.click("#cancel")
-        await wait_for(pilot, lambda: app.state.runs["s1-slow-4000"].state == "cancelled")
-        await wait_for(pilot, lambda: "cancelled" in cell(app, "s1-slow-4000", "state"))
-        assert app.state.runs["s1-fast-4000"].live
+        await wait_for(pilot, lambda: app.state.runs["s1-slow-12000"].state == "cancelled")
+        await wait_for(pilot, lambda: "cancelled" in cell(app, "s1-slow-12000", "state"))
+        assert app.state.runs["s1-fast-12000"].live
 
         # q with a run live asks; "Stay" keeps the console open.
         await pilot.press("q")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        assert "s1-fast-4000" in str(app.screen.query_one("#dialog-message").render())
+        assert "s1-fast-12000" in str(app.screen.query_one("#dialog-message").render())
         await pilot.click("#stay")
         await pilot.pause(0.2)
         assert app.is_running and app.screen is app.main
@@ -210,10 +211,10 @@ async def test_cancel_with_confirmation_then_quit_cancelling_the_rest(tmp_path: 
         await wait_for(pilot, lambda: not app.is_running, timeout=30)
 
     recorded = summaries(tmp_path / "results")
-    assert recorded["s1-slow-4000"]["exit"]["state"] == "cancelled"
-    assert recorded["s1-fast-4000"]["exit"]["state"] == "cancelled"
+    assert recorded["s1-slow-12000"]["exit"]["state"] == "cancelled"
+    assert recorded["s1-fast-12000"]["exit"]["state"] == "cancelled"
     # Partial results are kept: LoadGen had processed some samples, the logs are there.
-    slow = recorded["s1-slow-4000"]
+    slow = recorded["s1-slow-12000"]
     assert (tmp_path / "results" / slow["run_dir"] / "stdout.log").stat().st_size > 0
 
 

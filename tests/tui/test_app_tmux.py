@@ -74,6 +74,18 @@ class Terminal:
                 raise AssertionError(f"never saw {texts!r}; the screen:\n{screen}")
             time.sleep(0.2)
 
+    def wait_seen(self, *texts: str, timeout: float = 40.0) -> None:
+        """Wait until each text has been on the screen at some moment (not all at once):
+        a toast that expires (10 s) must not be missed while another line is awaited."""
+        deadline = time.monotonic() + timeout
+        unseen = set(texts)
+        while unseen:
+            screen = self.screen()
+            unseen = {t for t in unseen if t not in screen}
+            if unseen and time.monotonic() > deadline:
+                raise AssertionError(f"never saw {sorted(unseen)!r}; the screen:\n{screen}")
+            time.sleep(0.2)
+
 
 @pytest.fixture
 def terminal(tmp_path: Path) -> Iterator[callable]:
@@ -129,7 +141,8 @@ def test_what_a_person_sees(tmp_path: Path, terminal: callable) -> None:
     term.wait_for("slow  ready", "fast  ready")
 
     term.keys("s")
-    term.wait_for("plan done: 2 succeeded", timeout=40)
+    # The plan's end rebuilds the report; a toast says so (and where) for 10 s.
+    term.wait_seen("plan done: 2 succeeded", "report exported", timeout=60)
     # Toasts (the plan's end, the exported report with its path) may cover the row's right
     # side for a few seconds; they expire, the row stays.
     screen = term.wait_for("s1-slow-120", "VALID", timeout=15)
@@ -139,8 +152,6 @@ def test_what_a_person_sees(tmp_path: Path, terminal: callable) -> None:
     # Toasts may cover part of it; what shows must be this run's.
     assert "─ Log — s1-s" in screen, screen
     term.wait_for("No warnings encountered")
-    # The plan's end rebuilds the report; a toast says so (and where).
-    term.wait_for("report exported")
 
     term.keys("?")
     term.wait_for("mlconsole — keys", "Cancel the selected run")
