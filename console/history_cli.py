@@ -163,7 +163,7 @@ _HEAD = (
     "LoadGen metric",
     "wall throughput",
     "judged by",
-    "vs earlier median",
+    "vs previous median",
 )
 
 
@@ -176,7 +176,9 @@ def table(head: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  "
     ]
 
 
-def _row_cells(r: Mapping[str, Any]) -> tuple[str, ...]:
+def history_cells(r: Mapping[str, Any]) -> tuple[str, ...]:
+    """A history row's cells after its grouping keys: what `history` prints and what the
+    console's history screen shows, the same text."""
     if r["previous_runs"] is None:
         verdict = "not judged (no usable figure)" if r["ok"] else "not judged (failed)"
     elif not r["previous_runs"]:
@@ -201,22 +203,27 @@ def _pct(x: float | None) -> float | None:
     return None if x is None else x * 100
 
 
-def history_lines(history: Any, flagged_only: bool = False) -> list[str]:
-    frame = history.flagged if flagged_only else history.runs
+def history_header(history: Any) -> list[str]:
+    """What was read and how runs are judged: the first lines of `history`, the screen's title."""
     where = ", ".join(str(d) for d in history.dirs)
     margin = units.num(history.margin * 100, 3)
-    out = [
+    return [
         f"{_count(history.runs.height, 'recorded run')} in {where}, "
         f"{history.flagged.height} flagged as regressions",
         f"regression: the LoadGen metric (else the wall throughput) more than {margin}% worse "
         "than the median of the node's earlier runs of the same benchmark, scenario and mode "
         f"(margin: {history.margin_source})",
     ]
+
+
+def history_lines(history: Any, flagged_only: bool = False) -> list[str]:
+    frame = history.flagged if flagged_only else history.runs
+    out = history_header(history)
     if frame.height == 0:
         out.append("no regression" if flagged_only and history.runs.height else "no runs")
         return out
     groups = _groups(frame)
-    lines = table(_HEAD, [_row_cells(r) for _, rows in groups for r in rows])
+    lines = table(_HEAD, [history_cells(r) for _, rows in groups for r in rows])
     head, body = lines[0], iter(lines[1:])
     for key, rows in groups:
         flagged = sum(1 for r in rows if r["regression"])

@@ -22,7 +22,7 @@ from engine import figures
 from engine.analysis.columns import run_row
 from engine.analysis.fleet_frames import FLEET_KIND
 from engine.analysis.frames import RATE_UNITS, load_results, node_frame
-from engine.analysis.history import LOADGEN_METRIC, WALL_THROUGHPUT
+from engine.checks.regression import LOADGEN_METRIC, WALL_THROUGHPUT
 from engine.errors import UsageError
 from engine.results.plan_journal import plans_of_runs
 from engine.results.schema import RUN_SUMMARY_FILE, SummaryUnreadable, read_run_summary

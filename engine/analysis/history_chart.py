@@ -77,7 +77,7 @@ def history_figure(history: History) -> Figure:
                 s=70,
                 color="#c44e52",
                 zorder=4,
-                label=f"regression (> {margin}% below the earlier median)",
+                label=f"regression (> {margin}% below the previous median)",
             )
         ax.set_title(f"{bench} {scen} {mode}: {basis}", fontsize=9)
         ax.set_ylabel(f"{basis} ({unit})", fontsize=8)

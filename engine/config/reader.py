@@ -255,9 +255,7 @@ class Section:
         expected = "a fraction from 0 to below 1 (0.05 is 5 %)"
         return self._real(key, default, expected, lambda v: 0 <= v < 1)
 
-    def _real(
-        self, key: str, default: Any, expected: str, accept: Callable[[float], bool]
-    ) -> Any:
+    def _real(self, key: str, default: Any, expected: str, accept: Callable[[float], bool]) -> Any:
         """A finite integer or float that `accept`s, returned as float."""
         if key not in self.data:
             return self._absent(key, default, expected)

@@ -12,15 +12,9 @@ from pathlib import Path
 import pytest
 
 from engine.analysis.columns import run_row
-from engine.analysis.history import (
-    DEFAULT_MARGIN,
-    LOADGEN_METRIC,
-    MARGIN_DEFAULT_SOURCE,
-    WALL_THROUGHPUT,
-    RunHistory,
-    assess,
-    load_history,
-)
+from engine.analysis.history import load_history
+from engine.analysis.regression import DEFAULT_MARGIN, MARGIN_DEFAULT_SOURCE, RunHistory, assess
+from engine.checks.regression import LOADGEN_METRIC, WALL_THROUGHPUT
 from engine.model import RunState
 from engine.results.store import ResultsStore
 from tests.support.paths import DATA
