@@ -175,6 +175,8 @@ class BatchPrinter:
                 self._print(f"{event.run_id:<22} {event.node:<10} {label}: {text}")
                 if detail and event.state.ok:
                     self._print(f"{'':<22} {'':<10} note: {detail}")
+                if event.regression is not None and event.regression.flagged:
+                    self._print(f"{'':<22} {'':<10} {event.regression.line(event.node)}")
                 checker = submission_line(s) if s.loadgen.complete else None
                 if checker:
                     self._print(f"{'':<22} {'':<10} {checker}")

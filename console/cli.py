@@ -24,6 +24,9 @@ A terminal control console for MLPerf Inference LoadGen runs on a fleet of GPU n
                                 follow runs a closed console left running on their nodes,
                                 finish its group and run the stages of its plan that remain
   mlconsole report RESULTS_DIR  rebuild charts and reports from recorded results alone
+  mlconsole history [RESULTS...]
+                                every recorded run across days, regressions flagged
+  mlconsole compare RUN_A RUN_B two runs side by side (--stage NAME: a stage's nodes)
   mlconsole export-submission RESULTS_DIR OUT_DIR
                                 write the runs as a round's submission tree (refuses
                                 development runs, naming the rules they break)
@@ -34,7 +37,9 @@ node speeds: no GPU and no SSH needed.
 Exit codes: 0 success, 1 some runs failed, 2 bad input, 130 interrupted.
 """
 
-SUBCOMMANDS = ("check", "inspect", "report", "init", "attach", "export-submission")
+SUBCOMMANDS = (
+    "check", "inspect", "report", "init", "attach", "export-submission", "history", "compare"
+)  # fmt: skip
 
 
 def _main_parser() -> argparse.ArgumentParser:
@@ -78,6 +83,11 @@ def _sub_parser(cmd: str) -> argparse.ArgumentParser:
         p.description = "Rebuild every chart and markdown report from recorded results alone."
         p.add_argument("results_dir", help="results directory (holds <node>_<timestamp>/ dirs)")
         p.add_argument("--reports-dir", default="reports", help="where to write (default: reports)")
+    elif cmd in ("history", "compare"):
+        from console import history_cli
+
+        add = history_cli.add_history_arguments if cmd == "history" else None
+        (add or history_cli.add_compare_arguments)(p)
     elif cmd == "export-submission":
         p.description = (
             "Write recorded runs as an MLPerf Inference submission tree for a round: results, "
@@ -225,6 +235,10 @@ def _dispatch(cmd: str, ns: argparse.Namespace) -> int:
         return _batch(config, None, attach=True, results_dir=results_dir, resume=not ns.follow_only)
     if cmd == "export-submission":
         return _export_submission(ns)
+    if cmd in ("history", "compare"):
+        from console import history_cli
+
+        return history_cli.run_history(ns) if cmd == "history" else history_cli.run_compare(ns)
     if cmd == "init":
         from engine.config.presets import preset_config_text, presets_listing
         from engine.config.starter import write_starter_config

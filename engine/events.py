@@ -10,10 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.checks.qps_search import QpsSearchResult
+from engine.checks.regression import Regression
 from engine.model import GpuSample, NodeFacts, NodeState, RunSpec, RunState
 from engine.results.group_schema import GroupSummary
 from engine.results.schema import RunSummary
-from engine.checks.qps_search import QpsSearchResult
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,8 @@ class RunFinished(Event):
     state: RunState
     run_dir: str
     summary: RunSummary  # orchestrator_summary.json as written
+    # The run against its node's earlier runs (engine.analysis.regression); None: not judged.
+    regression: Regression | None = None
 
 
 @dataclass(frozen=True)

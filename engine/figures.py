@@ -38,6 +38,13 @@ def relative(value: float | None, baseline: float | None) -> float | None:
     return value / baseline  # type: ignore[operator]
 
 
+def difference(value: float | None, baseline: float | None) -> float | None:
+    """value - baseline, in their (shared) unit; None when either is missing."""
+    if value is None or baseline is None:
+        return None
+    return value - baseline
+
+
 def makespan(starts: Sequence[float | None], ends: Sequence[float | None]) -> float | None:
     """First start to last end, in seconds; None if any shard lacks a time."""
     if not starts or not ends or any(t is None for t in (*starts, *ends)):

@@ -328,6 +328,9 @@ class Settings:
     telemetry_interval_s: float = 1.0
     theme: str = "dark"
     baseline_node: str | None = None
+    # A run whose figure falls more than this fraction below its node's previous median (same
+    # benchmark, scenario and mode) is flagged as a regression (engine.analysis.history).
+    regression_margin: float = 0.05
     # The MLPerf round every run is judged against (engine.submission.rules.ROUNDS); None:
     # the newest round mlconsole knows.
     submission_round: str | None = None

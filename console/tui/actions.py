@@ -39,6 +39,12 @@ ACTIONS: tuple[ConsoleAction, ...] = (
         "p", "preflight", "Preflight", "Preflight every node (SSH, Python, LoadGen, GPUs)"
     ),
     ConsoleAction("e", "export", "Export", "Export the report: charts and markdown"),
+    ConsoleAction(
+        "H",
+        "history",
+        "History",
+        "Every recorded run across days, regressions flagged (mlconsole history)",
+    ),
     ConsoleAction("enter", "details", "Details", "Open the selected run's details", show=False),
     ConsoleAction(
         "a", "attach", "Attach", "Re-attach to runs an earlier console left running", show=False

@@ -465,6 +465,13 @@ class ConsoleApp(App[int]):
         if self._engine_call("export", lambda o: o.export_reports()):
             self.notify("exporting the report…", markup=False, timeout=3)
 
+    def action_history(self) -> None:
+        from console.tui.screens.history import HistoryScreen
+
+        if self.config is not None:
+            settings = self.config.settings
+            self.push_screen(HistoryScreen(settings.results_dir, settings.regression_margin))
+
     def action_attach(self) -> None:
         self._engine_call("re-attach", lambda o: o.reattach())
 
@@ -491,7 +498,12 @@ class ConsoleApp(App[int]):
         if row.progress_sources:
             said.append(row.progress_sources)
         text = run_details_text(
-            row.summary, row.run_dir, row.state, [*said, ""] if said else [], row.completed
+            row.summary,
+            row.run_dir,
+            row.state,
+            [*said, ""] if said else [],
+            row.completed,
+            regression=row.regression,
         )
         self.push_screen(RunDetailsScreen(f"run {row.run_id}", text, row.run_dir))
 

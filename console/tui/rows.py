@@ -9,6 +9,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from console.format import PLANNED
+from engine.checks.regression import Regression
 from engine.events import Notice, PlanFinished, RunSettingsResolved
 from engine.model import TERMINAL_STATES, NodeFacts, RunSpec, RunState
 from engine.results.group_schema import GroupSummary
@@ -46,6 +47,8 @@ class RunRow:
     settings: RunSettingsResolved | None = None
     progress_sources: str = ""
     progress_live: bool | None = None  # False: nothing will move before the end
+    # The run against its node's earlier runs (RunFinished.regression): None when not judged.
+    regression: Regression | None = None
 
     @classmethod
     def from_spec(cls, spec: RunSpec, state: str = PLANNED) -> RunRow:

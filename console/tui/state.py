@@ -323,6 +323,7 @@ class ConsoleState:
         row.state = ev.state.value
         row.run_dir = ev.run_dir or row.run_dir
         row.summary = s
+        row.regression = ev.regression
         row.validity = s.loadgen.validity
         row.eta_s = None
         if s.samples_processed is not None:

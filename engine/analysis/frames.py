@@ -259,8 +259,9 @@ def _sweep_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 # --- entry point -------------------------------------------------------------------------------
 
 
-def baseline_from_snapshot(records: Sequence[RecordedRun]) -> tuple[str | None, str | None]:
-    """`[settings] baseline_node` of the newest run's config snapshot, with the file's path."""
+def snapshot_setting(records: Sequence[RecordedRun], key: str) -> tuple[Any, str | None]:
+    """`[settings] KEY` of the newest run's readable config snapshot, with the file's path;
+    (None, None) when that snapshot lacks it or no snapshot can be read."""
     for rec in reversed(records):
         path = rec.run_dir / SNAPSHOT
         try:
@@ -268,9 +269,21 @@ def baseline_from_snapshot(records: Sequence[RecordedRun]) -> tuple[str | None, 
         except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
             continue
         settings = data.get("settings")
-        node = settings.get("baseline_node") if isinstance(settings, Mapping) else None
-        return (str(node), str(path)) if isinstance(node, str) and node else (None, None)
+        value = settings.get(key) if isinstance(settings, Mapping) else None
+        return (value, str(path)) if value is not None else (None, None)
     return None, None
+
+
+def baseline_from_snapshot(records: Sequence[RecordedRun]) -> tuple[str | None, str | None]:
+    """`[settings] baseline_node` of the newest run's config snapshot, with the file's path."""
+    node, path = snapshot_setting(records, "baseline_node")
+    return (node, path) if isinstance(node, str) and node else (None, None)
+
+
+def node_frame(rows: Sequence[Mapping[str, Any]], baseline_setting: str | None) -> pl.DataFrame:
+    """The per-node frame (NODE_COLUMNS) over any runs frame rows: what `Results.nodes` is for
+    a whole results dir, and what a stage's comparison is for that stage's runs."""
+    return frame_of(NODE_COLUMNS, _node_rows(rows, baseline_setting))
 
 
 def load_results(results_dir: str | Path, *, baseline_node: str | None = None) -> Results:
@@ -293,7 +306,7 @@ def load_results(results_dir: str | Path, *, baseline_node: str | None = None) -
     return Results(
         results_dir=Path(results_dir),
         runs=frame_of(RUN_COLUMNS, rows),
-        nodes=frame_of(NODE_COLUMNS, _node_rows(rows, setting)),
+        nodes=node_frame(rows, setting),
         groups=frame_of(GROUP_COLUMNS, rows_of(GROUP_COLUMNS, group_records)),
         shards=frame_of(SHARD_COLUMNS, rows_of(SHARD_COLUMNS, shards)),
         sweeps=frame_of(SWEEP_COLUMNS, _sweep_rows(rows)),

@@ -15,6 +15,7 @@ SETTINGS_KEYS = (
     "telemetry_interval_s",
     "theme",
     "baseline_node",
+    "regression_margin",
     "submission_round",
     "secret_names",
 )

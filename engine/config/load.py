@@ -174,6 +174,7 @@ def _settings(sec: Section) -> Settings:
         telemetry_interval_s=sec.seconds("telemetry_interval_s", d.telemetry_interval_s),
         theme=sec.string("theme", d.theme),
         baseline_node=sec.string("baseline_node", d.baseline_node),
+        regression_margin=sec.fraction("regression_margin", d.regression_margin),
         submission_round=sec.word("submission_round", tuple(ROUNDS), d.submission_round),
         secret_names=_secret_names(sec),
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -244,23 +244,24 @@ class Section:
 
     def seconds(self, key: str, default: Any = None) -> Any:
         """A duration: an integer or float > 0, returned as float."""
-        expected = "a number of seconds > 0"
-        if key not in self.data:
-            return self._absent(key, default, expected)
-        value = self.data[key]
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if not ok or not math.isfinite(value) or value <= 0:
-            raise self._wrong(key, value, expected)
-        return float(value)
+        return self._real(key, default, "a number of seconds > 0", lambda v: v > 0)
 
     def number(self, key: str, default: Any = None, *, low: float = 0.0) -> Any:
         """An integer or float >= `low`, returned as float."""
-        expected = f"a number >= {low:g}"
+        return self._real(key, default, f"a number >= {low:g}", lambda v: v >= low)
+
+    def fraction(self, key: str, default: Any = None) -> Any:
+        """A share from 0 up to (not including) 1, e.g. 0.05 for 5 %, returned as float."""
+        expected = "a fraction from 0 to below 1 (0.05 is 5 %)"
+        return self._real(key, default, expected, lambda v: 0 <= v < 1)
+
+    def _real(self, key: str, default: Any, expected: str, accept: Callable[[float], bool]) -> Any:
+        """A finite integer or float that `accept`s, returned as float."""
         if key not in self.data:
             return self._absent(key, default, expected)
         value = self.data[key]
         ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if not ok or not math.isfinite(value) or value < low:
+        if not ok or not math.isfinite(value) or not accept(value):
             raise self._wrong(key, value, expected)
         return float(value)
 

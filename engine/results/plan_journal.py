@@ -230,3 +230,18 @@ def recorded_outcomes(root: Path, plan: PlanRecord) -> list[RunFinished]:
         if s.node is not None and s.state is not None:
             out.append(RunFinished(run_id, s.node, s.state, str(root / run_dir), s))
     return out
+
+
+def plans_of_runs(entries: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Which plan each run dir belongs to: the plan line the journal wrote last before the
+    run's `started` line (a console runs one plan at a time). Runs started before any plan
+    line (journals of mlconsole 0.1.0) are left out: their plan is unknown."""
+    out: dict[str, str] = {}
+    plan_id: str | None = None
+    for e in entries:
+        event = e.get("event")
+        if event == PLAN:
+            plan_id = str(e.get("plan_id") or "") or None
+        elif event == "started" and plan_id and isinstance(e.get("run_dir"), str):
+            out[str(e["run_dir"])] = plan_id
+    return out

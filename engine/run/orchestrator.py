@@ -92,6 +92,8 @@ class Orchestrator:
         self._plan_id: str | None = None  # the plan this console runs now (journal lines)
         self._snapshot: str | None = None
         self._prewarm: asyncio.Task[None] | None = None
+        self._history: Any = None  # engine.analysis.regression.RunHistory, read at first need
+        self._history_lock = asyncio.Lock()
         self._ctx = RunContext(
             config=config,
             bus=self.bus,
@@ -400,10 +402,27 @@ class Orchestrator:
                 self._node_holder.pop(node, None)
 
     async def _finished(self, ex: RunExecution, summary: RunSummary) -> None:
-        """The per-run report, then the event the views wait for."""
-        await asyncio.to_thread(_write_run_report, ex)
+        """The regression check, the per-run report, then the event the views wait for."""
+        regression = await self._judge(ex, summary)
+        await asyncio.to_thread(_write_run_report, ex, regression)
         run_dir = str(ex.placement.run_dir) if ex.placement else ""
-        self.bus.publish(RunFinished(ex.spec.run_id, ex.spec.node, ex.state, run_dir, summary))
+        self.bus.publish(
+            RunFinished(ex.spec.run_id, ex.spec.node, ex.state, run_dir, summary, regression)
+        )
+
+    async def _judge(self, ex: RunExecution, summary: RunSummary) -> Any:
+        """The run against its node's earlier runs in the results dir (read once per plan,
+        in a thread; engine.analysis.regression)."""
+        if ex.placement is None:
+            return None
+        from engine.analysis.regression import RunHistory
+        from engine.results.store import RecordedRun
+
+        async with self._history_lock:
+            if self._history is None:
+                root, margin = self.store.root, self.config.settings.regression_margin
+                self._history = await asyncio.to_thread(RunHistory.of_results_dir, root, margin)
+            return self._history.judge_run(RecordedRun(ex.placement.run_dir, summary))
 
     async def _cancelled_before_start(self, spec: RunSpec) -> RunSummary:
         return await self._execute(spec)  # _stop makes it a cancelled summary without launch
@@ -641,12 +660,12 @@ def _import_report_libraries() -> None:
     warm_up()
 
 
-def _write_run_report(ex: RunExecution) -> None:
+def _write_run_report(ex: RunExecution, regression: Any = None) -> None:
     if ex.placement is None:
         return
     from engine.analysis.report.rebuild import write_run_report
 
-    write_run_report(ex.placement.run_dir)
+    write_run_report(ex.placement.run_dir, regression)
 
 
 def plan_outcome(summaries: Sequence[RunSummary], elapsed: float) -> PlanOutcome:

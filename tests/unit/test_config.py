@@ -1102,3 +1102,13 @@ def test_the_submission_round_is_a_setting(tmp_path: Path) -> None:
     cfg = load_config(_write(tmp_path, MINIMAL + '[settings]\nsubmission_round = "v5.1"\n'))
     assert cfg.settings.submission_round == "v5.1"
     assert load_config(_write(tmp_path, MINIMAL, "d.toml")).settings.submission_round is None
+
+
+@pytest.mark.parametrize("value", ["1.5", "1", "-0.1", '"5%"', "true", "nan"])
+def test_the_regression_margin_is_a_fraction_below_one(tmp_path: Path, value: str) -> None:
+    err = _error(tmp_path, MINIMAL + f"[settings]\nregression_margin = {value}\n")
+    assert err.key == "settings.regression_margin"
+    assert "expected a fraction from 0 to below 1 (0.05 is 5 %)" in str(err)
+    ok = load_config(_write(tmp_path, MINIMAL + "[settings]\nregression_margin = 0.1\n", "m.toml"))
+    assert ok.settings.regression_margin == 0.1
+    assert load_config(_write(tmp_path, MINIMAL, "d.toml")).settings.regression_margin == 0.05

@@ -20,6 +20,7 @@ from console.format import MISSING, fmt_duration, fmt_num, state_label
 from console.tui.messages import LoadgenSummaryText
 from engine.checks.accuracy import accuracy_lines
 from engine.checks.compliance import compliance_lines
+from engine.checks.regression import Regression
 from engine.loadgen.files import LOADGEN_SUMMARY_FILE
 from engine.model import RunState
 from engine.results.group_schema import GroupSummary
@@ -40,6 +41,7 @@ def run_details_text(
     state: str,
     before_launch: Sequence[str] = (),
     last_seen: int | None = None,
+    regression: Regression | None = None,
 ) -> str:
     """The recorded run summary as lines a person reads; every figure is the recorded one.
     `before_launch`: what was said before the run started (LoadGen's settings, progress
@@ -49,7 +51,7 @@ def run_details_text(
         where = f"\nrun dir: {run_dir}" if run_dir else ""
         label = state_label(state)
         return f"{said}state: {label}\nNo summary yet: the run has not finished.{where}"
-    return said + _summary_text(summary, run_dir, state, last_seen)
+    return said + _summary_text(summary, run_dir, state, last_seen, regression)
 
 
 def _exit_words(code: int | None, state: str) -> str:
@@ -62,7 +64,11 @@ def _exit_words(code: int | None, state: str) -> str:
 
 
 def _summary_text(
-    s: RunSummary, run_dir: str | None, state: str, last_seen: int | None = None
+    s: RunSummary,
+    run_dir: str | None,
+    state: str,
+    last_seen: int | None = None,
+    regression: Regression | None = None,
 ) -> str:
     lg, wall, ex = s.loadgen, s.wall, s.exit
     lines = [
@@ -93,6 +99,7 @@ def _summary_text(
     lines += [
         f"wall throughput:  {fmt_num(s.wall_throughput, 'samples/s')} (launch to exit, "
         "model load included; not the MLPerf number)",
+        *([f"vs earlier runs:  {regression.line(s.node)}"] if regression is not None else []),
         f"validity:         {lg.validity or MISSING}"
         + ("" if lg.complete is not False else "  (LoadGen's logs are incomplete)"),
     ]

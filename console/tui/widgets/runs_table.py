@@ -18,9 +18,11 @@ from console.format import fmt_duration, fmt_num, state_cell
 from console.tui.row_filter import filter_keys
 from console.tui.rows import GroupRow, RunRow
 from console.tui.state import ConsoleState
+from engine.checks.regression import LOADGEN_METRIC, WALL_THROUGHPUT
 from engine.fleet.specs import FLEET_NODE  # noqa: E402  (one LoadGen, many nodes)
 
 BAR_WIDTH = 8
+REGRESSION_MARK = "▼"  # before a figure more than the margin below the node's previous median
 
 # (key, label, width). The columns a person needs at 80 columns come first.
 COLUMNS: tuple[tuple[str, str, int], ...] = (
@@ -81,8 +83,8 @@ def run_cells(row: RunRow, *, shard: bool = False) -> tuple[str, ...]:
         _done(row.completed, row.total),
         eta,
         live,
-        fmt_num(wall) if wall is not None else "",
-        loadgen_metric_cell(row),
+        _flagged(row, WALL_THROUGHPUT, fmt_num(wall) if wall is not None else ""),
+        _flagged(row, LOADGEN_METRIC, loadgen_metric_cell(row)),
         row.validity or "",
         "+".join(nodes) if fleet and nodes else row.node,
         row.benchmark,
@@ -103,6 +105,12 @@ def loadgen_metric_cell(row: RunRow) -> str:
         return ""
     unit = metric.unit or ""
     return f"{fmt_num(metric.value)}{_UNITS.get(unit, ' ' + unit if unit else '')}"
+
+
+def _flagged(row: RunRow, basis: str, text: str) -> str:
+    """The figure a regression was found in, marked (the details say by how much)."""
+    r = row.regression
+    return f"{REGRESSION_MARK}{text}" if r is not None and r.flagged and r.basis == basis else text
 
 
 def _no_progress(row: RunRow) -> str:
@@ -159,8 +167,11 @@ _STYLED_COLUMNS = ("run", "state")
 
 
 def cell_text(column: str, text: str, state_text: str) -> Text:
-    """A cell as Rich Text (never markup); the Run and State cells carry the state's style."""
+    """A cell as Rich Text (never markup); the Run and State cells carry the state's style,
+    a figure marked as a regression stands out too."""
     style = _STATE_STYLES.get(state_text[:1], "") if column in _STYLED_COLUMNS else ""
+    if text.startswith(REGRESSION_MARK):
+        style = "bold red"
     return Text(text, style=style)
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.analysis.frames import Results
+from engine.analysis.history import History
+from engine.analysis.history_chart import HISTORY
 from engine.analysis.report.format import (
     MISSING,
     cell,
@@ -26,6 +28,7 @@ from engine.analysis.report.format import (
     ratio,
     seconds,
 )
+from engine.analysis.report.history import history_section, regression_note
 from engine.analysis.report.insights import Rows, families, family, insight_lines
 from engine.analysis.report.run import (
     metric_text,
@@ -56,8 +59,15 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]
 class PipelineReport:
     """Renders the report from one `Results`; one method per section."""
 
-    def __init__(self, results: Results, reports_dir: Path, charts: Sequence[Path]) -> None:
+    def __init__(
+        self,
+        results: Results,
+        reports_dir: Path,
+        charts: Sequence[Path],
+        history: History | None = None,
+    ) -> None:
         self.r = results
+        self.history = history
         self.reports_dir = reports_dir
         self.charts = list(charts)
         self.rows = Rows(
@@ -78,6 +88,7 @@ class PipelineReport:
             self.header(),
             self.executive_summary(),
             self.single_node(),
+            *([self.history_section()] if self.history is not None else []),
             self.distributed(),
             self.insights(),
             self.projections(),
@@ -253,7 +264,7 @@ class PipelineReport:
                 metric_text(r),
                 wall_text(r),
                 validity_text(r),
-                r["state"] or MISSING,
+                (r["state"] or MISSING) + regression_note(self.history, r["path"]),
             ]
             for r in self.runs
         ]
@@ -430,6 +441,15 @@ class PipelineReport:
         ]
         return out
 
+    def history_section(self) -> list[str]:
+        assert self.history is not None
+        chart = next((c for c in self.charts if c.name == HISTORY), None)
+        rel = _rel(chart, self.reports_dir) if chart else None
+        source = self.history.margin_source
+        if Path(source).is_file():  # a snapshot: relative to this report, as every path here
+            source = f"`{_rel(Path(os.path.abspath(source)), self.reports_dir)}`"
+        return history_section(self.history, self._run_link, rel, source)
+
     # --- pieces --------------------------------------------------------------------------------
 
     def _run_link(self, r: Mapping[str, Any]) -> str:
@@ -464,5 +484,10 @@ class PipelineReport:
         return missing(f"no {what}")
 
 
-def render_pipeline_report(results: Results, reports_dir: Path, charts: Sequence[Path]) -> str:
-    return PipelineReport(results, reports_dir, charts).render()
+def render_pipeline_report(
+    results: Results,
+    reports_dir: Path,
+    charts: Sequence[Path],
+    history: History | None = None,
+) -> str:
+    return PipelineReport(results, reports_dir, charts, history).render()

@@ -15,27 +15,38 @@ from engine.analysis.report.run import read_recorded_run, write_recorded_run_rep
 
 if TYPE_CHECKING:
     from engine.analysis.frames import Results
+    from engine.analysis.history import History
+    from engine.checks.regression import Regression
 
 CHARTS_DIR = "charts"
 
 
-def write_run_report(run_dir: Path) -> Path:
-    """Write `<node>_comprehensive_report.md` into `run_dir` from its orchestrator_summary.json.
+def write_run_report(run_dir: Path, regression: Regression | None = None) -> Path:
+    """Write `<node>_comprehensive_report.md` into `run_dir` from its orchestrator_summary.json
+    (and the run's regression verdict, when judged).
 
     Raises `MlconsoleError` (one sentence) when the run dir has no readable summary."""
-    return write_recorded_run_report(read_recorded_run(Path(run_dir)))
+    return write_recorded_run_report(read_recorded_run(Path(run_dir)), regression)
 
 
-def _pipeline(results: Results, reports_dir: Path, charts: bool) -> list[Path]:
+def _pipeline(
+    results: Results, reports_dir: Path, charts: bool, history: History | None = None
+) -> list[Path]:
+    from engine.analysis.history import history_of
     from engine.analysis.report.pipeline import PIPELINE_REPORT, render_pipeline_report
 
     reports_dir.mkdir(parents=True, exist_ok=True)
+    history = history or history_of([results])
     written: list[Path] = []
     if charts:
         from engine.analysis.charts import write_charts
 
         written = write_charts(results, reports_dir / CHARTS_DIR)
-    text = render_pipeline_report(results, reports_dir, written)
+        if history.plans > 1:  # one plan's runs over time say little the other charts don't
+            from engine.analysis.history_chart import HISTORY, write_history_chart
+
+            written.append(write_history_chart(history, reports_dir / CHARTS_DIR / HISTORY))
+    text = render_pipeline_report(results, reports_dir, written, history)
     return [*written, write_text(reports_dir / PIPELINE_REPORT, text)]
 
 
@@ -65,8 +76,13 @@ def rebuild_reports(
     from engine.analysis.frames import load_results
 
     results = load_results(results_dir, baseline_node=baseline_node)
+    from engine.analysis.history import history_of
     from engine.analysis.report.qps import write_search_reports
 
-    paths = [write_recorded_run_report(rec) for rec in results.run_records]
+    history = history_of([results])
+    paths = [
+        write_recorded_run_report(rec, history.regression_of(rec.run_dir))
+        for rec in results.run_records
+    ]
     paths += write_search_reports(Path(results_dir), Path(reports_dir))
-    return paths + _pipeline(results, Path(reports_dir), True)
+    return paths + _pipeline(results, Path(reports_dir), True, history)

@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from engine.checks.accuracy import accuracy_lines
-from engine.checks.compliance import compliance_lines
 from engine import figures
 from engine.analysis.columns import run_row
 from engine.analysis.report.format import (
@@ -28,6 +26,9 @@ from engine.analysis.report.format import (
     reasons,
     seconds,
 )
+from engine.checks.accuracy import accuracy_lines
+from engine.checks.compliance import compliance_lines
+from engine.checks.regression import Regression
 from engine.results.schema import (
     RUN_SUMMARY_FILE,
     RUN_SUMMARY_SCHEMA_ID,
@@ -107,8 +108,9 @@ def samples_text(row: Mapping[str, Any]) -> str:
 # --- the report --------------------------------------------------------------------------------
 
 
-def render_run_report(rec: RecordedRun) -> str:
-    """The markdown text for one run (pure: no file access)."""
+def render_run_report(rec: RecordedRun, regression: Regression | None = None) -> str:
+    """The markdown text for one run (pure: no file access); `regression`: the run against
+    its node's earlier runs (engine.analysis.regression), None when not judged."""
     s = rec.summary
     row = run_row(rec)
     wall, lg = s.wall, s.loadgen
@@ -142,6 +144,8 @@ def render_run_report(rec: RecordedRun) -> str:
             "the processed count.",
             "",
         ]
+    if regression is not None and regression.flagged:
+        out += [f"> **{regression.line(row['node'])}**", ""]
     proj_wall = figures.projection_hours(row["dataset_size"], row["wall_throughput"])
     proj_lg = (
         figures.projection_hours(row["dataset_size"], row["metric_value"])
@@ -180,6 +184,8 @@ def render_run_report(rec: RecordedRun) -> str:
     ]
     out += ["## Result", "", "| Figure | Value |", "|---|---|"]
     out += [f"| {cell(k)} | {cell(v)} |" for k, v in table]
+    if regression is not None:
+        out += ["", "## Against earlier runs (regression check)", "", regression.line(row["node"])]
     out += ["", "## Validity", ""]
     if row["validity"] == "INVALID":
         out.append("LoadGen's verdict: **INVALID**. Reasons:")
@@ -283,8 +289,9 @@ def write_text(path: Path, text: str) -> Path:
     return path
 
 
-def write_recorded_run_report(rec: RecordedRun) -> Path:
-    return write_text(rec.run_dir / report_name(rec.summary.node), render_run_report(rec))
+def write_recorded_run_report(rec: RecordedRun, regression: Regression | None = None) -> Path:
+    text = render_run_report(rec, regression)
+    return write_text(rec.run_dir / report_name(rec.summary.node), text)
 
 
 def read_recorded_run(run_dir: Path) -> RecordedRun:
