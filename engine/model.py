@@ -116,6 +116,36 @@ class SlurmSpec:
 
 
 @dataclass(frozen=True)
+class ContainerSpec:
+    """The container a benchmark's harness or a service runs in (`[benchmarks.X.container]`,
+    `[services.X.container]`); engine/transport/containers.py builds its command lines."""
+
+    runtime: str  # docker | podman | enroot (pyxis: srun --container-image, Slurm nodes only)
+    image: str
+    gpus: str | None = None  # "all", or device indexes "0,1"; None: no GPU
+    mounts: tuple[str, ...] = ()  # "host_path:container_path[:ro]"
+    options: tuple[str, ...] = ()  # extra runtime flags, one argument each
+
+
+@dataclass(frozen=True)
+class ContainerRef:
+    """The container a run or service runs in, by the name mlconsole gave it: what a cancel
+    stops (engine/transport/containers.py), recorded in the journal for a later console."""
+
+    runtime: str  # docker | podman | enroot
+    name: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"runtime": self.runtime, "name": self.name}
+
+    @classmethod
+    def from_json(cls, data: object) -> ContainerRef | None:
+        if not isinstance(data, Mapping) or not data.get("name") or not data.get("runtime"):
+            return None
+        return cls(str(data["runtime"]), str(data["name"]))
+
+
+@dataclass(frozen=True)
 class NodeSpec:
     """One node of the inventory, as the config describes it."""
 
@@ -188,6 +218,7 @@ class Benchmark:
     request_extra: Mapping[str, object] = field(default_factory=dict)
     # Sharding a harness without a shard offset: the node-side dataset file to slice.
     shard_dataset: str | None = None
+    container: ContainerSpec | None = None  # the harness runs in this container
 
 
 @dataclass(frozen=True)
@@ -255,6 +286,7 @@ class ServiceSpec:
     request_timeout_s: float = 600.0
     return_token_ids: bool = True
     simulated: bool = False
+    container: ContainerSpec | None = None  # the server runs in this container
 
 
 @dataclass(frozen=True)
