@@ -443,6 +443,17 @@ class PartitionFacts:
 
 
 @dataclass(frozen=True)
+class RuntimeFacts:
+    """Whether a container runtime the plan uses on a node answers (preflight): docker or
+    podman's `info` (their daemon or service, not only the client), pyxis's srun flag."""
+
+    runtime: str
+    usable: bool
+    version: str | None = None
+    detail: str = ""  # the runtime's own words when it is not usable
+
+
+@dataclass(frozen=True)
 class NodeFacts:
     """What a probe learned about a node. `gpu_state` is 'ok', 'no-driver', 'no-nvidia-smi'
     or 'unknown'; `warnings` are things to look at that do not stop a run."""
@@ -467,6 +478,7 @@ class NodeFacts:
     cpu_sockets: int | None = None  # distinct "physical id"s
     memory_bytes: int | None = None  # /proc/meminfo MemTotal
     slurm: PartitionFacts | None = None  # Slurm nodes: the partition's state
+    containers: tuple[RuntimeFacts, ...] = ()  # the container runtimes the plan uses here
 
     @property
     def ready(self) -> bool:
@@ -476,4 +488,5 @@ class NodeFacts:
             and self.loadgen_version is not None
             and not self.audit_config
             and partition_ok
+            and all(c.usable for c in self.containers)
         )

@@ -19,6 +19,7 @@ from engine.events import Event, RunProgress, ServiceStateChanged
 from engine.model import RunState
 from engine.results.store import ResultsStore
 from engine.run.orchestrator import Orchestrator
+from engine.run.preflight import check_nodes, facts_table
 from tests.support.config_writer import HARNESS, demo_benchmark, toml_str
 from tests.support.killed_console import batch_killed_when
 from tests.support.paths import REPO_ROOT
@@ -34,11 +35,7 @@ def podman_config(
     tmp_path: Path, lab: PodmanLab, samples: int, speed: int = 200, *, command: str = IN_CONTAINER
 ) -> Path:
     text = "\n".join([
-        "[settings]",
-        f"results_dir = {toml_str(tmp_path / 'results')}",
-        f"reports_dir = {toml_str(tmp_path / 'reports')}",
-        "poll_interval_s = 0.1",
-        "",
+        *settings_table(tmp_path),
         *node_table(tmp_path, lab, speed),
         *demo_benchmark(command),
         "",
@@ -54,6 +51,16 @@ ENDPOINT = (
     "test -e /run/.containerenv && {python} -m engine.harness.endpoint --port {port} "
     "--port-file {port_file} --model sim-llm --tokens-per-s 2000 --concurrency 8 --prefill-ms 5"
 )
+
+
+def settings_table(tmp_path: Path) -> list[str]:
+    return [
+        "[settings]",
+        f"results_dir = {toml_str(tmp_path / 'results')}",
+        f"reports_dir = {toml_str(tmp_path / 'reports')}",
+        "poll_interval_s = 0.1",
+        "",
+    ]
 
 
 def node_table(tmp_path: Path, lab: PodmanLab, speed: int) -> list[str]:
@@ -174,11 +181,7 @@ async def test_a_fleet_service_runs_in_a_podman_container_and_is_stopped_with_it
     """The simulated OpenAI-compatible endpoint as a service in a container on the host's
     network (`--network=host`, the option a server's port needs); the plan's end stops it."""
     text = "\n".join([
-        "[settings]",
-        f"results_dir = {toml_str(tmp_path / 'results')}",
-        f"reports_dir = {toml_str(tmp_path / 'reports')}",
-        "poll_interval_s = 0.1",
-        "",
+        *settings_table(tmp_path),
         *node_table(tmp_path, podman_lab, 100),
         "[services.sim]",
         f"command = {toml_str(ENDPOINT)}",
@@ -207,3 +210,21 @@ async def test_a_fleet_service_runs_in_a_podman_container_and_is_stopped_with_it
     assert command.startswith("podman run --rm --init --name mlc-service-sim-0-box ")
     assert "mlc-service-sim-0-box" not in podman_lab.containers()
     assert live_processes_naming(str(sdir)) == []
+
+
+async def test_check_says_whether_the_runtime_answers(
+    tmp_path: Path, podman_lab: PodmanLab
+) -> None:
+    """podman answers; a docker whose daemon is not there (DOCKER_HOST names no socket) does
+    not, whether or not docker's client is installed, and the node is then not ready."""
+    path = podman_config(tmp_path, podman_lab, 10)
+    (facts,) = await check_nodes(load_config(path))
+    assert facts.ready and [(c.runtime, c.usable) for c in facts.containers] == [("podman", True)]
+    assert "box: container: podman answers (version " in facts_table([facts])
+    docker = path.read_text().replace('runtime = "podman"', 'runtime = "docker"').replace(
+        "env = { ", 'env = { DOCKER_HOST = "unix:///nonexistent/docker.sock", '
+    )
+    path.write_text(docker)
+    (facts,) = await check_nodes(load_config(path))
+    assert [(c.runtime, c.usable) for c in facts.containers] == [("docker", False)]
+    assert not facts.ready and "box: container: docker is not usable: " in facts_table([facts])
