@@ -39,7 +39,7 @@ def podman_config(
         *node_table(tmp_path, lab, speed),
         *demo_benchmark(command),
         "",
-        *container_table("benchmarks.demo", lab),
+        *lab.container_toml("benchmarks.demo"),
         f'[[plan]]\nkind = "run"\nnode = "box"\nbenchmark = "demo"\nsamples = {samples}\n',
     ])  # fmt: skip
     path = tmp_path / "podman.toml"
@@ -73,17 +73,6 @@ def node_table(tmp_path: Path, lab: PodmanLab, speed: int) -> list[str]:
         "env = { " + ", ".join(f"{k} = {toml_str(v)}" for k, v in env.items()) + " }",
         f"vars = {{ speed = {speed} }}",
         "simulated = true",
-        "",
-    ]
-
-
-def container_table(owner: str, lab: PodmanLab, *options: str) -> list[str]:
-    return [
-        f"[{owner}.container]",
-        'runtime = "podman"',
-        f"image = {toml_str(lab.rootfs)}",
-        "options = [" + ", ".join(toml_str(o) for o in (*options, "--rootfs")) + "]",
-        "mounts = [" + ", ".join(toml_str(m) for m in lab.mounts) + "]",
         "",
     ]
 
@@ -186,7 +175,7 @@ async def test_a_fleet_service_runs_in_a_podman_container_and_is_stopped_with_it
         "[services.sim]",
         f"command = {toml_str(ENDPOINT)}",
         'port = 0\nmodel = "sim-llm"\nready_timeout_s = 30\nmax_in_flight = 24\nsimulated = true',
-        *container_table("services.sim", podman_lab, "--network=host"),
+        *podman_lab.container_toml("services.sim", "--network=host"),
         "[benchmarks.llm]",
         'dataset = "synthetic"\ndataset_size = 13368\nmodel = "demo"\nmax_tokens = 8',
         "simulated = true",

@@ -21,7 +21,8 @@ from engine.model import RunState
 from engine.results.store import ResultsStore
 from engine.run.orchestrator import Orchestrator
 from tests.support.config_writer import HARNESS, demo_benchmark
-from tests.support.paths import DOUBLES_DIR
+from tests.support.paths import DOUBLES_DIR, REPO_ROOT
+from tests.support.podman import PodmanLab
 from tests.support.processes import live_processes_naming
 from tests.support.slurm import SlurmCluster
 
@@ -37,10 +38,13 @@ def slurm_config(
     command: str = HARNESS,
     settings: str = "",
     path: str | None = None,
+    node_extra: str = "",
+    extra: tuple[str, ...] = (),
 ) -> Path:
     node = cluster.node_toml("cluster", tmp_path / "nodes" / "cluster", slurm)
     if path is not None:
         node = node.replace("env = { ", f'env = {{ PATH = "{path}", ')
+    node = node.replace("env = { ", f"env = {{ {node_extra}") if node_extra else node
     text = "\n".join(
         [
             "[settings]",
@@ -52,6 +56,7 @@ def slurm_config(
             node,
             *demo_benchmark(command),
             "",
+            *extra,
             plan,
         ]
     )
@@ -99,10 +104,22 @@ def one_run(samples: int) -> str:
     return f'[[plan]]\nkind = "run"\nnode = "cluster"\nbenchmark = "demo"\nsamples = {samples}\n'
 
 
-def journal_job_id(tmp_path: Path) -> str:
+def journal_started(tmp_path: Path) -> dict:
     lines = (tmp_path / "results" / "journal.jsonl").read_text().splitlines()
     (started,) = [json.loads(x) for x in lines if json.loads(x)["event"] == "started"]
-    return str(started["job_id"])
+    return started
+
+
+def journal_job_id(tmp_path: Path) -> str:
+    return str(journal_started(tmp_path)["job_id"])
+
+
+async def plan_run(orch: Orchestrator, timeout_s: float):  # noqa: ANN201
+    """The plan's outcome; the orchestrator closed however it ends."""
+    try:
+        return await asyncio.wait_for(orch.run_plan(), timeout_s)
+    finally:
+        await orch.close()
 
 
 def states(orch: Orchestrator) -> list[RunStateChanged]:
@@ -395,3 +412,33 @@ async def test_a_slurm_runs_gpus_are_sampled_from_inside_its_allocation(
     # the query and the stream: steps of the run's job (the preflight's srun is a job too)
     mine = [step for job, step in ran_in if job == job_id]
     assert len(mine) >= 2 and all(step.isdigit() for step in mine), ran_in
+
+
+async def test_a_slurm_run_in_a_podman_container_is_stopped_by_name_inside_its_job(
+    tmp_path: Path, slurm_cluster: SlurmCluster, podman_lab: PodmanLab
+) -> None:
+    """The harness runs in a real podman container inside the batch job (tests/support/podman.py)
+    and ignores TERM. Slurm here follows a job's processes by their parents
+    (proctrack/linuxproc) and podman's conmon leaves that tree, so scancel alone would leave
+    the container running: the cancel stops it by its name first, in a step of the job."""
+    env = {**podman_lab.env, "PYTHONPATH": str(REPO_ROOT)}
+    cfg = slurm_config(
+        tmp_path, slurm_cluster, one_run(3000),
+        command=f"trap '' TERM; test -e /run/.containerenv && {HARNESS}",
+        node_extra="".join(f'{k} = "{v}", ' for k, v in env.items()),
+        extra=tuple(podman_lab.container_toml("benchmarks.demo")),
+    )  # fmt: skip
+    cfg.write_text(cfg.read_text().replace("vars = {", f'python = "{sys.executable}"\nvars = {{'))
+    orch = Orchestrator(load_config(cfg))
+    seen = states(orch)
+    orch.bus.add_listener(
+        lambda e: orch.cancel(e.run_id) if isinstance(e, RunProgress) and e.completed else None
+    )
+    outcome = await plan_run(orch, 90)
+    assert outcome.cancelled == ("s1-cluster-3000",), [(e.state, e.detail) for e in seen]
+    name = journal_started(tmp_path)["container"]["name"]
+    assert name.startswith("mlc-s1-cluster-3000-") and name not in podman_lab.containers()
+    # The job ends as the container does (its client exits 137: FAILED), or by the scancel
+    # that follows; it must not run on.
+    assert slurm_cluster.job_state(journal_job_id(tmp_path)) in ("FAILED", "CANCELLED")
+    assert live_processes_naming(str(tmp_path / "nodes")) == []

@@ -55,6 +55,20 @@ class PodmanLab:
         return subprocess.run(["podman", *args], env={**os.environ, **self.env},
                               capture_output=True, text=True, timeout=timeout)  # fmt: skip
 
+    def container_toml(self, owner: str, *options: str) -> list[str]:
+        """`[<owner>.container]` running this lab's rootfs with podman (`--rootfs` last: the
+        image is then a directory)."""
+        from tests.support.config_writer import toml_str
+
+        return [
+            f"[{owner}.container]",
+            'runtime = "podman"',
+            f"image = {toml_str(self.rootfs)}",
+            "options = [" + ", ".join(toml_str(o) for o in (*options, "--rootfs")) + "]",
+            "mounts = [" + ", ".join(toml_str(m) for m in self.mounts) + "]",
+            "",
+        ]
+
     def containers(self) -> list[str]:
         """Names of every container this podman knows, running or not (`podman ps -a`)."""
         res = self.podman("ps", "-a", "--format", "{{.Names}}")
