@@ -32,15 +32,24 @@ IN_CONTAINER = f"test -e /run/.containerenv && {HARNESS}"
 
 
 def podman_config(
-    tmp_path: Path, lab: PodmanLab, samples: int, speed: int = 200, *, command: str = IN_CONTAINER
+    tmp_path: Path,
+    lab: PodmanLab,
+    samples: int,
+    speed: int = 200,
+    *,
+    command: str = IN_CONTAINER,
+    bench_extra: str = "",
+    mode: str = "performance",
 ) -> Path:
     text = "\n".join([
         *settings_table(tmp_path),
         *node_table(tmp_path, lab, speed),
         *demo_benchmark(command),
+        bench_extra,
         "",
         *lab.container_toml("benchmarks.demo"),
-        f'[[plan]]\nkind = "run"\nnode = "box"\nbenchmark = "demo"\nsamples = {samples}\n',
+        f'[[plan]]\nkind = "run"\nnode = "box"\nbenchmark = "demo"\nsamples = {samples}',
+        f'mode = "{mode}"\n',
     ])  # fmt: skip
     path = tmp_path / "podman.toml"
     path.write_text(text)
@@ -77,6 +86,14 @@ def node_table(tmp_path: Path, lab: PodmanLab, speed: int) -> list[str]:
     ]
 
 
+async def run_plan(path: Path):  # noqa: ANN201
+    orch = Orchestrator(load_config(path))
+    try:
+        return await asyncio.wait_for(orch.run_plan(), 60)
+    finally:
+        await orch.close()
+
+
 def journal_container(tmp_path: Path) -> dict[str, str]:
     lines = (tmp_path / "results" / "journal.jsonl").read_text().splitlines()
     (started,) = [json.loads(x) for x in lines if json.loads(x)["event"] == "started"]
@@ -110,11 +127,7 @@ async def cancelled_mid_run(tmp_path: Path, lab: PodmanLab, command: str) -> Non
 async def test_a_run_in_a_podman_container_finishes_and_its_container_is_gone(
     tmp_path: Path, podman_lab: PodmanLab
 ) -> None:
-    orch = Orchestrator(load_config(podman_config(tmp_path, podman_lab, 200)))
-    try:
-        outcome = await asyncio.wait_for(orch.run_plan(), 60)
-    finally:
-        await orch.close()
+    outcome = await run_plan(podman_config(tmp_path, podman_lab, 200))
     assert outcome.ok, outcome.failures
     (rec,) = ResultsStore(tmp_path / "results").runs()
     assert rec.summary.state == RunState.SUCCEEDED and rec.summary.samples_processed == 200
@@ -217,3 +230,24 @@ async def test_check_says_whether_the_runtime_answers(
     (facts,) = await check_nodes(load_config(path))
     assert [(c.runtime, c.usable) for c in facts.containers] == [("docker", False)]
     assert not facts.ready and "box: container: docker is not usable: " in facts_table([facts])
+
+
+async def test_the_accuracy_step_scores_in_a_container_of_the_same_image(
+    tmp_path: Path, podman_lab: PodmanLab
+) -> None:
+    """The bundled scoring script, also checking /run/.containerenv: it scores only where
+    the harness ran, in a container of the benchmark's image (`<name>-accuracy`, --rm)."""
+    score = ("test -e /run/.containerenv && {python} -m engine.harness.score "
+             "--accuracy-log {accuracy_log} --shard-start {shard_start}")  # fmt: skip
+    cfg = podman_config(tmp_path, podman_lab, 60, 500, mode="accuracy",
+                        command=f"{IN_CONTAINER} --tokens 8",
+                        bench_extra=f"accuracy_command = {toml_str(score)}")  # fmt: skip
+    outcome = await run_plan(cfg)
+    assert outcome.ok, outcome.failures
+    (rec,) = ResultsStore(tmp_path / "results").runs()
+    assert rec.summary.accuracy is not None and rec.summary.accuracy.state == "scored"
+    assert rec.summary.accuracy.verdict == "met", rec.summary.accuracy
+    name = journal_container(tmp_path)["name"]
+    line = rec.summary.accuracy.command
+    assert line.startswith(f"podman run --rm --init --name {name}-accuracy ")
+    assert f"{name}-accuracy" not in podman_lab.containers()
