@@ -18,6 +18,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	bash .ci/ensure-sshd
 	bash .ci/ensure-slurm
+	bash .ci/ensure-podman
 	$(BIN)/python -m pytest -q -n 4 --dist loadgroup
 
 bench: $(STAMP)

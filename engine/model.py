@@ -116,6 +116,36 @@ class SlurmSpec:
 
 
 @dataclass(frozen=True)
+class ContainerSpec:
+    """The container a benchmark's harness or a service runs in (`[benchmarks.X.container]`,
+    `[services.X.container]`); engine/transport/containers.py builds its command lines."""
+
+    runtime: str  # docker | podman | enroot (pyxis: srun --container-image, Slurm nodes only)
+    image: str
+    gpus: str | None = None  # "all", or device indexes "0,1"; None: no GPU
+    mounts: tuple[str, ...] = ()  # "host_path:container_path[:ro]"
+    options: tuple[str, ...] = ()  # extra runtime flags, one argument each
+
+
+@dataclass(frozen=True)
+class ContainerRef:
+    """The container a run or service runs in, by the name mlconsole gave it: what a cancel
+    stops (engine/transport/containers.py), recorded in the journal for a later console."""
+
+    runtime: str  # docker | podman | enroot
+    name: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"runtime": self.runtime, "name": self.name}
+
+    @classmethod
+    def from_json(cls, data: object) -> ContainerRef | None:
+        if not isinstance(data, Mapping) or not data.get("name") or not data.get("runtime"):
+            return None
+        return cls(str(data["runtime"]), str(data["name"]))
+
+
+@dataclass(frozen=True)
 class NodeSpec:
     """One node of the inventory, as the config describes it."""
 
@@ -188,6 +218,7 @@ class Benchmark:
     request_extra: Mapping[str, object] = field(default_factory=dict)
     # Sharding a harness without a shard offset: the node-side dataset file to slice.
     shard_dataset: str | None = None
+    container: ContainerSpec | None = None  # the harness runs in this container
 
 
 @dataclass(frozen=True)
@@ -255,6 +286,7 @@ class ServiceSpec:
     request_timeout_s: float = 600.0
     return_token_ids: bool = True
     simulated: bool = False
+    container: ContainerSpec | None = None  # the server runs in this container
 
 
 @dataclass(frozen=True)
@@ -414,6 +446,17 @@ class PartitionFacts:
 
 
 @dataclass(frozen=True)
+class RuntimeFacts:
+    """Whether a container runtime the plan uses on a node answers (preflight): docker or
+    podman's `info` (their daemon or service, not only the client), pyxis's srun flag."""
+
+    runtime: str
+    usable: bool
+    version: str | None = None
+    detail: str = ""  # the runtime's own words when it is not usable
+
+
+@dataclass(frozen=True)
 class NodeFacts:
     """What a probe learned about a node. `gpu_state` is 'ok', 'no-driver', 'no-nvidia-smi'
     or 'unknown'; `warnings` are things to look at that do not stop a run."""
@@ -438,6 +481,7 @@ class NodeFacts:
     cpu_sockets: int | None = None  # distinct "physical id"s
     memory_bytes: int | None = None  # /proc/meminfo MemTotal
     slurm: PartitionFacts | None = None  # Slurm nodes: the partition's state
+    containers: tuple[RuntimeFacts, ...] = ()  # the container runtimes the plan uses here
 
     @property
     def ready(self) -> bool:
@@ -447,4 +491,5 @@ class NodeFacts:
             and self.loadgen_version is not None
             and not self.audit_config
             and partition_ok
+            and all(c.usable for c in self.containers)
         )

@@ -81,6 +81,8 @@ BENCHMARK_KEYS = (
     "request_extra",
     # sharding a harness that has no shard offset
     "shard_dataset",
+    # the container the harness runs in (engine/config/container.py)
+    "container",
 )
 # Generation settings a benchmark may set to false: the request then leaves them out (for
 # servers that refuse fields they do not know, like trtllm-serve).
@@ -100,7 +102,10 @@ SERVICE_KEYS = (
     "request_timeout_s",
     "return_token_ids",
     "simulated",
+    "container",
 )
+# [benchmarks.NAME.container] / [services.NAME.container]
+CONTAINER_KEYS = ("runtime", "image", "gpus", "mounts", "options")
 FORWARD_MODES = ("auto", "ssh", "direct")
 # Benchmark keys that are templates ({placeholder} filled per run).
 TEMPLATE_FIELDS = ("command", "log_dir", "cwd", "user_conf", "shard_dataset", "accuracy_command")

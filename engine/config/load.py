@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from engine.config.container import check_container_nodes, container_spec
 from engine.config.keys import (
     BENCHMARK_KEYS,
     FORWARD_MODES,
@@ -117,6 +118,18 @@ def parse_config(text: str, file: str = "<config>") -> Config:
     }
     plan, usage = build_plan(top, nodes, benchmarks, services)
     _check_templates(source, nodes, benchmarks, usage)
+    service_nodes: dict[str, list[str]] = {}
+    for stage in plan.stages:
+        if stage.fleet is not None:
+            service_nodes.setdefault(stage.fleet.service, []).extend(stage.fleet.nodes)
+    check_container_nodes(
+        source,
+        nodes,
+        {**{("benchmarks", n): b.container for n, b in benchmarks.items()},
+         **{("services", n): s.container for n, s in services.items()}},
+        {**{("benchmarks", b): n for b, n in usage.items()},
+         **{("services", v): n for v, n in service_nodes.items()}},
+    )  # fmt: skip
     if settings.baseline_node is not None and settings.baseline_node not in nodes:
         raise source.error(
             ("settings", "baseline_node"),
@@ -332,6 +345,7 @@ def _benchmark(sec: Section) -> Benchmark:
         seed=_optional(sec, "seed", d.seed, integer=True),
         request_extra=_request_extra(sec),
         shard_dataset=sec.string("shard_dataset", d.shard_dataset),
+        container=container_spec(sec),
     )
     for field in TEMPLATE_FIELDS:
         template = getattr(bench, field)
@@ -447,6 +461,7 @@ def _service(sec: Section) -> ServiceSpec:
         request_timeout_s=sec.seconds("request_timeout_s", d.request_timeout_s),
         return_token_ids=sec.boolean("return_token_ids", d.return_token_ids),
         simulated=sec.boolean("simulated", d.simulated),
+        container=container_spec(sec),
     )
 
 

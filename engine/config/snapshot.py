@@ -13,7 +13,16 @@ from dataclasses import fields
 from typing import Any
 
 from engine.config.keys import OPTIONAL_SAMPLING_KEYS, SSH_ONLY_KEYS
-from engine.model import Benchmark, Config, NodeSpec, ServiceSpec, Settings, SlurmSpec, Stage
+from engine.model import (
+    Benchmark,
+    Config,
+    ContainerSpec,
+    NodeSpec,
+    ServiceSpec,
+    Settings,
+    SlurmSpec,
+    Stage,
+)
 from engine.secrets import REDACTED, is_secret_name, redact_inline
 
 _SECRET_KEYS = frozenset({"password", "passphrase", "token", "secret"})
@@ -61,7 +70,8 @@ def resolved_dict(config: Config) -> dict[str, Any]:
         "settings": _plain(config.settings, Settings),
         "nodes": {name: _node_table(node) for name, node in config.nodes.items()},
         "services": {
-            name: _plain(sv, ServiceSpec, skip=("name",)) for name, sv in config.services.items()
+            name: _with_container(_plain(sv, ServiceSpec, skip=("name", "container")), sv)
+            for name, sv in config.services.items()
         },
         "benchmarks": {name: _benchmark_table(b) for name, b in config.benchmarks.items()},
         "plan": [_stage_table(stage) for stage in config.plan.stages],
@@ -69,7 +79,8 @@ def resolved_dict(config: Config) -> dict[str, Any]:
 
 
 def _benchmark_table(bench: Benchmark) -> dict[str, Any]:
-    table = _plain(bench, Benchmark, skip=("name", "request_extra"))
+    table = _with_container(_plain(bench, Benchmark, skip=("name", "request_extra", "container")),
+                            bench)  # fmt: skip
     if not bench.command:
         del table["command"]  # a benchmark only fleet stages use has none
     for key in OPTIONAL_SAMPLING_KEYS:  # None means "left out of requests": written false
@@ -77,6 +88,12 @@ def _benchmark_table(bench: Benchmark) -> dict[str, Any]:
             table[key] = False
     if bench.request_extra:
         table["request_extra"] = dict(bench.request_extra)
+    return table
+
+
+def _with_container(table: dict[str, Any], owner: Benchmark | ServiceSpec) -> dict[str, Any]:
+    if owner.container is not None:
+        table["container"] = _plain(owner.container, ContainerSpec)
     return table
 
 

@@ -19,13 +19,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from engine.errors import LinkLost, MlconsoleError, TransportError
 from engine.fleet.client import EndpointClient, EndpointFailure
 from engine.model import NodeSpec, ServiceSpec
-from engine.transport import detach
-from engine.transport.base import LaunchRequest, PortForward, RunHandle, Transport
+from engine.transport import containers, detach
+from engine.transport.base import ContainerRef, LaunchRequest, PortForward, RunHandle, Transport
 from engine.transport.tail import LineTail
 
 POLL_S = 0.5
@@ -153,7 +153,7 @@ async def start_service(
         "stderr": LineTail(f"{sdir}/{detach.STDERR}"),
     }
     try:
-        existing, job_host = await _existing(transport, node, sdir)
+        existing, job_host = await _existing(transport, node, service, sdir)
         port = service.port or (await _read_port(transport, sdir) if existing else None)
         why = "its port is not known yet"
         if port:
@@ -225,7 +225,7 @@ async def _probe_url(url: str, service: ServiceSpec) -> tuple[bool, str, tuple[s
 
 
 async def _existing(
-    transport: Transport, node: NodeSpec, sdir: str
+    transport: Transport, node: NodeSpec, service: ServiceSpec, sdir: str
 ) -> tuple[RunHandle | None, str | None]:
     """The service's wrapper from an earlier start, when it is still running, and the
     address of the host a scheduler gave it (None elsewhere). A Slurm transport finds the
@@ -235,9 +235,18 @@ async def _existing(
         pid = int(raw.decode().strip())
     except ValueError:
         return None, None
-    handle = RunHandle(node.name, "service", sdir, pid)
+    handle = RunHandle(node.name, "service", sdir, pid, container=_container(node, service))
     status = await transport.status(handle)
     return (handle, status.address) if status.state == "running" else (None, None)
+
+
+def _container(node: NodeSpec, service: ServiceSpec) -> ContainerRef | None:
+    """The service's container by the one name it has on this node (its dir's), so that a
+    later console that reuses or stops the server finds the container too."""
+    if service.container is None:
+        return None
+    name = containers.container_name(f"service-{service.name}-{service.port}", node.name)
+    return ContainerRef(service.container.runtime, name)
 
 
 async def _launch(
@@ -256,8 +265,15 @@ async def _launch(
     request = LaunchRequest(
         run_id=f"service-{service.name}", run_dir=sdir, command=command, cwd=cwd, env=env
     )
+    ref = _container(node, service)
     try:
-        return await transport.start(request)
+        if service.container is not None and ref is not None:
+            # A container left under this name (its wrapper gone) would block the name.
+            await containers.stop_container(transport, RunHandle(node.name, "service", sdir, 0,
+                                                                 container=ref))  # fmt: skip
+            request = containers.in_container(request, service.container, ref.name,
+                                              node_gpus=node.gpus)  # fmt: skip
+        return replace(await transport.start(request), container=ref)
     except (TransportError, LinkLost, OSError) as exc:
         raise ServiceFailed(node.name, service.name, f"could not start: {exc}") from None
 
@@ -357,7 +373,7 @@ async def stop(transport: Transport, running: RunningService, *, force: bool = F
     if running.handle is None or (running.service.keep_running and not force):
         return False
     try:
-        await transport.cancel(running.handle, grace_s=5.0)
+        await containers.cancel_run(transport, running.handle, grace_s=5.0)
     except (TransportError, LinkLost, OSError):
         return False
     return True

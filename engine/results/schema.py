@@ -279,6 +279,8 @@ class RunSummary:
     accuracy: AccuracyRecord | None = None
     # A compliance test's record (runs of a compliance stage).
     compliance: ComplianceRecord | None = None
+    # The container the harness ran in: runtime, image, and the name mlconsole gave it.
+    container: Mapping[str, str] | None = None
 
     @property
     def state(self) -> RunState | None:
@@ -333,6 +335,8 @@ class RunSummary:
             out["accuracy"] = self.accuracy.to_json()
         if self.compliance is not None:
             out["compliance"] = self.compliance.to_json()
+        if self.container is not None:
+            out["container"] = dict(self.container)
         return out
 
     @classmethod
@@ -371,6 +375,8 @@ class RunSummary:
             ),
             accuracy=AccuracyRecord.from_json(data.get("accuracy")),
             compliance=ComplianceRecord.from_json(data.get("compliance")),
+            container={str(k): str(v) for k, v in data["container"].items()}
+            if isinstance(data.get("container"), Mapping) else None,
         )
 
 

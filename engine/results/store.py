@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.model import RunSpec, RunState
+from engine.model import ContainerRef, RunSpec, RunState
 from engine.results.group_schema import GroupSummary, read_group_summary
 from engine.results.schema import (
     GROUP_SUMMARY_FILE,
@@ -91,6 +91,7 @@ class StartedRun:
     config: str = ""
     t: float = 0.0
     job_id: str | None = None  # the scheduler's job (Slurm): how a later console finds it
+    container: ContainerRef | None = None  # the run's container, stopped by name on cancel
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -105,6 +106,7 @@ class StartedRun:
             "config": self.config,
             "t": self.t,
             **({"job_id": self.job_id} if self.job_id else {}),
+            **({"container": self.container.to_json()} if self.container else {}),
         }
 
     @classmethod
@@ -120,6 +122,7 @@ class StartedRun:
                 config=str(entry.get("config") or ""),
                 t=float(entry.get("t") or 0.0),
                 job_id=str(entry["job_id"]) if entry.get("job_id") else None,
+                container=ContainerRef.from_json(entry.get("container")),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not a journal 'started' line (no {exc})") from exc

@@ -6,7 +6,9 @@ the scores are checked against the model's targets (`engine.checks.accuracy`).
 Why on the node: the accuracy log can be gigabytes and the scoring script needs the dataset
 and tokenizer that live there. The command is a template like the harness's command, with two
 more placeholders: `{accuracy_log}` (the node-side path of the run's accuracy log) and
-`{log_dir}`; it runs in the harness's working directory with the node's env.
+`{log_dir}`; it runs in the harness's working directory with the node's env, and in the
+benchmark's docker/podman container when it has one (the scoring script's packages are the
+image's), a container of its own named after the run's (`<name>-accuracy`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from engine.errors import LinkLost, MlconsoleError, TransportError
 from engine.loadgen.files import LOADGEN_ACCURACY_FILE
 from engine.model import Benchmark, NodeSpec
 from engine.run.templates import TemplateError, render_template
+from engine.transport import containers
 from engine.transport.base import Transport
 
 # Reference scoring scripts take minutes on a full dataset (ROUGE over 13,368 articles).
@@ -52,6 +55,7 @@ async def run_accuracy_step(
     cwd: str,
     run_dir: Path,
     env: Mapping[str, str],
+    container_name: str | None = None,
 ) -> AccuracyRecord:
     """Score the run: never raises for the command's own failures (they are the record's
     `failed` state with the reason); a lost link propagates (the caller reconnects)."""
@@ -62,6 +66,11 @@ async def run_accuracy_step(
     except TemplateError as exc:
         return AccuracyRecord("failed", template, None,
                               f"benchmarks.{benchmark.name}.accuracy_command: {exc}")  # fmt: skip
+    spec = benchmark.container
+    if spec is not None and spec.runtime != "enroot" and container_name is not None:
+        # --rm: the container goes with the command; env reaches it by name from the script.
+        command = containers.run_line(spec, f"{container_name}-accuracy", command, cwd,
+                                      paths=[cwd, log_dir], env_names=list(env))  # fmt: skip
     try:
         res = await transport.run_shell(
             shell_script(command, cwd, env), timeout=ACCURACY_TIMEOUT_S
@@ -100,6 +109,7 @@ async def score_run(ex: object, transport: Transport, ok: bool) -> AccuracyRecor
             transport, ex.node, ex.benchmark, ex.rendered.values,
             log_dir=log_dir, cwd=p.cwd or p.node_run_dir, run_dir=p.run_dir,
             env=ex.launch_env(),
+            container_name=ex.handle.container.name if ex.handle and ex.handle.container else None,
         )  # fmt: skip
     except LinkLost as exc:
         return AccuracyRecord("failed", command, None, f"the link to {ex.node.name} was lost: {exc}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -161,12 +162,16 @@ class Orchestrator:
         except ImportError:
             return None
         transport = await self.transport(node.name)
+        wait = None
         if job_id and isinstance(transport, SlurmTransport):
-            # Compute nodes take no SSH: nvidia-smi runs inside the run's own allocation.
+            # Compute nodes take no SSH: nvidia-smi runs inside the run's own allocation,
+            # once the job has one.
+            wait = functools.partial(transport.wait_started, job_id)
             transport = transport.in_job(job_id)
         return await RunTelemetry.start(
-            transport, node, run_dir, self.config.settings.telemetry_interval_s, self.bus
-        )
+            transport, node, run_dir, self.config.settings.telemetry_interval_s, self.bus,
+            wait=wait,
+        )  # fmt: skip
 
     # --- preflight ----------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from engine.events import EventBus, NodeChecked, NodeStateChanged
 from engine.model import Config, GpuInfo, NodeFacts, NodeSpec, NodeState, RunSpec
 from engine.checks.compliance import MARKER
 from engine.run.audit_config import audit_config_sentence
+from engine.run.container_preflight import probe_runtimes, runtime_sentence, runtimes_on
 from engine.transport.base import Transport
 
 GPU_FIELDS = "index,name,memory.total,memory.used,driver_version,uuid,utilization.gpu"
@@ -324,7 +325,11 @@ def audit_cwds(config: Config, node: NodeSpec) -> list[str]:
 
 
 async def check_node(
-    node: NodeSpec, benchmarks_cwds: Sequence[str] = (), *, transport: Transport | None = None
+    node: NodeSpec,
+    benchmarks_cwds: Sequence[str] = (),
+    *,
+    transport: Transport | None = None,
+    runtimes: Sequence[str] = (),
 ) -> NodeFacts:
     """Connect, probe and close one node, within its own timeouts; never raises for the
     node's faults (they come back as `reachable=False` or `error`). `elapsed_s` is the
@@ -345,6 +350,10 @@ async def check_node(
                     node.name, reachable=False, error=exc.reason, elapsed_s=time.monotonic() - t0
                 )
             facts = await probe(transport, benchmarks_cwds)
+            if runtimes and facts.reachable:  # the container runtimes the plan uses here
+                facts = dataclasses.replace(
+                    facts, containers=await probe_runtimes(transport, runtimes)
+                )
     except TimeoutError:
         return NodeFacts(
             node.name,
@@ -378,7 +387,8 @@ async def preflight_nodes(
     async def one(name: str) -> NodeFacts:
         bus.publish(NodeStateChanged(name, NodeState.CHECKING))
         node = config.nodes[name]
-        facts = await check_node(node, audit_cwds(config, node), transport=transport_for(node))
+        facts = await check_node(node, audit_cwds(config, node), transport=transport_for(node),
+                                 runtimes=runtimes_on(config, node))  # fmt: skip
         bus.publish(NodeChecked(facts))
         state = NodeState.READY if facts.reachable else NodeState.UNREACHABLE
         bus.publish(NodeStateChanged(name, state, facts.error or "; ".join(facts.warnings)))
@@ -395,7 +405,7 @@ async def check_nodes(config: Config, *, on_result: OnResult | None = None) -> l
     called as each node finishes; the list comes back in the config's node order."""
 
     async def one(node: NodeSpec) -> NodeFacts:
-        facts = await check_node(node, audit_cwds(config, node))
+        facts = await check_node(node, audit_cwds(config, node), runtimes=runtimes_on(config, node))
         if on_result is not None:
             out = on_result(facts)
             if inspect.isawaitable(out):
@@ -450,6 +460,8 @@ def facts_table(facts: Sequence[NodeFacts]) -> str:
             from engine.run.slurm_preflight import partition_sentence
 
             lines.append(f"{f.node}: slurm: {partition_sentence(f.slurm)}")
+        for c in f.containers:
+            lines.append(f"{f.node}: container: {runtime_sentence(c)}")
         if f.error:
             lines.append(f"{f.node}: error: {f.error}")
         for w in f.warnings:

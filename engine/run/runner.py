@@ -50,8 +50,8 @@ from engine.run.outcome import what_runs as _what_runs
 from engine.run.progress_sources import progress_sources
 from engine.run.templates import RenderedRun, render_run
 from engine.secrets import redact_dir, secret_values
-from engine.transport import detach
-from engine.transport.base import LaunchRequest, RunHandle, Transport
+from engine.transport import containers, detach
+from engine.transport.base import ContainerRef, LaunchRequest, RunHandle, Transport
 from engine.transport.tail import LineTail
 
 MAX_LOG_LINES_PER_EVENT = 500
@@ -133,7 +133,7 @@ class RunExecution:
         )
         ex.handle = RunHandle(
             started.spec.node, started.spec.run_id, started.node_run_dir, started.pid,
-            started.job_id,
+            started.job_id, started.container,
         )  # fmt: skip
         return ex
 
@@ -148,6 +148,10 @@ class RunExecution:
             self.placement = await self._place(transport)
             request = await self._prepare(transport)
             self.handle = await transport.start(request)
+            if self.benchmark.container is not None:  # the name a cancel stops it by
+                name = containers.container_name(self.spec.run_id, self.placement.run_dir.name)
+                ref = ContainerRef(self.benchmark.container.runtime, name)
+                self.handle = dataclasses.replace(self.handle, container=ref)
         except (LaunchRefused, NodeUnreachable, MlconsoleError, ValueError, OSError) as exc:
             if self.compliance is not None and self.compliance.placed_at is not None:
                 await self.compliance.remove()
@@ -155,7 +159,8 @@ class RunExecution:
         p = self.placement
         self.ctx.store.journal_started(
             StartedRun(self.spec, p.run_dir.name, p.node_run_dir, p.log_dir, self.handle.pid,
-                       self.ctx.config.source, time.time(), self.handle.job_id)
+                       self.ctx.config.source, time.time(), self.handle.job_id,
+                       self.handle.container)
         )  # fmt: skip
         return await self.follow()
 
@@ -194,7 +199,7 @@ class RunExecution:
             try:
                 if self.cancelled and not cancelled:
                     try:
-                        await transport.cancel(self.handle)
+                        await containers.cancel_run(transport, self.handle)
                     except LinkLost:
                         raise
                     except TransportError as exc:  # the group survived TERM and KILL
@@ -359,7 +364,7 @@ class RunExecution:
             await transport.make_dirs(p.log_dir)
         if self.benchmark.shard_dataset is not None and self.spec.group_id is not None:
             await self._slice_dataset(transport)
-        return LaunchRequest(
+        request = LaunchRequest(
             run_id=self.spec.run_id,
             run_dir=p.node_run_dir,
             command=self.rendered.command,
@@ -367,6 +372,12 @@ class RunExecution:
             env=env,
             files={"user.conf": user_conf.encode()},
         )
+        if (spec := self.benchmark.container) is None:
+            return request
+        name = containers.container_name(self.spec.run_id, p.run_dir.name)
+        paths = [] if is_pattern(p.log_dir) else [p.log_dir]
+        return containers.in_container(request, spec, name, paths=paths,
+                                       node_gpus=self.node.gpus)  # fmt: skip
 
     def launch_env(self) -> dict[str, str]:
         """The environment the harness (and the accuracy step) runs with on the node."""
@@ -559,6 +570,10 @@ class RunExecution:
         )
         if self.accuracy is not None:
             summary = dataclasses.replace(summary, accuracy=self.accuracy)
+        if (c := self.handle.container if self.handle else None) is not None:
+            image = self.benchmark.container.image if self.benchmark.container else ""
+            record = {"runtime": c.runtime, "image": image, "name": c.name}
+            summary = dataclasses.replace(summary, container=record)
         if self.compliance is not None:
             await self.compliance.remove()  # already done unless the run ended early
             summary = dataclasses.replace(summary, compliance=self.compliance.record(p.run_dir))

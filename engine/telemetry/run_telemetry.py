@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -60,12 +60,20 @@ class RunTelemetry:
         sink: Sink | None = None,
         *,
         source: str | None = None,
+        wait: Callable[[], Awaitable[None]] | None = None,
     ) -> RunTelemetry:
         """Start sampling `node` into `run_dir`/telemetry.csv. `sink` is an EventBus (each
-        batch is published as TelemetrySampled) or a callable taking each TelemetryBatch."""
+        batch is published as TelemetrySampled) or a callable taking each TelemetryBatch.
+        `wait`, when given, is awaited first (a Slurm job's steps can only start once the
+        job runs: queued, there is nowhere to sample)."""
         self = cls(node, run_dir, sink)
-        batches = sample_node(transport, node, interval_s, source=source)
-        self._task = asyncio.create_task(self._consume(batches), name=f"telemetry-{node.name}")
+
+        async def sample() -> None:
+            if wait is not None:
+                await wait()
+            await self._consume(sample_node(transport, node, interval_s, source=source))
+
+        self._task = asyncio.create_task(sample(), name=f"telemetry-{node.name}")
         return self
 
     async def stop(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from engine.model import NodeSpec
+from engine.model import ContainerRef, NodeSpec
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class RunHandle:
     pid: int
     # A scheduler's job id (Slurm), when the run is a job; None on local and SSH nodes.
     job_id: str | None = None
+    container: ContainerRef | None = None  # the run's container, when it runs in one
 
 
 @dataclass(frozen=True)

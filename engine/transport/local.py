@@ -75,11 +75,13 @@ class LocalTransport:
         )
 
     async def stream_lines(self, argv: Sequence[str]) -> AsyncIterator[str]:
+        """With the node's env, as `run_shell` has it (PATH, SLURM_CONF, ...)."""
         proc = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
+            env={**os.environ, **self.node.env},
         )
         try:
             assert proc.stdout is not None

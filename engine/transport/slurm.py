@@ -298,6 +298,15 @@ class SlurmTransport:
             f"{info.state if info else 'unknown'} {CANCEL_WAIT_S:g} s after scancel"
         )
 
+    async def wait_started(self, job_id: str, poll_s: float = 0.5) -> None:
+        """Return once the job has left the queue (running, or already over): a job step
+        (`srun --overlap --jobid`) of a pending job is refused."""
+        while True:
+            info = await self.job_info(job_id)
+            if info is None or not info.pending:
+                return
+            await asyncio.sleep(poll_s)
+
     def in_job(self, job_id: str) -> JobSteps:
         """This transport with its commands run inside job `job_id`'s allocation."""
         return JobSteps(self, job_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -20,6 +21,8 @@ from engine.model import RunState
 from engine.results.store import ResultsStore
 from engine.run.orchestrator import Orchestrator
 from tests.support.config_writer import HARNESS, demo_benchmark
+from tests.support.paths import DOUBLES_DIR, REPO_ROOT
+from tests.support.podman import PodmanLab
 from tests.support.processes import live_processes_naming
 from tests.support.slurm import SlurmCluster
 
@@ -33,17 +36,27 @@ def slurm_config(
     *,
     slurm: str = 'partition = "debug"',
     command: str = HARNESS,
+    settings: str = "",
+    path: str | None = None,
+    node_extra: str = "",
+    extra: tuple[str, ...] = (),
 ) -> Path:
+    node = cluster.node_toml("cluster", tmp_path / "nodes" / "cluster", slurm)
+    if path is not None:
+        node = node.replace("env = { ", f'env = {{ PATH = "{path}", ')
+    node = node.replace("env = { ", f"env = {{ {node_extra}") if node_extra else node
     text = "\n".join(
         [
             "[settings]",
             f'results_dir = "{tmp_path / "results"}"',
             f'reports_dir = "{tmp_path / "reports"}"',
             "poll_interval_s = 0.2",
+            settings,
             "",
-            cluster.node_toml("cluster", tmp_path / "nodes" / "cluster", slurm),
+            node,
             *demo_benchmark(command),
             "",
+            *extra,
             plan,
         ]
     )
@@ -91,10 +104,22 @@ def one_run(samples: int) -> str:
     return f'[[plan]]\nkind = "run"\nnode = "cluster"\nbenchmark = "demo"\nsamples = {samples}\n'
 
 
-def journal_job_id(tmp_path: Path) -> str:
+def journal_started(tmp_path: Path) -> dict:
     lines = (tmp_path / "results" / "journal.jsonl").read_text().splitlines()
     (started,) = [json.loads(x) for x in lines if json.loads(x)["event"] == "started"]
-    return str(started["job_id"])
+    return started
+
+
+def journal_job_id(tmp_path: Path) -> str:
+    return str(journal_started(tmp_path)["job_id"])
+
+
+async def plan_run(orch: Orchestrator, timeout_s: float):  # noqa: ANN201
+    """The plan's outcome; the orchestrator closed however it ends."""
+    try:
+        return await asyncio.wait_for(orch.run_plan(), timeout_s)
+    finally:
+        await orch.close()
 
 
 def states(orch: Orchestrator) -> list[RunStateChanged]:
@@ -352,3 +377,68 @@ async def test_telemetry_commands_run_inside_the_runs_allocation(
     finally:
         await t.cancel(handle)
     assert slurm_cluster.job_state(handle.job_id or "") == "CANCELLED"
+
+
+async def test_a_slurm_runs_gpus_are_sampled_from_inside_its_allocation(
+    tmp_path: Path, slurm_cluster: SlurmCluster
+) -> None:
+    """No GPU exists here: the node's PATH starts with a dir holding `nvidia-smi`, a wrapper
+    that logs the Slurm job and step it runs in, then runs tests/support/doubles/nvidia-smi,
+    a TEST DOUBLE printing made-up numbers (two H100s) in nvidia-smi's format. What is real:
+    the sampler's query and `-lms` stream are job steps of the run's own job
+    (`srun --overlap --jobid`), and telemetry.csv and the summary record what came back."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    steps = tmp_path / "steps.log"
+    wrapper = bindir / "nvidia-smi"
+    wrapper.write_text(f'#!/bin/sh\necho "$SLURM_JOB_ID $SLURM_STEP_ID" >> {steps}\n'
+                       f'exec {DOUBLES_DIR / "nvidia-smi"} "$@"\n')  # fmt: skip
+    wrapper.chmod(0o755)
+    cfg = slurm_config(tmp_path, slurm_cluster, one_run(400), path=f"{bindir}:{os.environ['PATH']}",
+                       settings="telemetry_interval_s = 0.2")  # fmt: skip
+    orch = Orchestrator(load_config(cfg))
+    try:
+        outcome = await asyncio.wait_for(orch.run_plan(), 90)
+    finally:
+        await orch.close()
+    assert outcome.succeeded == ("s1-cluster-400",), outcome.failures
+    (rec,) = ResultsStore(tmp_path / "results").runs()
+    t = rec.summary.telemetry
+    assert t.state == "ok", t.detail
+    assert t.samples and t.samples >= 2 and [g.gpu for g in t.gpus] == [0, 1]
+    assert len((rec.run_dir / "telemetry.csv").read_text().splitlines()) > 2
+    job_id = journal_job_id(tmp_path)
+    ran_in = {tuple(x.split()) for x in steps.read_text().splitlines()}
+    # the query and the stream: steps of the run's job (the preflight's srun is a job too)
+    mine = [step for job, step in ran_in if job == job_id]
+    assert len(mine) >= 2 and all(step.isdigit() for step in mine), ran_in
+
+
+async def test_a_slurm_run_in_a_podman_container_is_stopped_by_name_inside_its_job(
+    tmp_path: Path, slurm_cluster: SlurmCluster, podman_lab: PodmanLab
+) -> None:
+    """The harness runs in a real podman container inside the batch job (tests/support/podman.py)
+    and ignores TERM. Slurm here follows a job's processes by their parents
+    (proctrack/linuxproc) and podman's conmon leaves that tree, so scancel alone would leave
+    the container running: the cancel stops it by its name first, in a step of the job."""
+    env = {**podman_lab.env, "PYTHONPATH": str(REPO_ROOT)}
+    cfg = slurm_config(
+        tmp_path, slurm_cluster, one_run(3000),
+        command=f"trap '' TERM; test -e /run/.containerenv && {HARNESS}",
+        node_extra="".join(f'{k} = "{v}", ' for k, v in env.items()),
+        extra=tuple(podman_lab.container_toml("benchmarks.demo")),
+    )  # fmt: skip
+    cfg.write_text(cfg.read_text().replace("vars = {", f'python = "{sys.executable}"\nvars = {{'))
+    orch = Orchestrator(load_config(cfg))
+    seen = states(orch)
+    orch.bus.add_listener(
+        lambda e: orch.cancel(e.run_id) if isinstance(e, RunProgress) and e.completed else None
+    )
+    outcome = await plan_run(orch, 90)
+    assert outcome.cancelled == ("s1-cluster-3000",), [(e.state, e.detail) for e in seen]
+    name = journal_started(tmp_path)["container"]["name"]
+    assert name.startswith("mlc-s1-cluster-3000-") and name not in podman_lab.containers()
+    # The job ends as the container does (its client exits 137: FAILED), or by the scancel
+    # that follows; it must not run on.
+    assert slurm_cluster.job_state(journal_job_id(tmp_path)) in ("FAILED", "CANCELLED")
+    assert live_processes_naming(str(tmp_path / "nodes")) == []

@@ -61,3 +61,25 @@ def test_mlconsole_check_prints_the_partitions_state(
     )  # fmt: skip
     assert "down: slurm: partition down DOWN: " in res.stdout, res.stdout + res.stderr
     assert "down: error: Slurm partition down is down" in res.stdout
+
+
+async def test_check_says_whether_pyxis_can_run_an_enroot_container(
+    tmp_path: Path, slurm_cluster: SlurmCluster
+) -> None:
+    """pyxis is not installed on this Slurm: srun offers no --container-image, and check says
+    so for a node whose plan runs a benchmark in an enroot container (it is not ready)."""
+    text = "\n".join([
+        "[settings]",
+        f'results_dir = "{tmp_path / "results"}"',
+        slurm_cluster.node_toml("debug", tmp_path / "nodes" / "debug"),
+        '[benchmarks.b]\ncommand = "true"\ndataset_size = 10',
+        '[benchmarks.b.container]\nruntime = "enroot"\nimage = "nvcr.io#nvidia/pytorch:24.05-py3"',
+        '[[plan]]\nkind = "run"\nnode = "debug"\nbenchmark = "b"\nsamples = 1',
+    ])  # fmt: skip
+    (tmp_path / "enroot.toml").write_text(text)
+    (facts,) = await check_nodes(load_config(tmp_path / "enroot.toml"))
+    assert [(c.runtime, c.usable) for c in facts.containers] == [("enroot", False)]
+    assert not facts.ready and facts.loadgen_version  # the node itself is fine
+    assert "debug: container: enroot is not usable: srun has no --container-image" in (
+        facts_table([facts])
+    )

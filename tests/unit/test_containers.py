@@ -1,18 +1,28 @@
-"""The container command lines mlconsole builds (engine/transport/containers.py). Only the
-commands are tested: no container runtime runs here (docker's client has no daemon, podman
-is not installed), so none of them is executed."""
+"""The container command lines mlconsole builds (engine/transport/containers.py), and the
+container tables of a config. These build the commands only; podman runs them for real in
+tests/integration/test_containers.py (docker's client here has no daemon; enroot/pyxis is not
+installed: its lines are tested here only)."""
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 
+from engine.config.load import parse_config, snapshot_toml
+from engine.errors import ConfigError
+from engine.model import ContainerRef
+from engine.transport.base import LaunchRequest
 from engine.transport.containers import (
+    STILL_THERE,
     ContainerSpec,
     container_name,
+    in_container,
     probe_argv,
     run_argv,
     run_line,
     stop_argv,
+    stop_script,
 )
 
 
@@ -62,4 +72,84 @@ def test_the_runtime_probes_ask_the_daemon_not_only_the_client() -> None:
         "docker", "info", "--format", "{{.ServerVersion}}"
     ]  # fmt: skip
     assert probe_argv(ContainerSpec("podman", "i"))[:2] == ["podman", "info"]
-    assert probe_argv(ContainerSpec("enroot", "i")) == ["enroot", "version"]
+    # enroot runs through pyxis: usable when srun offers its --container-image
+    assert probe_argv(ContainerSpec("enroot", "i")) == [
+        "sh", "-c", "srun --help 2>&1 | grep -q -- --container-image"
+    ]  # fmt: skip
+
+
+def test_a_run_in_a_container_mounts_its_dirs_passes_env_by_name_and_the_node_gpus() -> None:
+    request = LaunchRequest("r1", "/w/runs/r1", "python h.py", "/w/runs/r1",
+                            env={"HF_TOKEN": "s3cret", "CUDA_VISIBLE_DEVICES": "2,3"})  # fmt: skip
+    spec = ContainerSpec("docker", "img", mounts=("/w/runs:/w/runs",))
+    wrapped = in_container(request, spec, "mlc-r1", paths=["/data/logs"], node_gpus=(2, 3))
+    argv = shlex.split(wrapped.command)
+    assert argv[:8] == ["docker", "run", "--rm", "--init", "--name", "mlc-r1",
+                        "--gpus", '"device=2,3"']  # fmt: skip
+    # the run dir is under a configured mount: only the log dir is added
+    assert argv.count("-v") == 2 and "/data/logs:/data/logs" in argv
+    # values stay out of the command line; the devices are renumbered: no CUDA_VISIBLE_DEVICES
+    assert "s3cret" not in wrapped.command and argv[argv.index("-e") + 1] == "HF_TOKEN"
+    assert "CUDA_VISIBLE_DEVICES" not in wrapped.command
+    assert wrapped.env == request.env and argv[-3:] == ["sh", "-c", "python h.py"]
+
+
+def test_the_stop_script_stops_then_removes_and_waits_until_the_name_is_gone() -> None:
+    script = stop_script(ContainerRef("podman", "mlc-r 1"))
+    assert script.splitlines()[0] == "podman container inspect 'mlc-r 1' >/dev/null 2>&1 || exit 0"
+    assert "podman stop --time 5 'mlc-r 1'" in script and "podman rm -f 'mlc-r 1'" in script
+    assert STILL_THERE in script
+
+
+CONFIG = """
+[nodes.a]
+transport = "local"
+[benchmarks.b]
+command = "true"
+dataset_size = 10
+[benchmarks.b.container]
+{container}
+[[plan]]
+kind = "run"
+benchmark = "b"
+nodes = ["a"]
+samples = 1
+"""
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "says"),
+    [
+        ('image = "i"', "benchmarks.b.container.runtime", "is missing"),
+        ('runtime = "lxc"\nimage = "i"', "benchmarks.b.container.runtime", 'got "lxc"'),
+        ('runtime = "podman"', "benchmarks.b.container.image", "is missing"),
+        ('runtime = "podman"\nimage = "i"\ngpus = "one"', "benchmarks.b.container.gpus",
+         "got 'one'"),
+        ('runtime = "podman"\nimage = "i"\nmounts = ["/a:/b", "data"]',
+         "benchmarks.b.container.mounts[2]", "got 'data'"),
+        ('runtime = "podman"\nimage = "i"\noptions = ["ipc=host"]',
+         "benchmarks.b.container.options", "got ['ipc=host']"),
+        ('runtime = "podman"\nimage = "i"\nimgae = "j"', "benchmarks.b.container.imgae",
+         "is not a key of a container table"),
+        ('runtime = "enroot"\nimage = "i"', "benchmarks.b.container.runtime",
+         "runs through Slurm's pyxis"),
+    ],
+)  # fmt: skip
+def test_container_tables_are_checked_naming_file_key_and_line(
+    table: str, key: str, says: str
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config(CONFIG.format(container=table), "c.toml")
+    assert err.value.key == key and says in str(err.value)
+    assert err.value.line is not None and err.value.line >= 7
+
+
+def test_a_valid_container_table_reaches_the_benchmark_and_the_snapshot() -> None:
+    text = CONFIG.format(container='runtime = "podman"\nimage = "i"\ngpus = [0, 1]\n'
+                         'mounts = ["/d:/d:ro"]\noptions = ["--ipc=host"]')  # fmt: skip
+    config = parse_config(text, "c.toml")
+    assert config.benchmarks["b"].container == ContainerSpec(
+        "podman", "i", gpus="0,1", mounts=("/d:/d:ro",), options=("--ipc=host",)
+    )
+    again = parse_config(snapshot_toml(config), "snapshot.toml")
+    assert again.benchmarks["b"].container == config.benchmarks["b"].container
