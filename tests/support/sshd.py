@@ -130,21 +130,6 @@ def _server_socket_inodes(port: int, client_port: int | None) -> set[str]:
     return inodes
 
 
-def group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes whose process group is `pgid`, read from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            found.append(int(entry.name))
-    return found
-
-
 @dataclass
 class Sshd:
     """One running sshd. `kill_connections` is the fault injector."""

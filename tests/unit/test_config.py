@@ -136,7 +136,8 @@ def _write(tmp_path: Path, text: str, name: str = "c.toml") -> Path:
     return path
 
 
-def _error(tmp_path: Path, text: str) -> ConfigError:
+def _error(tmp_path: Path, text: str, key: str | None = None) -> ConfigError:
+    """The one-line ConfigError loading `text` raises, naming the file (and `key`, if given)."""
     path = _write(tmp_path, text)
     with pytest.raises(ConfigError) as info:
         load_config(path)
@@ -144,6 +145,8 @@ def _error(tmp_path: Path, text: str) -> ConfigError:
     assert err.file == str(path)
     assert str(err).startswith(str(path))
     assert "\n" not in str(err)  # one sentence, one line
+    if key is not None:
+        assert err.key == key
     return err
 
 
@@ -371,8 +374,7 @@ def test_toml_syntax_error_gives_line_and_column(tmp_path: Path) -> None:
 def test_unknown_keys_suggest_the_closest(
     tmp_path: Path, text: str, key: str, fragment: str, expected: str | None
 ) -> None:
-    err = _error(tmp_path, text)
-    assert err.key == key
+    err = _error(tmp_path, text, key)
     assert fragment in str(err)
     assert err.line == len(text.splitlines())  # the offending key is on the last line
     if expected:
@@ -452,8 +454,7 @@ BENCH = '[benchmarks.b]\ncommand = "x"\ndataset_size = 100\n'
     ],
 )
 def test_wrong_types(tmp_path: Path, text: str, key: str, message: str) -> None:
-    err = _error(tmp_path, text)
-    assert err.key == key
+    err = _error(tmp_path, text, key)
     assert f": {key}: {message}" in str(err)
 
 
@@ -515,8 +516,7 @@ def test_wrong_types(tmp_path: Path, text: str, key: str, message: str) -> None:
 def test_missing_required_fields_point_at_their_table(
     tmp_path: Path, text: str, key: str, message: str, line: int
 ) -> None:
-    err = _error(tmp_path, text)
-    assert err.key == key
+    err = _error(tmp_path, text, key)
     assert message in str(err)
     assert err.line == line
 
@@ -580,8 +580,7 @@ def test_missing_required_fields_point_at_their_table(
     ],
 )
 def test_out_of_range_values(tmp_path: Path, text: str, key: str, message: str) -> None:
-    err = _error(tmp_path, text)
-    assert err.key == key
+    err = _error(tmp_path, text, key)
     assert f": {key}: {message}" in str(err)
 
 
@@ -625,8 +624,7 @@ def test_out_of_range_values(tmp_path: Path, text: str, key: str, message: str) 
     ],
 )
 def test_enum_values(tmp_path: Path, text: str, key: str, message: str) -> None:
-    err = _error(tmp_path, text)
-    assert err.key == key
+    err = _error(tmp_path, text, key)
     assert message in str(err)
 
 
@@ -666,8 +664,7 @@ def test_enum_values(tmp_path: Path, text: str, key: str, message: str) -> None:
     ],
 )
 def test_unsafe_and_duplicate_names(tmp_path: Path, text: str, key: str, message: str) -> None:
-    err = _error(tmp_path, text)
-    assert err.key == key
+    err = _error(tmp_path, text, key)
     assert message in str(err)
     if "is not safe" in message:
         assert err.expected is not None and "no '..'" in err.expected
@@ -724,8 +721,7 @@ def test_unsafe_and_duplicate_names(tmp_path: Path, text: str, key: str, message
 def test_references_to_unknown_nodes_and_benchmarks(
     tmp_path: Path, text: str, key: str, message: str
 ) -> None:
-    err = _error(tmp_path, text)
-    assert err.key == key
+    err = _error(tmp_path, text, key)
     assert message in str(err)
 
 
@@ -768,8 +764,7 @@ def test_group_rules(tmp_path: Path, stage: str, key: str, message: str) -> None
         MINIMAL + '[nodes.c]\n[benchmarks.noshards]\ncommand = "x"\ndataset_size = 100\n'
         "supports_shards = false\n[[plan]]\n" + stage
     )
-    err = _error(tmp_path, text)
-    assert err.key == key
+    err = _error(tmp_path, text, key)
     assert message in str(err)
 
 
