@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.support.sshd", "tests.support.endpoints", "tests.support.slurm"]
+pytest_plugins = ["tests.support.fixtures"]

@@ -13,6 +13,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support import processes
 from tests.support.paths import REPO_ROOT
 
 
@@ -44,12 +45,7 @@ class SimEndpoint:
             self.proc.wait(5)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        processes.stop(self.proc)
 
 
 @dataclass
@@ -110,19 +106,3 @@ class EndpointLab:
     def close(self) -> None:
         for ep in self.endpoints:
             ep.stop()
-
-
-try:
-    import pytest
-except ImportError:  # pragma: no cover - benches run without pytest
-    pytest = None  # type: ignore[assignment]
-
-if pytest is not None:
-
-    @pytest.fixture
-    def endpoint_lab(tmp_path: Path):  # noqa: ANN201
-        lab = EndpointLab(tmp_path)
-        try:
-            yield lab
-        finally:
-            lab.close()

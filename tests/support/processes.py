@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 # A process in one of these states has ended: a zombie waits for its parent (in a container,
@@ -62,3 +63,16 @@ def alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state not in ENDED
+
+
+def stop(proc: subprocess.Popen, timeout_s: float = 5.0) -> None:
+    """End a process the tests started: SIGTERM, then SIGKILL if it outlives `timeout_s`, and
+    wait for it (nothing is left a zombie). A process that already ended is only reaped."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout_s)
