@@ -12,9 +12,13 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tests.support import processes
 from tests.support.paths import REPO_ROOT
+
+if TYPE_CHECKING:
+    from engine.fleet.run import FleetRequest
 
 
 @dataclass
@@ -106,3 +110,21 @@ class EndpointLab:
     def close(self) -> None:
         for ep in self.endpoints:
             ep.stop()
+
+
+def sim_request(samples: int, loadgen_model: str, max_tokens: int, **kw: object) -> FleetRequest:
+    """A fleet request to the simulated endpoints (their model `sim-llm`, a synthetic dataset,
+    Offline performance unless `kw` says otherwise)."""
+    from engine.fleet import api  # here: the fixtures plugin imports this module for every test
+    from engine.fleet.run import FleetRequest
+
+    base: dict[str, object] = {
+        "scenario": "Offline",
+        "mode": "performance",
+        "samples": samples,
+        "loadgen_model": loadgen_model,
+        "dataset": "synthetic",
+        "sampling": api.Sampling(max_tokens=max_tokens),
+        "served_model": "sim-llm",
+    }
+    return FleetRequest(**{**base, **kw})  # type: ignore[arg-type]
