@@ -44,18 +44,9 @@ def cpu_seconds() -> float:
 
 
 def write_plan_config(workdir: Path) -> Path:
-    from tests.support.config_writer import write_config
+    from tests.support.config_writer import streaming_runs_config
 
-    workdir.mkdir(parents=True, exist_ok=True)
-    nodes = {f"n{i:02d}": SPEED for i in range(1, RUNS + 1)}
-    plan = (
-        '\n[[plan]]\nkind = "sweep"\nname = "busy"\nnodes = ['
-        + ", ".join(f'"{n}"' for n in nodes)
-        + f']\nbenchmark = "demo"\nsamples = [{SAMPLES}]\n'
-    )
-    path = write_config(workdir, speeds=nodes, plan=plan, extra_args="--progress-every 4")
-    path.write_text(path.read_text().replace("poll_interval_s = 0.1", "poll_interval_s = 0.5"))
-    return path
+    return streaming_runs_config(workdir, runs=RUNS, speed=SPEED, samples=SAMPLES)
 
 
 async def windows(pause) -> list[float]:

@@ -35,7 +35,7 @@ use_repo()
 
 from engine.fleet import api  # noqa: E402
 from engine.fleet.run import EndpointTarget, FleetRequest, run_fleet  # noqa: E402
-from tests.support.endpoints import EndpointLab  # noqa: E402
+from tests.support.endpoints import EndpointLab, sim_request  # noqa: E402
 
 FAST, SLOW = 2100.0, 1000.0
 TOKENS = 64
@@ -44,17 +44,7 @@ SERVER_CONF = "demo.Server.use_token_latencies = 1\ndemo.Server.ttft_latency = 2
 
 
 def request(samples: int, **kw: object) -> FleetRequest:
-    base: dict[str, object] = {
-        "scenario": "Offline",
-        "mode": "performance",
-        "samples": samples,
-        "loadgen_model": "demo",
-        "dataset": "synthetic",
-        "sampling": api.Sampling(max_tokens=TOKENS),
-        "served_model": "sim-llm",
-    }
-    base.update(kw)
-    return FleetRequest(**base)  # type: ignore[arg-type]
+    return sim_request(samples, "demo", TOKENS, **kw)
 
 
 def summary_value(run_dir: Path, label: str) -> float | None:

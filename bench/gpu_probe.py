@@ -36,6 +36,7 @@ from engine.telemetry.nvsmi import (  # noqa: E402
     stream_argv,
 )
 from engine.telemetry.stats import TelemetryStats  # noqa: E402
+from tests.support.processes import stop as stop_process  # noqa: E402
 
 RAW_LINES_KEPT = 24
 
@@ -115,12 +116,7 @@ class StreamReader:
                 self.samples.append((self.phase, s))
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        stop_process(self.proc)
         self.thread.join(5)
 
 

@@ -14,23 +14,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from pathlib import Path
+
+from figure_lines import use_repo
+
+use_repo()
+from tests.support.processes import stat_fields  # noqa: E402
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
 def _table() -> dict[int, tuple[int, int]]:
     """pid -> (ppid, utime + stime + cutime + cstime in clock ticks)."""
-    out: dict[int, tuple[int, int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        out[int(entry.name)] = (int(fields[1]), sum(int(x) for x in fields[11:15]))
-    return out
+    return {
+        pid: (int(fields[1]), sum(int(x) for x in fields[11:15]))
+        for pid, fields in stat_fields().items()
+    }
 
 
 def tree_cpu_s(roots: Iterable[int]) -> float:

@@ -78,8 +78,21 @@ def node_tables(root: Path, lab: object | None) -> str:
     return "\n".join(out)
 
 
+def plan_text() -> str:
+    """A sweep (the singles), then a group of TOTAL samples per split, named for its split."""
+    from tests.support.plans import plan_table
+
+    nodes = list(SPEEDS)
+    return plan_table(
+        "sweep", name="sweep", nodes=nodes, benchmark="demo", samples=[SWEEP_SAMPLES]
+    ) + "".join(
+        plan_table("group", name=split, nodes=nodes, benchmark="demo", total_samples=TOTAL,
+                   split=split)
+        for split in ("equal", "weighted")
+    )  # fmt: skip
+
+
 def config_text(root: Path, lab: object | None) -> str:
-    nodes = '["slow", "fast"]'
     return f"""
 [settings]
 results_dir = "{root / "results"}"
@@ -88,30 +101,7 @@ reports_dir = "{root / "reports"}"
 {node_tables(root, lab)}
 
 {demo_table()}
-
-[[plan]]
-kind = "sweep"
-name = "sweep"
-nodes = {nodes}
-benchmark = "demo"
-samples = [{SWEEP_SAMPLES}]
-
-[[plan]]
-kind = "group"
-name = "equal"
-nodes = {nodes}
-benchmark = "demo"
-total_samples = {TOTAL}
-split = "equal"
-
-[[plan]]
-kind = "group"
-name = "weighted"
-nodes = {nodes}
-benchmark = "demo"
-total_samples = {TOTAL}
-split = "weighted"
-"""
+{plan_text()}"""
 
 
 async def one_pass(root: Path, lab: object | None) -> dict[str, dict]:

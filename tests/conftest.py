@@ -1,2 +1,1 @@
-pytest_plugins = ["tests.support.sshd", "tests.support.endpoints", "tests.support.slurm",
-                  "tests.support.podman"]
+pytest_plugins = ["tests.support.fixtures"]

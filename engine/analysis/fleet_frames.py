@@ -1,78 +1,24 @@
 """Frames over fleet runs: one row per fleet run (one LoadGen result over many nodes) and one
 row per endpoint of each, read from the typed run summary and its `fleet` block
 (`engine.results.summary.build_fleet_block`). Derived figures come from `engine.figures`.
+Each frame's columns are declared once (`engine.analysis.columns.Column`): name, polars type
+and where in the summary it is read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
 from engine import figures
+from engine.analysis.columns import Column, frame_of, rows_of
+from engine.results.schema import RunSummary
 from engine.results.store import RecordedRun
 
 FLEET_KIND = "fleet"
-
-FLEET_SCHEMA: dict[str, Any] = {
-    "run_dir": pl.Utf8,
-    "run_id": pl.Utf8,
-    "fleet_id": pl.Utf8,
-    "stage": pl.Utf8,
-    "nodes": pl.List(pl.Utf8),
-    "excluded": pl.List(pl.Utf8),
-    "service": pl.Utf8,
-    "sweep": pl.Boolean,
-    "concurrency": pl.Int64,
-    "benchmark": pl.Utf8,
-    "scenario": pl.Utf8,
-    "mode": pl.Utf8,
-    "simulated": pl.Boolean,
-    "dataset_size": pl.Int64,
-    "samples_requested": pl.Int64,
-    "samples_processed": pl.Int64,
-    "duration_s": pl.Float64,
-    "state": pl.Utf8,
-    "ok": pl.Boolean,
-    "exit_detail": pl.Utf8,
-    "validity": pl.Utf8,
-    "metric_name": pl.Utf8,
-    "metric_value": pl.Float64,
-    "metric_unit": pl.Utf8,
-    "token_metric_name": pl.Utf8,
-    "token_metric_value": pl.Float64,
-    "token_metric_unit": pl.Utf8,
-    "system_tokens_per_s": pl.Float64,
-    "tokens_per_user": pl.Float64,
-    "ttft_p90_s": pl.Float64,
-    "tpot_p90_s": pl.Float64,
-    "completed": pl.Int64,
-    "failed": pl.Int64,
-    "retries": pl.Int64,
-    "output_tokens": pl.Int64,
-    "sut_name": pl.Utf8,
-}
-
-ENDPOINT_SCHEMA: dict[str, Any] = {
-    "run_dir": pl.Utf8,
-    "run_id": pl.Utf8,
-    "node": pl.Utf8,
-    "state": pl.Utf8,
-    "queries": pl.Int64,
-    "output_tokens": pl.Int64,
-    "query_share": pl.Float64,
-    "token_share": pl.Float64,
-    "tokens_per_s": pl.Float64,
-    "errors": pl.Int64,
-    "error_kinds": pl.Utf8,
-    "retried_away": pl.Int64,
-    "ttft_p50_s": pl.Float64,
-    "ttft_p90_s": pl.Float64,
-    "tpot_p50_s": pl.Float64,
-    "tpot_p90_s": pl.Float64,
-}
-
 
 def _d(x: Any) -> Mapping[str, Any]:
     return x if isinstance(x, Mapping) else {}
@@ -90,90 +36,130 @@ def _str(x: Any) -> str | None:
     return None if x is None else str(x)
 
 
-def fleet_row(rec: RecordedRun) -> dict[str, Any]:
-    s = rec.summary
-    fleet = _d(s.fleet)
-    metric, token = s.loadgen.metric, s.loadgen.token_metric
-    inter = _d(fleet.get("interactivity"))
-    token_value = token.value if token else None
-    token_unit = token.unit if token else None
-    return {
-        "run_dir": rec.run_dir.name,
-        "run_id": s.run_id,
-        "fleet_id": _str(fleet.get("fleet_id")),
-        "stage": _str(fleet.get("stage")),
-        "nodes": [str(n) for n in fleet.get("nodes") or ()],
-        "excluded": [str(_d(e).get("node")) for e in fleet.get("excluded") or ()],
-        "service": _str(fleet.get("service")),
-        "sweep": bool(fleet.get("sweep")),
-        "concurrency": _int(fleet.get("concurrency")),
-        "benchmark": s.benchmark,
-        "scenario": s.scenario,
-        "mode": s.mode,
-        "simulated": s.simulated,
-        "dataset_size": s.dataset_size,
-        "samples_requested": s.samples_requested,
-        "samples_processed": s.samples_processed,
-        "duration_s": s.wall.duration_s,
-        "state": s.state.value if s.state else None,
-        "ok": s.ok,
-        "exit_detail": s.exit.detail,
-        "validity": s.loadgen.validity,
-        "metric_name": metric.name if metric else None,
-        "metric_value": metric.value if metric else None,
-        "metric_unit": metric.unit if metric else None,
-        "token_metric_name": token.name if token else None,
-        "token_metric_value": token_value,
-        "token_metric_unit": token_unit,
-        # System throughput is LoadGen's own token rate (Endpoints' system_tps).
-        "system_tokens_per_s": token_value if token_unit == "tokens/s" else None,
-        "tokens_per_user": figures.tokens_per_user(_num(inter.get("tpot_p90_s"))),
-        "ttft_p90_s": _num(inter.get("ttft_p90_s")),
-        "tpot_p90_s": _num(inter.get("tpot_p90_s")),
-        "completed": _int(fleet.get("completed")),
-        "failed": _int(fleet.get("failed")),
-        "retries": _int(fleet.get("retries")),
-        "output_tokens": _int(fleet.get("output_tokens")),
-        "sut_name": _str(fleet.get("sut_name")),
-    }
+@dataclass(frozen=True)
+class _Fleet:
+    """A fleet run as its columns read it: the record and its summary's `fleet` block."""
+
+    rec: RecordedRun
+    block: Mapping[str, Any]
+
+    @property
+    def summary(self) -> RunSummary:
+        return self.rec.summary
+
+    @property
+    def interactivity(self) -> Mapping[str, Any]:
+        return _d(self.block.get("interactivity"))
 
 
-def endpoint_rows(rec: RecordedRun) -> list[dict[str, Any]]:
-    s = rec.summary
-    out = []
-    for e in _d(s.fleet).get("endpoints") or ():
-        e = _d(e)
-        ttft, tpot, errors = _d(e.get("ttft_s")), _d(e.get("tpot_s")), _d(e.get("errors"))
-        out.append(
-            {
-                "run_dir": rec.run_dir.name,
-                "run_id": s.run_id,
-                "node": _str(e.get("node")),
-                "state": _str(e.get("state")),
-                "queries": _int(e.get("queries")),
-                "output_tokens": _int(e.get("output_tokens")),
-                "query_share": _num(e.get("query_share")),
-                "token_share": _num(e.get("token_share")),
-                "tokens_per_s": _num(e.get("tokens_per_s")),
-                "errors": _int(e.get("error_count")),
-                "error_kinds": ", ".join(f"{k} {v}" for k, v in sorted(errors.items())) or None,
-                "retried_away": _int(e.get("retried_away")),
-                "ttft_p50_s": _num(ttft.get("p50")),
-                "ttft_p90_s": _num(ttft.get("p90")),
-                "tpot_p50_s": _num(tpot.get("p50")),
-                "tpot_p90_s": _num(tpot.get("p90")),
-            }
-        )
-    return out
+@dataclass(frozen=True)
+class _Endpoint:
+    """One endpoint of a fleet run: the run's record and the endpoint's entry in the block."""
+
+    rec: RecordedRun
+    block: Mapping[str, Any]
 
 
-def _frame(rows: Sequence[Mapping[str, Any]], schema: Mapping[str, Any]) -> pl.DataFrame:
-    return pl.DataFrame({k: [r.get(k) for r in rows] for k in schema}, schema=dict(schema))
+def _in_block(key: str, kind: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The `fleet` block's (or an endpoint entry's) `key`, as `kind` reads it."""
+    return lambda item: kind(item.block.get(key))
+
+
+def _of_summary(read: Callable[[RunSummary], Any]) -> Callable[[_Fleet], Any]:
+    return lambda f: read(f.summary)
+
+
+def _metric_part(which: str, part: str) -> Callable[[_Fleet], Any]:
+    """`part` (name, value, unit) of the summary's LoadGen `which` metric; None without one."""
+
+    def read(f: _Fleet) -> Any:
+        metric = getattr(f.summary.loadgen, which)
+        return getattr(metric, part) if metric else None
+
+    return read
+
+
+def _system_tokens_per_s(f: _Fleet) -> float | None:
+    """System throughput is LoadGen's own token rate (Endpoints' system_tps)."""
+    token = f.summary.loadgen.token_metric
+    return token.value if token and token.unit == "tokens/s" else None
+
+
+def _percentile(dist: str, p: str) -> Callable[[_Endpoint], Any]:
+    return lambda e: _num(_d(e.block.get(dist)).get(p))
+
+
+def _error_kinds(e: _Endpoint) -> str | None:
+    errors = _d(e.block.get("errors"))
+    return ", ".join(f"{k} {v}" for k, v in sorted(errors.items())) or None
+
+
+FLEET_COLUMNS: tuple[Column[_Fleet], ...] = (
+    Column("run_dir", pl.Utf8, lambda f: f.rec.run_dir.name),
+    Column("run_id", pl.Utf8, _of_summary(lambda s: s.run_id)),
+    Column("fleet_id", pl.Utf8, _in_block("fleet_id", _str)),
+    Column("stage", pl.Utf8, _in_block("stage", _str)),
+    Column("nodes", pl.List(pl.Utf8), lambda f: [str(n) for n in f.block.get("nodes") or ()]),
+    Column("excluded", pl.List(pl.Utf8),
+           lambda f: [str(_d(e).get("node")) for e in f.block.get("excluded") or ()]),
+    Column("service", pl.Utf8, _in_block("service", _str)),
+    Column("sweep", pl.Boolean, _in_block("sweep", bool)),
+    Column("concurrency", pl.Int64, _in_block("concurrency", _int)),
+    Column("benchmark", pl.Utf8, _of_summary(lambda s: s.benchmark)),
+    Column("scenario", pl.Utf8, _of_summary(lambda s: s.scenario)),
+    Column("mode", pl.Utf8, _of_summary(lambda s: s.mode)),
+    Column("simulated", pl.Boolean, _of_summary(lambda s: s.simulated)),
+    Column("dataset_size", pl.Int64, _of_summary(lambda s: s.dataset_size)),
+    Column("samples_requested", pl.Int64, _of_summary(lambda s: s.samples_requested)),
+    Column("samples_processed", pl.Int64, _of_summary(lambda s: s.samples_processed)),
+    Column("duration_s", pl.Float64, _of_summary(lambda s: s.wall.duration_s)),
+    Column("state", pl.Utf8, _of_summary(lambda s: s.state.value if s.state else None)),
+    Column("ok", pl.Boolean, _of_summary(lambda s: s.ok)),
+    Column("exit_detail", pl.Utf8, _of_summary(lambda s: s.exit.detail)),
+    Column("validity", pl.Utf8, _of_summary(lambda s: s.loadgen.validity)),
+    Column("metric_name", pl.Utf8, _metric_part("metric", "name")),
+    Column("metric_value", pl.Float64, _metric_part("metric", "value")),
+    Column("metric_unit", pl.Utf8, _metric_part("metric", "unit")),
+    Column("token_metric_name", pl.Utf8, _metric_part("token_metric", "name")),
+    Column("token_metric_value", pl.Float64, _metric_part("token_metric", "value")),
+    Column("token_metric_unit", pl.Utf8, _metric_part("token_metric", "unit")),
+    Column("system_tokens_per_s", pl.Float64, _system_tokens_per_s),
+    Column("tokens_per_user", pl.Float64,
+           lambda f: figures.tokens_per_user(_num(f.interactivity.get("tpot_p90_s")))),
+    Column("ttft_p90_s", pl.Float64, lambda f: _num(f.interactivity.get("ttft_p90_s"))),
+    Column("tpot_p90_s", pl.Float64, lambda f: _num(f.interactivity.get("tpot_p90_s"))),
+    Column("completed", pl.Int64, _in_block("completed", _int)),
+    Column("failed", pl.Int64, _in_block("failed", _int)),
+    Column("retries", pl.Int64, _in_block("retries", _int)),
+    Column("output_tokens", pl.Int64, _in_block("output_tokens", _int)),
+    Column("sut_name", pl.Utf8, _in_block("sut_name", _str)),
+)  # fmt: skip
+
+ENDPOINT_COLUMNS: tuple[Column[_Endpoint], ...] = (
+    Column("run_dir", pl.Utf8, lambda e: e.rec.run_dir.name),
+    Column("run_id", pl.Utf8, lambda e: e.rec.summary.run_id),
+    Column("node", pl.Utf8, _in_block("node", _str)),
+    Column("state", pl.Utf8, _in_block("state", _str)),
+    Column("queries", pl.Int64, _in_block("queries", _int)),
+    Column("output_tokens", pl.Int64, _in_block("output_tokens", _int)),
+    Column("query_share", pl.Float64, _in_block("query_share", _num)),
+    Column("token_share", pl.Float64, _in_block("token_share", _num)),
+    Column("tokens_per_s", pl.Float64, _in_block("tokens_per_s", _num)),
+    Column("errors", pl.Int64, _in_block("error_count", _int)),
+    Column("error_kinds", pl.Utf8, _error_kinds),
+    Column("retried_away", pl.Int64, _in_block("retried_away", _int)),
+    Column("ttft_p50_s", pl.Float64, _percentile("ttft_s", "p50")),
+    Column("ttft_p90_s", pl.Float64, _percentile("ttft_s", "p90")),
+    Column("tpot_p50_s", pl.Float64, _percentile("tpot_s", "p50")),
+    Column("tpot_p90_s", pl.Float64, _percentile("tpot_s", "p90")),
+)  # fmt: skip
 
 
 def fleet_frames(records: Sequence[RecordedRun]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    fleets = [r for r in records if r.summary.kind == FLEET_KIND]
+    """The fleet runs among `records` (one row each) and their endpoints (one row each)."""
+    fleets = [_Fleet(r, _d(r.summary.fleet)) for r in records if r.summary.kind == FLEET_KIND]
+    endpoints = [_Endpoint(f.rec, _d(e)) for f in fleets for e in f.block.get("endpoints") or ()]
     return (
-        _frame([fleet_row(r) for r in fleets], FLEET_SCHEMA),
-        _frame([row for r in fleets for row in endpoint_rows(r)], ENDPOINT_SCHEMA),
+        frame_of(FLEET_COLUMNS, rows_of(FLEET_COLUMNS, fleets)),
+        frame_of(ENDPOINT_COLUMNS, rows_of(ENDPOINT_COLUMNS, endpoints)),
     )

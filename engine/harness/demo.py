@@ -18,133 +18,60 @@ import os
 import sys
 import time
 
+from engine.harness.cli_args import int_at_least, non_negative_float, positive_float, probability
 from engine.harness.node import SimulatedNode
 from engine.harness.settings import MODES, SCENARIOS, RunRequest, SettingsError
 
 _NAME = "demo harness"
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    value = float(text)
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
-    return value
-
-
-def _int_at_least(low: int):
-    def parse(text: str) -> int:
-        value = int(text)
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be >= {low}, got {text}")
-        return value
-
-    return parse
-
-
-def _probability(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
-    return value
+# Every flag, in --help's order: names and meanings are a contract with the orchestrator's
+# templates.
+_FLAGS: tuple[tuple[str, dict], ...] = (
+    ("--scenario", {"choices": SCENARIOS, "default": "Offline"}),
+    ("--mode", {"choices": MODES, "default": "performance"}),
+    ("--total-sample-count", {"type": int_at_least(1), "required": True, "metavar": "N",
+                              "help": "QSL size: the samples this run processes"}),
+    ("--shard-start", {
+        "type": int_at_least(0), "default": 0, "metavar": "K",
+        "help": "dataset index of this shard's first sample (sample i stands for K+i)"}),
+    ("--output-dir", {"default": ".", "metavar": "DIR", "help": "where LoadGen writes logs"}),
+    ("--user-conf", {"default": None, "metavar": "FILE", "help": "LoadGen user.conf"}),
+    ("--model", {"default": "demo", "help": "model name for user.conf keys"}),
+    ("--speed", {"type": positive_float, "default": 20.0, "metavar": "S",
+                 "help": "simulated samples/s with every slot busy (default 20)"}),
+    ("--concurrency", {
+        "type": int_at_least(1), "default": 4, "metavar": "C",
+        "help": "simulated parallel slots; one sample takes C/S seconds (default 4)"}),
+    ("--tokens", {"type": int_at_least(0), "default": 0, "metavar": "T",
+                  "help": "output tokens per sample; >= 2 turns on token latencies (default 0)"}),
+    ("--target-qps", {"type": positive_float, "default": None, "metavar": "Q",
+                      "help": "Server/Offline expected QPS (default: --speed)"}),
+    ("--trace", {"action": "store_true", "help": "write LoadGen's trace"}),
+    ("--accuracy-log-probability", {
+        "type": probability, "default": None, "metavar": "P",
+        "help": "fraction (0..1) of performance-mode samples logged to the accuracy log"}),
+    ("--progress-every", {
+        "type": int_at_least(1), "default": None, "metavar": "N",
+        "help": "print a progress line every N completed samples (default: ~20 lines per run)"}),
+    ("--load-time", {"type": non_negative_float, "default": 0.0, "metavar": "SECONDS",
+                     "help": "simulated model-loading time before LoadGen starts"}),
+    ("--exit-code-after", {"type": int_at_least(0), "default": 0, "metavar": "N",
+                           "help": "exit with code N after LoadGen wrote complete logs"}),
+    ("--crash-after", {"type": int_at_least(0), "default": None, "metavar": "K",
+                       "help": "exit abruptly (code 3) after K completed samples"}),
+    ("--seed", {"type": int, "default": 0, "help": "seed of the service-time jitter"}),
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line; flag names are a contract with the orchestrator's templates."""
+    """The command line (`_FLAGS`)."""
     p = argparse.ArgumentParser(
         prog="python -m engine.harness.demo",
         description="Real MLPerf LoadGen run against a SIMULATED GPU node (no model, no GPU).",
     )
-    p.add_argument("--scenario", choices=SCENARIOS, default="Offline")
-    p.add_argument("--mode", choices=MODES, default="performance")
-    p.add_argument(
-        "--total-sample-count",
-        type=_int_at_least(1),
-        required=True,
-        metavar="N",
-        help="QSL size: the samples this run processes",
-    )
-    p.add_argument(
-        "--shard-start",
-        type=_int_at_least(0),
-        default=0,
-        metavar="K",
-        help="dataset index of this shard's first sample (sample i stands for K+i)",
-    )
-    p.add_argument("--output-dir", default=".", metavar="DIR", help="where LoadGen writes logs")
-    p.add_argument("--user-conf", default=None, metavar="FILE", help="LoadGen user.conf")
-    p.add_argument("--model", default="demo", help="model name for user.conf keys")
-    p.add_argument(
-        "--speed",
-        type=_positive_float,
-        default=20.0,
-        metavar="S",
-        help="simulated samples/s with every slot busy (default 20)",
-    )
-    p.add_argument(
-        "--concurrency",
-        type=_int_at_least(1),
-        default=4,
-        metavar="C",
-        help="simulated parallel slots; one sample takes C/S seconds (default 4)",
-    )
-    p.add_argument(
-        "--tokens",
-        type=_int_at_least(0),
-        default=0,
-        metavar="T",
-        help="output tokens per sample; >= 2 turns on token latencies (default 0)",
-    )
-    p.add_argument(
-        "--target-qps",
-        type=_positive_float,
-        default=None,
-        metavar="Q",
-        help="Server/Offline expected QPS (default: --speed)",
-    )
-    p.add_argument("--trace", action="store_true", help="write LoadGen's trace")
-    p.add_argument(
-        "--accuracy-log-probability",
-        type=_probability,
-        default=None,
-        metavar="P",
-        help="fraction (0..1) of performance-mode samples logged to the accuracy log",
-    )
-    p.add_argument(
-        "--progress-every",
-        type=_int_at_least(1),
-        default=None,
-        metavar="N",
-        help="print a progress line every N completed samples (default: ~20 lines per run)",
-    )
-    p.add_argument(
-        "--load-time",
-        type=_non_negative_float,
-        default=0.0,
-        metavar="SECONDS",
-        help="simulated model-loading time before LoadGen starts",
-    )
-    p.add_argument(
-        "--exit-code-after",
-        type=_int_at_least(0),
-        default=0,
-        metavar="N",
-        help="exit with code N after LoadGen wrote complete logs",
-    )
-    p.add_argument(
-        "--crash-after",
-        type=_int_at_least(0),
-        default=None,
-        metavar="K",
-        help="exit abruptly (code 3) after K completed samples",
-    )
-    p.add_argument("--seed", type=int, default=0, help="seed of the service-time jitter")
+    for flag, options in _FLAGS:
+        p.add_argument(flag, **options)
     return p
 
 

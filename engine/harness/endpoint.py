@@ -36,6 +36,8 @@ import signal
 import sys
 import time
 
+from engine.harness import http_framing as http
+from engine.harness.cli_args import non_negative_float, positive_float
 from engine.harness.endpoint_model import (
     Rates,
     SimulatedModel,
@@ -53,18 +55,6 @@ _HTML_PAGE = (
     b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
     b"</h1></center><hr><center>nginx (simulated by mlconsole)</center></body></html>\n"
 )
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    413: "Payload Too Large",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-}
-
-
 class Endpoint:
     """One served model and its fault switches."""
 
@@ -93,44 +83,6 @@ class Endpoint:
         return f"cmpl-sim{os.getpid():x}{self._seq:08x}"
 
 
-# --- HTTP framing ------------------------------------------------------------------------------
-
-
-def _head(status: int, headers: list[tuple[str, str]]) -> bytes:
-    lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}"]
-    lines += [f"{k}: {v}" for k, v in headers]
-    lines.append("x-mlconsole-simulated: true")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-
-
-def _response(status: int, body: bytes, content_type: str, close: bool = False) -> bytes:
-    headers = [("content-type", content_type), ("content-length", str(len(body)))]
-    if close:
-        headers.append(("connection", "close"))
-    return _head(status, headers) + body
-
-
-def _json(status: int, data: object) -> bytes:
-    return _response(status, json.dumps(data).encode(), "application/json")
-
-
-def _error(status: int, message: str, kind: str = "BadRequestError") -> bytes:
-    return _json(
-        status, {"error": {"message": message, "type": kind, "param": None, "code": status}}
-    )
-
-
-def _chunk(data: bytes) -> bytes:
-    return b"%x\r\n%s\r\n" % (len(data), data)
-
-
-def _event(obj: object) -> bytes:
-    return _chunk(b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n")
-
-
-_DONE = _chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n"
-
-
 # --- the completion ----------------------------------------------------------------------------
 
 
@@ -152,33 +104,33 @@ async def _complete(ep: Endpoint, body: dict, writer: asyncio.StreamWriter, arri
     """Serve one completion; False when the connection must close afterwards."""
     got = _prompt_of(body)
     if isinstance(got, str):
-        writer.write(_error(400, got))
+        writer.write(http.error(400, got))
         return True
     prompt, prompt_tokens = got
     model = body.get("model")
     if model is not None and model != ep.model_name:
-        writer.write(_error(404, f"The model `{model}` does not exist.", "NotFoundError"))
+        writer.write(http.error(404, f"The model `{model}` does not exist.", "NotFoundError"))
         return True
     stream = bool(body.get("stream"))
     options = body.get("stream_options")
     if options is not None and not stream:
-        writer.write(_error(400, "Stream options can only be defined when `stream=True`."))
+        writer.write(http.error(400, "Stream options can only be defined when `stream=True`."))
         return True
     max_tokens = body.get("max_tokens", 16)
     if not isinstance(max_tokens, int) or max_tokens < 1:
-        writer.write(_error(400, "max_tokens must be at least 1"))
+        writer.write(http.error(400, "max_tokens must be at least 1"))
         return True
     if prompt_tokens + max_tokens > ep.max_model_len:
         writer.write(
-            _error(400, f"This model's maximum context length is {ep.max_model_len} tokens.")
+            http.error(400, f"This model's maximum context length is {ep.max_model_len} tokens.")
         )
         return True
     fault = ep.take_fault(("html", "http500", "cut"))
     if fault == "html":
-        writer.write(_response(502, _HTML_PAGE, "text/html", close=True))
+        writer.write(http.response(502, _HTML_PAGE, "text/html", close=True))
         return False
     if fault == "http500":
-        writer.write(_error(500, "simulated internal error", "InternalServerError"))
+        writer.write(http.error(500, "simulated internal error", "InternalServerError"))
         return True
     include_usage = stream and isinstance(options, dict) and bool(options.get("include_usage"))
     want_ids = bool(body.get("return_token_ids"))
@@ -200,23 +152,13 @@ async def _complete(ep: Endpoint, body: dict, writer: asyncio.StreamWriter, arri
             if want_ids:
                 choice["token_ids"] = ids
             usage = _usage(prompt_tokens, len(ids))
-            writer.write(
-                _json(
-                    200,
-                    {
-                        "id": rid,
-                        "object": "text_completion",
-                        "created": created,
-                        "model": ep.model_name,
-                        "choices": [choice],
-                        "usage": usage,
-                        "system_fingerprint": FINGERPRINT,
-                    },
-                )
+            whole = _completion(
+                ep, rid, created, [choice], usage=usage, system_fingerprint=FINGERPRINT
             )
+            writer.write(http.json_response(200, whole))
             return True
         writer.write(
-            _head(
+            http.head(
                 200,
                 [
                     ("content-type", "text/event-stream; charset=utf-8"),
@@ -249,39 +191,31 @@ async def _complete(ep: Endpoint, body: dict, writer: asyncio.StreamWriter, arri
             }
             if want_ids:
                 choice["token_ids"] = part
-            writer.write(
-                _event(
-                    {
-                        "id": rid,
-                        "object": "text_completion",
-                        "created": created,
-                        "model": ep.model_name,
-                        "choices": [choice],
-                    }
-                )
-            )
+            writer.write(http.event(_completion(ep, rid, created, [choice])))
             sim.generation_tokens_total += n
             for _ in range(min(ep.stream_interval, len(ids) - sent)):
                 t += sim.step_s()
             await writer.drain()
         if include_usage:
+            usage = _usage(prompt_tokens, len(ids))
             writer.write(
-                _event(
-                    {
-                        "id": rid,
-                        "object": "text_completion",
-                        "created": created,
-                        "model": ep.model_name,
-                        "choices": [],
-                        "usage": _usage(prompt_tokens, len(ids)),
-                        "system_fingerprint": FINGERPRINT,
-                    }
+                http.event(
+                    _completion(ep, rid, created, [], usage=usage, system_fingerprint=FINGERPRINT)
                 )
             )
-        writer.write(_DONE)
+        writer.write(http.DONE)
         return True
     finally:
         sim.release()
+
+
+def _completion(ep: Endpoint, rid: str, created: int, choices: list, **more: object) -> dict:
+    """A `text_completion` object (a whole answer, or one streamed chunk) with `choices`, then
+    `more` (usage, system_fingerprint) in that order."""
+    return {
+        "id": rid, "object": "text_completion", "created": created, "model": ep.model_name,
+        "choices": choices, **more,
+    }  # fmt: skip
 
 
 def _text(ids: list[int]) -> str:
@@ -311,7 +245,7 @@ def _metrics(ep: Endpoint) -> bytes:
         f"vllm:generation_tokens_total{label} {s.generation_tokens_total}",
         f"vllm:request_success_total{label} {s.requests_total}",
     ]
-    return _response(200, ("\n".join(lines) + "\n").encode(), "text/plain; version=0.0.4")
+    return http.response(200, ("\n".join(lines) + "\n").encode(), "text/plain; version=0.0.4")
 
 
 def _simulation(ep: Endpoint, method: str, body: bytes) -> bytes:
@@ -319,22 +253,23 @@ def _simulation(ep: Endpoint, method: str, body: bytes) -> bytes:
         try:
             change = json.loads(body or b"{}")
         except json.JSONDecodeError:
-            return _error(400, "the body must be a JSON object")
+            return http.error(400, "the body must be a JSON object")
         if not isinstance(change, dict):
-            return _error(400, "the body must be a JSON object")
+            return http.error(400, "the body must be a JSON object")
         if "speed" in change:
             speed = change["speed"]
             if not isinstance(speed, int | float) or isinstance(speed, bool) or speed <= 0:
-                return _error(400, "speed must be a number > 0")
+                return http.error(400, "speed must be a number > 0")
             ep.sim.speed = float(speed)
         if "fault" in change:
             fault = change["fault"]
             if fault is not None and fault not in FAULTS:
-                return _error(400, f"fault must be null or one of {', '.join(FAULTS)}")
+                return http.error(400, f"fault must be null or one of {', '.join(FAULTS)}")
             ep.fault = fault
             count = change.get("fault_count", -1)
             ep.fault_count = count if isinstance(count, int) else -1
-    return _json(200, {**ep.sim.stats(), "fault": ep.fault, "fault_count": ep.fault_count})
+    state = {**ep.sim.stats(), "fault": ep.fault, "fault_count": ep.fault_count}
+    return http.json_response(200, state)
 
 
 async def _handle(ep: Endpoint, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -349,7 +284,7 @@ async def _handle(ep: Endpoint, reader: asyncio.StreamReader, writer: asyncio.St
             try:
                 method, target, version = lines[0].split(" ", 2)
             except ValueError:
-                writer.write(_error(400, "malformed request line"))
+                writer.write(http.error(400, "malformed request line"))
                 return
             headers = {}
             for line in lines[1:]:
@@ -358,7 +293,7 @@ async def _handle(ep: Endpoint, reader: asyncio.StreamReader, writer: asyncio.St
                     headers[k.strip().lower()] = v.strip()
             length = int(headers.get("content-length") or 0)
             if length > MAX_BODY:
-                writer.write(_error(413, "request body too large"))
+                writer.write(http.error(413, "request body too large"))
                 return
             body = await reader.readexactly(length) if length else b""
             keep = headers.get("connection", "").lower() != "close" and version == "HTTP/1.1"
@@ -384,9 +319,9 @@ async def _route(
 ) -> bool:
     if path == "/health" and method == "GET":
         if ep.take_fault(("unhealthy",)):
-            writer.write(_response(503, b"", "application/json"))
+            writer.write(http.response(503, b"", "application/json"))
         else:
-            writer.write(_response(200, b"", "application/json"))
+            writer.write(http.response(200, b"", "application/json"))
         return True
     if path == "/v1/models" and method == "GET":
         model = {
@@ -398,16 +333,16 @@ async def _route(
             "parent": None,
             "max_model_len": ep.max_model_len,
         }
-        writer.write(_json(200, {"object": "list", "data": [model]}))
+        writer.write(http.json_response(200, {"object": "list", "data": [model]}))
         return True
     if path == "/v1/completions" and method == "POST":
         try:
             parsed = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError):
-            writer.write(_error(400, "the request body is not JSON"))
+            writer.write(http.error(400, "the request body is not JSON"))
             return True
         if not isinstance(parsed, dict):
-            writer.write(_error(400, "the request body must be a JSON object"))
+            writer.write(http.error(400, "the request body must be a JSON object"))
             return True
         return await _complete(ep, parsed, writer, arrived)
     if path == "/metrics" and method == "GET":
@@ -417,27 +352,13 @@ async def _route(
         writer.write(_simulation(ep, method, body))
         return True
     if path in ("/health", "/v1/models", "/v1/completions", "/metrics", "/simulation"):
-        writer.write(_error(405, "Method Not Allowed"))
+        writer.write(http.error(405, "Method Not Allowed"))
         return True
-    writer.write(_error(404, "Not Found", "NotFoundError"))
+    writer.write(http.error(404, "Not Found", "NotFoundError"))
     return True
 
 
 # --- command line ------------------------------------------------------------------------------
-
-
-def _positive(text: str) -> float:
-    value = float(text)
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
-    return value
-
-
-def _non_negative(text: str) -> float:
-    value = float(text)
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -450,12 +371,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000, help="port (0: any free one)")
     p.add_argument("--port-file", default=None, help="write the port listened on to FILE")
     p.add_argument("--model", default="simulated-llm", help="the served model name")
-    p.add_argument("--tokens-per-s", type=_positive, default=400.0, help="with all slots busy")
+    p.add_argument("--tokens-per-s", type=positive_float, default=400.0, help="with all slots busy")
     p.add_argument("--concurrency", type=int, default=8, help="batch slots (default 8)")
-    p.add_argument("--prefill-ms", type=_non_negative, default=20.0, help="time to first token")
+    p.add_argument(
+        "--prefill-ms", type=non_negative_float, default=20.0, help="time to first token"
+    )
     p.add_argument("--stream-interval", type=int, default=1, help="tokens per streamed chunk")
     p.add_argument("--max-model-len", type=int, default=131072)
-    p.add_argument("--load-time", type=_non_negative, default=0.0, help="seconds before listening")
+    p.add_argument(
+        "--load-time", type=non_negative_float, default=0.0, help="seconds before listening"
+    )
     return p
 
 

@@ -200,11 +200,7 @@ class RunLogs:
             if estimate is None and self.summary and self.summary.early_stopping_estimate:
                 estimate = self.summary.early_stopping_estimate
             return estimate or self.percentile
-        return _detail_first(
-            self.summary.headline if self.summary else None,
-            headline_from_detail(self.detail) if self.detail else None,
-            self.detail,
-        )
+        return self._result_line()
 
     @property
     def percentile(self) -> Metric | None:
@@ -212,6 +208,11 @@ class RunLogs:
         first; None for the throughput scenarios."""
         if self.scenario not in EARLY_STOPPING_KEYS:
             return None
+        return self._result_line()
+
+    def _result_line(self) -> Metric | None:
+        """The summary's result line (a throughput, or a latency percentile), its value from
+        the detail log first."""
         return _detail_first(
             self.summary.headline if self.summary else None,
             headline_from_detail(self.detail) if self.detail else None,

@@ -61,6 +61,18 @@ _WANTED = (
 )
 
 
+# The detail log's numbers `DetailProgress.total` reads; of the two generated counts only the
+# first line is kept.
+_FIRST_ONLY = ("generated_query_count", "generated_samples_per_query")
+_NUMBERS = (
+    *_FIRST_ONLY,
+    "effective_accuracy_sample_count",
+    "qsl_reported_total_count",
+    "effective_min_sample_count",
+    "effective_min_duration_ms",
+)
+
+
 class DetailProgress:
     """Follows `mlperf_log_detail.txt` for the run's size and for errors as they are logged.
 
@@ -78,12 +90,7 @@ class DetailProgress:
         self.finished = False  # num_errors seen: LoadGen wrote its last line
         self.errors: list[tuple[str, Any]] = []
         self.warnings: list[tuple[str, Any]] = []
-        self._query_count: int | None = None
-        self._samples_per_query: int | None = None
-        self._accuracy_count: int | None = None
-        self._qsl_total: int | None = None
-        self._min_samples: int | None = None
-        self._min_duration_ms: int | None = None
+        self._numbers: dict[str, int | None] = {}  # the _NUMBERS lines' values, by key
 
     def feed(self, lines: Iterable[str]) -> None:
         for line in lines:
@@ -105,34 +112,26 @@ class DetailProgress:
                 self.scenario = value
             elif key == "num_errors":
                 self.finished = True
-            elif key == "generated_query_count" and self._query_count is None:
-                self._query_count = number
-            elif key == "generated_samples_per_query" and self._samples_per_query is None:
-                self._samples_per_query = number
-            elif key == "effective_accuracy_sample_count":
-                self._accuracy_count = number
-            elif key == "qsl_reported_total_count":
-                self._qsl_total = number
-            elif key == "effective_min_sample_count":
-                self._min_samples = number
-            elif key == "effective_min_duration_ms":
-                self._min_duration_ms = number
+            elif key in _NUMBERS and (key not in _FIRST_ONLY or self._numbers.get(key) is None):
+                self._numbers[key] = number
 
     @property
     def total(self) -> int | None:
-        if self._query_count is None or self._samples_per_query is None:
+        n = self._numbers.get
+        queries, per_query = n("generated_query_count"), n("generated_samples_per_query")
+        if queries is None or per_query is None:
             return None
-        first_set = self._query_count * self._samples_per_query
+        first_set = queries * per_query
         stream = self.scenario in ("SingleStream", "MultiStream")
-        if self.test_mode != "AccuracyOnly" and stream and self._min_duration_ms == 0:
+        if self.test_mode != "AccuracyOnly" and stream and n("effective_min_duration_ms") == 0:
             # The stream scenarios generate a pool and stop at the minimum query count once
             # min_duration has passed: with none, the minimum is the count.
-            return self._min_samples or first_set
+            return n("effective_min_sample_count") or first_set
         if self.test_mode != "AccuracyOnly":
             return first_set
-        if self._accuracy_count is not None:
-            return self._accuracy_count
-        return self._qsl_total
+        if n("effective_accuracy_sample_count") is not None:
+            return n("effective_accuracy_sample_count")
+        return n("qsl_reported_total_count")
 
 
 def progress_from_stdout(pattern: re.Pattern[str], line: str) -> tuple[int, int | None] | None:

@@ -61,6 +61,11 @@ RunSpec's own JSON form (the journal's `spec`, so a restarted console can re-att
 too: `spec_to_json` and `spec_from_json`. The group summary's classes are in
 `engine.results.group_schema`, the node parts (host, telemetry) in `engine.results.node_records`,
 the field readers in `engine.results.coerce`.
+
+Why one module of about 450 lines (60 of them the layout above): the run summary's writer, its
+reader, the versions it reads and the layout are one contract with every results dir already
+written; they change together, so they are read together. Its parts already live apart (group
+summary, node records, field readers).
 """
 
 from __future__ import annotations

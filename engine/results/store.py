@@ -25,10 +25,10 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.model import ContainerRef, RunSpec, RunState
 from engine.results.group_schema import GroupSummary, read_group_summary
@@ -41,6 +41,8 @@ from engine.results.schema import (
     spec_from_json,
     spec_to_json,
 )
+
+T = TypeVar("T")
 
 SNAPSHOT = "config.snapshot.toml"
 TELEMETRY = "telemetry.csv"
@@ -254,32 +256,38 @@ class ResultsStore:
         """Every run dir with a readable summary, in dir-name order. A dir whose summary
         cannot be read (not ours, broken, a newer schema) is passed over; `unreadable()`
         names each with the reason."""
-        for d in self._dirs(RUN_SUMMARY_FILE):
-            try:
-                yield RecordedRun(d, read_run_summary(d / RUN_SUMMARY_FILE))
-            except SummaryUnreadable:
-                continue
+        for d, summary in self._read_all(RUN_SUMMARY_FILE, read_run_summary):
+            if not isinstance(summary, SummaryUnreadable):
+                yield RecordedRun(d, summary)
 
     def groups(self) -> Iterator[RecordedGroup]:
-        for d in self._dirs(GROUP_SUMMARY_FILE):
-            try:
-                yield RecordedGroup(d, read_group_summary(d / GROUP_SUMMARY_FILE))
-            except SummaryUnreadable:
-                continue
+        """Every group dir with a readable summary, as `runs()`."""
+        for d, summary in self._read_all(GROUP_SUMMARY_FILE, read_group_summary):
+            if not isinstance(summary, SummaryUnreadable):
+                yield RecordedGroup(d, summary)
 
     def unreadable(self) -> list[str]:
         """One sentence per summary file under the root that `runs()`/`groups()` pass over."""
-        out = []
-        for name, read in (
-            (RUN_SUMMARY_FILE, read_run_summary),
-            (GROUP_SUMMARY_FILE, read_group_summary),
-        ):
-            for d in self._dirs(name):
-                try:
-                    read(d / name)
-                except SummaryUnreadable as exc:
-                    out.append(str(exc))
-        return out
+        return [
+            str(summary)
+            for name, read in (
+                (RUN_SUMMARY_FILE, read_run_summary),
+                (GROUP_SUMMARY_FILE, read_group_summary),
+            )
+            for _, summary in self._read_all(name, read)
+            if isinstance(summary, SummaryUnreadable)
+        ]
+
+    def _read_all(
+        self, name: str, read: Callable[[Path], T]
+    ) -> Iterator[tuple[Path, T | SummaryUnreadable]]:
+        """(dir, its summary, or the SummaryUnreadable that says why not) for each dir under
+        the root that holds a file `name`, in dir-name order."""
+        for d in self._dirs(name):
+            try:
+                yield d, read(d / name)
+            except SummaryUnreadable as exc:
+                yield d, exc
 
     def _dirs(self, name: str) -> Iterator[Path]:
         if not self.root.is_dir():

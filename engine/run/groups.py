@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from engine import figures
 from engine.events import EventBus, GroupFinished, GroupStarted, Notice, RunQueued
@@ -86,18 +87,11 @@ def plan_shards(group: GroupSpec, measured: Measured) -> ShardPlan:
     sizes = figures.shard_sizes(group.total_samples, weights)
     starts = figures.shard_starts(sizes)
     shards = tuple(
-        RunSpec(
-            run_id=f"{group.group_id}-{n}",
-            node=n,
-            benchmark=group.benchmark,
-            scenario=group.scenario,
-            mode=group.mode,
-            samples=sizes[n],
-            shard_start=starts[n],
-            group_id=group.group_id,
-            stage=group.name,
-            label=f"{group.name} shard {i + 1}/{len(group.nodes)}",
-        )
+        _run_of(
+            group, f"{group.group_id}-{n}", n, sizes[n], group.name,
+            f"{group.name} shard {i + 1}/{len(group.nodes)}",
+            shard_start=starts[n], group_id=group.group_id,
+        )  # fmt: skip
         for i, n in enumerate(group.nodes)
         if sizes[n] > 0
     )
@@ -111,18 +105,23 @@ def calibration_specs(group: GroupSpec, measured: Measured) -> list[RunSpec]:
     share = group.total_samples // (10 * len(group.nodes)) or 1
     samples = max(1, min(share, MAX_CALIBRATION_SAMPLES))
     return [
-        RunSpec(
-            run_id=f"{group.group_id}-calibrate-{n}",
-            node=n,
-            benchmark=group.benchmark,
-            scenario=group.scenario,
-            mode=group.mode,
-            samples=samples,
-            stage=f"{group.name}-calibration",
-            label=CALIBRATION_LABEL,
-        )
+        _run_of(
+            group, f"{group.group_id}-calibrate-{n}", n, samples, f"{group.name}-calibration",
+            CALIBRATION_LABEL,
+        )  # fmt: skip
         for n in missing
     ]
+
+
+def _run_of(
+    group: GroupSpec, run_id: str, node: str, samples: int, stage: str, label: str, **more: Any
+) -> RunSpec:
+    """A run of `group`'s benchmark, scenario and mode on `node` (a shard, or a calibration
+    run)."""
+    return RunSpec(
+        run_id=run_id, node=node, benchmark=group.benchmark, scenario=group.scenario,
+        mode=group.mode, samples=samples, stage=stage, label=label, **more,
+    )  # fmt: skip
 
 
 Execute = Callable[[RunSpec], Awaitable[RunSummary]]

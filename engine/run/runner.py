@@ -3,6 +3,13 @@
 The runner only speaks the transport protocol. Following is resumable: tails keep byte offsets,
 and a lost link is retried (the run keeps going on the node meanwhile), so the controller's
 copy of every stream ends up identical to the node's.
+
+Why one module of about 500 lines: `RunExecution` is one state machine (queued, starting,
+running, link lost, collecting, an end state) whose steps share its state (placement, handle,
+cancel flag, live progress, the summary it writes once). What happens before launch is in
+`engine.run.launch_prep`, the accuracy and compliance steps in their own modules; what stays
+here is the follow loop and every way it ends, which split apart would only pass that state
+back and forth.
 """
 
 from __future__ import annotations
@@ -22,7 +29,6 @@ from engine.events import (
     EventBus,
     Notice,
     RunLog,
-    RunProgressSources,
     RunStateChanged,
 )
 from engine.loadgen.files import (
@@ -33,25 +39,18 @@ from engine.loadgen.files import (
 )
 from engine.model import Benchmark, Config, Mode, NodeFacts, NodeSpec, RunSpec, RunState
 from engine.results.schema import RUN_SUMMARY_FILE, RunSummary
-from engine.results.store import SNAPSHOT, ResultsStore, StartedRun, write_run_summary
-from engine.run.audit_config import (
-    AUDIT_CONFIG,
-    audit_config_dir,
-    audit_config_sentence,
-    harness_cwd,
-    stray_audit_config,
-)
+from engine.results.store import ResultsStore, StartedRun, write_run_summary
 from engine.run.compliance import ComplianceStep
+from engine.run.launch_prep import Placement, place, prepare
 from engine.run.live_progress import STREAMS, LiveProgress
 from engine.run.loadgen_settings import Resolution
 from engine.run.log_dir import is_pattern, match_log_dir
 from engine.run.outcome import outcome as _outcome
 from engine.run.outcome import what_runs as _what_runs
-from engine.run.progress_sources import progress_sources
-from engine.run.templates import RenderedRun, render_run
+from engine.run.templates import RenderedRun
 from engine.secrets import redact_dir, secret_values
 from engine.transport import containers, detach
-from engine.transport.base import ContainerRef, LaunchRequest, RunHandle, Transport
+from engine.transport.base import ContainerRef, RunHandle, Transport
 from engine.transport.tail import LineTail
 
 MAX_LOG_LINES_PER_EVENT = 500
@@ -80,16 +79,6 @@ class RunContext:
     # What LoadGen will issue with this user.conf text (engine/run/loadgen_settings.py); None
     # for a harness that decides its settings itself.
     resolve_settings: Callable[[RunSpec, str | None], Awaitable[Resolution | None]] | None = None
-
-
-@dataclass
-class Placement:
-    """Where a run lives: on the controller and on the node."""
-
-    run_dir: Path  # controller
-    node_run_dir: str
-    log_dir: str
-    cwd: str
 
 
 class RunExecution:
@@ -145,8 +134,8 @@ class RunExecution:
         self._set(RunState.STARTING)
         try:
             transport = await self.ctx.transport(self.node.name)
-            self.placement = await self._place(transport)
-            request = await self._prepare(transport)
+            self.placement = await place(self, transport)
+            request = await prepare(self, transport)
             self.handle = await transport.start(request)
             if self.benchmark.container is not None:  # the name a cancel stops it by
                 name = containers.container_name(self.spec.run_id, self.placement.run_dir.name)
@@ -298,117 +287,12 @@ class RunExecution:
 
     # --- steps --------------------------------------------------------------------------------
 
-    async def _place(self, transport: Transport) -> Placement:
-        run_dir = self.ctx.store.new_run_dir(self.node.name)
-        home = (await transport.home()).rstrip("/")
-        base = self.node.workdir
-        if not base.startswith("/"):
-            base = f"{home}/{base}"
-        node_run_dir = f"{base.rstrip('/')}/runs/{run_dir.name}"
-        self.rendered = render_run(
-            self.node,
-            self.benchmark,
-            self.spec,
-            output_dir=node_run_dir,
-            user_conf_path=f"{node_run_dir}/user.conf",
-        )
-        cwd = harness_cwd(self.benchmark, self.rendered.values, home=home, run_dir=node_run_dir)
-        assert cwd is not None  # every value of the run is known here
-        log_dir = self.rendered.log_dir
-        if not log_dir.startswith("/"):
-            log_dir = f"{cwd.rstrip('/')}/{log_dir}"
-        return Placement(run_dir, node_run_dir, log_dir, cwd)
-
-    async def _prepare(self, transport: Transport) -> LaunchRequest:
-        from engine.loadgen.userconf import check_user_conf, loadgen_rejects
-
-        p = self.placement
-        assert p is not None
-        user_conf = self.rendered.user_conf or ""
-        if self.ctx.resolve_settings is not None:
-            self.resolution = await self.ctx.resolve_settings(self.spec, user_conf)
-            if self.resolution is not None and self.resolution.user_conf is not None:
-                user_conf = self.resolution.user_conf
-        sentence, live = progress_sources(self.benchmark, self.spec.mode)
-        self.ctx.bus.publish(RunProgressSources(self.spec.run_id, sentence, live))
-        source = f"benchmarks.{self.benchmark.name}.user_conf"
-        for problem in check_user_conf(user_conf, source=source):
-            where = f" line {problem.line}" if problem.line else ""
-            if loadgen_rejects(problem):
-                raise LaunchRefused(
-                    f"{source}{where}: {problem.message} (LoadGen would reject "
-                    "the whole file and run with its defaults)"
-                )
-            self.ctx.bus.publish(
-                Notice(f"{self.spec.run_id}: {source}{where}: {problem.message}", "warning")
-            )
-        home = (await transport.home()).rstrip("/")
-        where = audit_config_dir(
-            self.node, self.benchmark, self.spec, home=home, run_dir=p.node_run_dir
-        )
-        if where is not None and await transport.size(f"{where}/{AUDIT_CONFIG}") is not None:
-            problem = stray_audit_config(self.benchmark, where, self.node.name)
-            if self.compliance is not None:  # its own goes there: nothing else may be
-                problem = audit_config_sentence(where, self.node.name, self.benchmark.name)
-            if problem is not None:
-                raise LaunchRefused(problem)
-        if self.compliance is not None:
-            if where is None:
-                raise LaunchRefused(f"{self.spec.run_id}: the harness's working directory is "
-                                    "unknown, so the audit.config has nowhere to go")  # fmt: skip
-            await self.compliance.place(transport, where)
-        (p.run_dir / SNAPSHOT).write_text(self.ctx.snapshot_toml())
-        env = self.launch_env()
-        await transport.make_dirs(p.node_run_dir)
-        if p.log_dir != p.node_run_dir and not is_pattern(p.log_dir):
-            await transport.make_dirs(p.log_dir)
-        if self.benchmark.shard_dataset is not None and self.spec.group_id is not None:
-            await self._slice_dataset(transport)
-        request = LaunchRequest(
-            run_id=self.spec.run_id,
-            run_dir=p.node_run_dir,
-            command=self.rendered.command,
-            cwd=p.cwd,
-            env=env,
-            files={"user.conf": user_conf.encode()},
-        )
-        if (spec := self.benchmark.container) is None:
-            return request
-        name = containers.container_name(self.spec.run_id, p.run_dir.name)
-        paths = [] if is_pattern(p.log_dir) else [p.log_dir]
-        return containers.in_container(request, spec, name, paths=paths,
-                                       node_gpus=self.node.gpus)  # fmt: skip
-
     def launch_env(self) -> dict[str, str]:
         """The environment the harness (and the accuracy step) runs with on the node."""
         env = dict(self.node.env)
         if self.node.gpus is not None:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in self.node.gpus)
         return env
-
-    async def _slice_dataset(self, transport: Transport) -> None:
-        """This shard's records of the benchmark's dataset file, into its run dir on the node
-        (for harnesses that read the first N records and take no shard offset)."""
-        import engine.harness.dataset_slice as slicer
-
-        assert self.rendered is not None and self.placement is not None
-        from engine.run.templates import render_template
-
-        values = self.rendered.values
-        assert self.benchmark.shard_dataset is not None
-        source = render_template(self.benchmark.shard_dataset, values, quote=False)
-        dest = values["dataset_slice"]
-        await transport.make_dirs(dest.rsplit("/", 1)[0])
-        script = Path(slicer.__file__).read_text()
-        start, count = str(self.spec.shard_start), str(self.spec.samples)
-        res = await transport.run(
-            [self.node.python, "-c", script, str(source), dest, start, count], timeout=900
-        )
-        if res.exit_status != 0:
-            raise LaunchRefused(
-                f"benchmarks.{self.benchmark.name}.shard_dataset: on {self.node.name}, "
-                + (res.stderr.strip() or f"slicing exited with code {res.exit_status}")
-            )
 
     async def _poll_tails(
         self,

@@ -76,221 +76,82 @@ class Round:
     source: str = CONSTANTS
 
 
-def _llm(server: tuple[int, int], interactive: tuple[int, int] | None = None) -> dict:
-    out = {"Server": LlmLimits(server[0] * _MS, server[1] * _MS)}
-    if interactive:
-        out["Interactive"] = LlmLimits(interactive[0] * _MS, interactive[1] * _MS)
-    return out
-
-
 _SS, _MSQ, _SRV = 1024, 270336, 270336
+# min-queries per scenario (the shapes the benchmarks share).
+_Q_VISION = {"SingleStream": _SS, "MultiStream": _MSQ, "Server": _SRV, "Offline": 1}
+_Q_SS_OFF = {"SingleStream": _SS, "Offline": 1}
+_Q_SRV_OFF = {"Server": _SRV, "Offline": 1}
+_Q_ALL = {"SingleStream": _SS, "Server": _SRV, "Offline": 1}
+_Q_SS = {"SingleStream": _SS}
+# The scenarios a submission may hold.
+_VISION = ("SingleStream", "MultiStream", "Server", "Offline")
 _DC_LLM = ("Offline", "Server", "Interactive")
-
-
-def _b(name, psc, size, mq, spq=None, lat_ms=None, **kw) -> BenchmarkRules:
-    return BenchmarkRules(
-        name, psc, size, mq, spq, lat_ms * _MS if lat_ms is not None else None, **kw
-    )
-
+_SS_OFF = ("SingleStream", "Offline")
+_SRV_OFF = ("Server", "Offline")
+_T01, _T01_04, _T06 = ("TEST01",), ("TEST01", "TEST04"), ("TEST06",)
 
 # Every benchmark of v5.1 and v6.0 with its figures (CONSTANTS: performance-sample-count,
-# dataset-size, min-queries, latency-constraint, OFFLINE_MIN_SPQ_SINCE_V4, LLM_LATENCY_LIMITS,
-# models_TEST0X). The values agree between the two rounds for each benchmark both hold.
-_VISION = {"SingleStream": _SS, "MultiStream": _MSQ, "Server": _SRV, "Offline": 1}
-_BENCHMARKS = {
-    b.name: b
-    for b in (
-        _b(
-            "resnet",
-            1024,
-            50000,
-            _VISION,
-            24576,
-            15,
-            compliance_tests=("TEST01", "TEST04"),
-            scenarios=("SingleStream", "MultiStream", "Server", "Offline"),
-        ),
-        _b(
-            "retinanet",
-            64,
-            24781,
-            _VISION,
-            24576,
-            100,
-            compliance_tests=("TEST01",),
-            scenarios=("SingleStream", "MultiStream", "Server", "Offline"),
-        ),
-        *(
-            _b(
-                n,
-                10833,
-                10833,
-                {"SingleStream": _SS, "Offline": 1},
-                10833,
-                compliance_tests=("TEST01",),
-                scenarios=("SingleStream", "Offline"),
-            )
-            for n in ("bert-99", "bert-99.9")
-        ),
-        *(
-            _b(
-                n,
-                204800,
-                330067,
-                {"Server": _SRV, "Offline": 1},
-                24576,
-                60,
-                compliance_tests=("TEST01",),
-                scenarios=("Server", "Offline"),
-            )
-            for n in ("dlrm-v2-99", "dlrm-v2-99.9")
-        ),
-        *(
-            _b(
-                n,
-                43,
-                43,
-                {"SingleStream": _SS, "Offline": 1},
-                43,
-                compliance_tests=("TEST01",),
-                scenarios=("SingleStream", "Offline"),
-            )
-            for n in ("3d-unet-99", "3d-unet-99.9")
-        ),
-        _b(
-            "llama3.1-8b",
-            13368,
-            13368,
-            {"SingleStream": _SS, "Server": _SRV, "Offline": 1},
-            13368,
-            20000,
-            llm=True,
-            equal_issue=True,
-            llm_limits=_llm((2000, 100), (500, 30)),
-            compliance_tests=("TEST06",),
-            scenarios=_DC_LLM,
-        ),
-        _b(
-            "llama3.1-8b-edge",
-            5000,
-            5000,
-            {"SingleStream": _SS, "Offline": 1},
-            5000,
-            llm=True,
-            equal_issue=True,
-            compliance_tests=("TEST06",),
-            scenarios=("SingleStream", "Offline"),
-            headline_keys={"SingleStream": "result_90.00_percentile_latency_ns"},
-        ),
-        *(
-            _b(
-                n,
-                24576,
-                24576,
-                {"SingleStream": _SS, "Server": _SRV, "Offline": 1},
-                24576,
-                20000,
-                llm=True,
-                equal_issue=True,
-                llm_limits=_llm((2000, 200), (450, 40)),
-                compliance_tests=("TEST06",),
-                scenarios=_DC_LLM,
-            )
-            for n in ("llama2-70b-99", "llama2-70b-99.9")
-        ),
-        _b(
-            "stable-diffusion-xl",
-            5000,
-            5000,
-            {"SingleStream": _SS, "Server": _SRV, "Offline": 1},
-            5000,
-            20000,
-            compliance_tests=("TEST01", "TEST04"),
-            scenarios=("SingleStream", "Server", "Offline"),
-        ),
-        _b(
-            "mixtral-8x7b",
-            15000,
-            15000,
-            {"SingleStream": _SS, "Server": _SRV, "Offline": 1},
-            15000,
-            20000,
-            llm=True,
-            equal_issue=True,
-            llm_limits=_llm((2000, 200)),
-            compliance_tests=("TEST06",),
-            scenarios=("Server", "Offline"),
-        ),
-        _b(
-            "llama3.1-405b",
-            8313,
-            8313,
-            {"SingleStream": _SS, "Server": _SRV, "Offline": 1},
-            8313,
-            60000,
-            llm=True,
-            equal_issue=True,
-            llm_limits=_llm((6000, 175), (4500, 80)),
-            compliance_tests=("TEST06",),
-            scenarios=_DC_LLM,
-        ),
-        _b(
-            "rgat",
-            788379,
-            788379,
-            {"SingleStream": _SS, "Offline": 1},
-            788379,
-            compliance_tests=("TEST01",),
-            scenarios=("Offline",),
-        ),
-        _b(
-            "pointpainting",
-            1024,
-            39987,
-            {"SingleStream": _SS},
-            6636,
-            compliance_tests=("TEST01", "TEST04"),
-            scenarios=("SingleStream",),
-        ),
-        _b(
-            "deepseek-r1",
-            4388,
-            4388,
-            {"SingleStream": _SS, "Server": _SRV, "Offline": 1},
-            4388,
-            60000,
-            llm=True,
-            equal_issue=True,
-            llm_limits=_llm((2000, 80), (1500, 15)),
-            compliance_tests=("TEST06",),
-            scenarios=_DC_LLM,
-        ),
-        _b(
-            "whisper",
-            1633,
-            1633,
-            {"SingleStream": _SS, "Offline": 1},
-            1633,
-            llm=True,
-            equal_issue=True,
-            compliance_tests=("TEST01",),
-            scenarios=("Offline",),
-        ),
-        _b(
-            "gpt-oss-120b",
-            6396,
-            6396,
-            {"SingleStream": _SS, "Server": _SRV, "Offline": 1},
-            6396,
-            60000,
-            llm=True,
-            equal_issue=True,
-            llm_limits=_llm((3000, 80), (2000, 15)),
-            compliance_tests=("TEST07", "TEST09"),
-            scenarios=_DC_LLM,
-        ),
-    )
+# dataset-size, min-queries, latency-constraint, OFFLINE_MIN_SPQ_SINCE_V4, models_TEST0X).
+# The values agree between the two rounds for each benchmark both hold. One row a benchmark:
+_ROWS: tuple[tuple[str, int, int, dict[str, int], int, int | None, tuple, tuple], ...] = (
+    # name, performance-sample-count, dataset-size, min-queries, offline min samples per
+    # query, Server latency bound (ms; None: none), compliance tests, scenarios
+    ("resnet",              1024,    50000,  _Q_VISION,  24576,  15,    _T01_04, _VISION),
+    ("retinanet",           64,      24781,  _Q_VISION,  24576,  100,   _T01, _VISION),
+    ("bert-99",             10833,   10833,  _Q_SS_OFF,  10833,  None,  _T01, _SS_OFF),
+    ("bert-99.9",           10833,   10833,  _Q_SS_OFF,  10833,  None,  _T01, _SS_OFF),
+    ("dlrm-v2-99",          204800,  330067, _Q_SRV_OFF, 24576,  60,    _T01, _SRV_OFF),
+    ("dlrm-v2-99.9",        204800,  330067, _Q_SRV_OFF, 24576,  60,    _T01, _SRV_OFF),
+    ("3d-unet-99",          43,      43,     _Q_SS_OFF,  43,     None,  _T01, _SS_OFF),
+    ("3d-unet-99.9",        43,      43,     _Q_SS_OFF,  43,     None,  _T01, _SS_OFF),
+    ("llama3.1-8b",         13368,   13368,  _Q_ALL,     13368,  20000, _T06, _DC_LLM),
+    ("llama3.1-8b-edge",    5000,    5000,   _Q_SS_OFF,  5000,   None,  _T06, _SS_OFF),
+    ("llama2-70b-99",       24576,   24576,  _Q_ALL,     24576,  20000, _T06, _DC_LLM),
+    ("llama2-70b-99.9",     24576,   24576,  _Q_ALL,     24576,  20000, _T06, _DC_LLM),
+    ("stable-diffusion-xl", 5000,    5000,   _Q_ALL,     5000,   20000, _T01_04,
+     ("SingleStream", "Server", "Offline")),
+    ("mixtral-8x7b",        15000,   15000,  _Q_ALL,     15000,  20000, _T06, _SRV_OFF),
+    ("llama3.1-405b",       8313,    8313,   _Q_ALL,     8313,   60000, _T06, _DC_LLM),
+    ("rgat",                788379,  788379, _Q_SS_OFF,  788379, None,  _T01, ("Offline",)),
+    ("pointpainting",       1024,    39987,  _Q_SS,      6636,   None,  _T01_04, ("SingleStream",)),
+    ("deepseek-r1",         4388,    4388,   _Q_ALL,     4388,   60000, _T06, _DC_LLM),
+    ("whisper",             1633,    1633,   _Q_SS_OFF,  1633,   None,  _T01, ("Offline",)),
+    ("gpt-oss-120b",        6396,    6396,   _Q_ALL,     6396,   60000, ("TEST07", "TEST09"),
+     _DC_LLM),
+)  # fmt: skip
+# The LLMs (token latencies, equal-issue mode, a tokens/s headline) and their p99 TTFT and
+# TPOT limits in ms, Server then Interactive (CONSTANTS LLM_LATENCY_LIMITS; none: no limit
+# tabulated).
+_LLM_LIMITS_MS: dict[str, tuple[tuple[int, int], ...]] = {
+    "llama3.1-8b": ((2000, 100), (500, 30)),
+    "llama3.1-8b-edge": (),
+    "llama2-70b-99": ((2000, 200), (450, 40)),
+    "llama2-70b-99.9": ((2000, 200), (450, 40)),
+    "mixtral-8x7b": ((2000, 200),),
+    "llama3.1-405b": ((6000, 175), (4500, 80)),
+    "deepseek-r1": ((2000, 80), (1500, 15)),
+    "whisper": (),
+    "gpt-oss-120b": ((3000, 80), (2000, 15)),
 }
+_HEADLINE_OVERRIDES = {"llama3.1-8b-edge": {"SingleStream": "result_90.00_percentile_latency_ns"}}
+
+
+def _rules(row: tuple) -> BenchmarkRules:
+    name, psc, size, min_queries, spq, lat_ms, tests, scenarios = row
+    limits = _LLM_LIMITS_MS.get(name)
+    return BenchmarkRules(
+        name, psc, size, min_queries, spq, lat_ms * _MS if lat_ms is not None else None,
+        llm=limits is not None, equal_issue=limits is not None,
+        llm_limits={
+            scenario: LlmLimits(ttft * _MS, tpot * _MS)
+            for scenario, (ttft, tpot) in zip(("Server", "Interactive"), limits or (), strict=False)
+        },
+        compliance_tests=tests, scenarios=scenarios,
+        headline_keys=_HEADLINE_OVERRIDES.get(name, {}),
+    )  # fmt: skip
+
+
+_BENCHMARKS = {row[0]: _rules(row) for row in _ROWS}
 
 _V51_NAMES = (
     "resnet", "retinanet", "bert-99", "bert-99.9", "dlrm-v2-99", "dlrm-v2-99.9", "3d-unet-99",

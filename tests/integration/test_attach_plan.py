@@ -14,37 +14,25 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import journal, mlconsole, summaries
 from tests.support.config_writer import write_config, write_ssh_config
-from tests.support.killed_console import batch_killed_when, journal, mlconsole, summaries
+from tests.support.killed_console import batch_killed_when
+from tests.support.plans import plan_table
 from tests.support.sshd import SshLab
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
-GROUP = """
-[[plan]]
-kind = "group"
-name = "pair"
-nodes = ["{a}", "{b}"]
-benchmark = "demo"
-total_samples = {total}
-split = "equal"
-"""
 
-TWO_STAGES = """
-[[plan]]
-kind = "run"
-name = "first"
-node = "slow"
-benchmark = "demo"
-samples = 240
 
-[[plan]]
-kind = "run"
-name = "second"
-node = "fast"
-benchmark = "demo"
-samples = 60
-"""
+def group_of(a: str, b: str, total: int) -> str:
+    return plan_table(
+        "group", name="pair", nodes=[a, b], benchmark="demo", total_samples=total, split="equal"
+    )
+
+
+TWO_STAGES = plan_table(
+    "run", name="first", node="slow", benchmark="demo", samples=240
+) + plan_table("run", name="second", node="fast", benchmark="demo", samples=60)
 
 
 def check_group_finished(tmp_path: Path, res: subprocess.CompletedProcess, nodes: list[str]) -> None:
@@ -67,7 +55,7 @@ def check_group_finished(tmp_path: Path, res: subprocess.CompletedProcess, nodes
 
 def test_attach_finishes_a_group_the_killed_console_was_running(tmp_path: Path) -> None:
     cfg = write_config(
-        tmp_path, speeds={"slow": 70, "fast": 90}, plan=GROUP.format(a="slow", b="fast", total=400)
+        tmp_path, speeds={"slow": 70, "fast": 90}, plan=group_of("slow", "fast", 400)
     )
     batch_killed_when(cfg, tmp_path / "results", started=2)
     res = mlconsole("attach", str(cfg))
@@ -132,7 +120,7 @@ def test_attach_finishes_a_group_on_ssh_nodes(sshd_lab: SshLab, tmp_path: Path) 
         sshd_lab,
         tmp_path,
         {"a": (sshd_lab.server(0), 70), "b": (sshd_lab.server(0), 90)},
-        GROUP.format(a="a", b="b", total=400),
+        group_of("a", "b", 400),
     )
     cfg = cfg.rename(tmp_path / "test.toml")
     batch_killed_when(cfg, tmp_path / "results", started=2)

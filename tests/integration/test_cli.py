@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import mlconsole, start_batch, wait_until_live
 from tests.support.config_writer import write_config
 from tests.support.paths import REFERENCE
 from tests.support.processes import live_group_members
@@ -24,18 +22,6 @@ node = "{node}"
 benchmark = "demo"
 samples = {samples}
 """
-
-
-def mlconsole(
-    *args: str, cwd: Path | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "console.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=timeout,
-    )
 
 
 def test_help_names_the_commands() -> None:
@@ -108,17 +94,8 @@ def test_ctrl_c_cancels_live_runs_keeps_partial_results_and_exits_130(tmp_path: 
     cfg = write_config(
         tmp_path, speeds={"slow": 20}, plan=ONE_RUN.format(node="slow", samples=1000)
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "--batch", str(cfg)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 60
-    for line in proc.stdout:
-        if re.search(r"progress \d+/", line) or time.monotonic() > deadline:
-            break
+    proc = start_batch(cfg, stderr=subprocess.PIPE)
+    wait_until_live(proc)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -161,16 +138,8 @@ def test_a_killed_console_loses_nothing_attach_collects_the_run(tmp_path: Path) 
     """The console dies (SIGKILL) mid-run; the run goes on detached on its node, and
     `mlconsole attach` follows it to the end and collects complete results."""
     cfg = write_config(tmp_path, speeds={"slow": 60}, plan=ONE_RUN.format(node="slow", samples=240))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "--batch", str(cfg)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if re.search(r"progress \d+/", line):  # the run is live on its node
-            break
+    proc = start_batch(cfg)
+    wait_until_live(proc)
     proc.kill()
     proc.wait(timeout=10)
     assert not list((tmp_path / "results").glob("*/orchestrator_summary.json"))

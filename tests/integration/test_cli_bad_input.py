@@ -5,26 +5,14 @@ neither results/ nor reports/ is created."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import mlconsole
 from tests.support.config_writer import write_config
 
 ONE_RUN = '\n[[plan]]\nkind = "run"\nnode = "slow"\nbenchmark = "demo"\nsamples = 10\n'
-
-
-def mlconsole(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    # stdin from /dev/null and no tty: a console opened by mistake would hang (timeout).
-    return subprocess.run(
-        [sys.executable, "-m", "console.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,  # a loaded shared machine; a hang still fails
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def _assert_bad_input(res: subprocess.CompletedProcess, needle: str, tmp_path: Path) -> None:

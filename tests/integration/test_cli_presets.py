@@ -4,19 +4,9 @@ says what LoadGen will really run for each planned run (asked of the node's own 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-
-def mlconsole(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "console.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
+from tests.support.cli import mlconsole
 
 
 def test_init_preset_then_check_says_what_loadgen_will_run(tmp_path: Path) -> None:

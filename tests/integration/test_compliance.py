@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,7 +18,9 @@ from engine.events import RunStateChanged
 from engine.model import RunState
 from engine.results.schema import read_run_summary
 from engine.run.orchestrator import Orchestrator
+from tests.support.cli import mlconsole, start_batch, wait_until_live
 from tests.support.config_writer import write_config
+from tests.support.plans import plan_table, run_plan
 
 VERIFY = """
 import json, sys
@@ -40,25 +39,15 @@ def _config(tmp_path: Path, plan: str, speed: float = 400.0) -> Path:
     )  # fmt: skip
 
 
-def _stage(test: str, samples: int = 60, extra: str = "") -> str:
-    return f"""
-[[plan]]
-kind = "compliance"
-name = "compliance"
-node = "fast"
-benchmark = "demo"
-test = "{test}"
-samples = {samples}
-{extra}
-"""
+def _stage(test: str, samples: int = 60, **extra: str) -> str:
+    return plan_table(
+        "compliance", name="compliance", node="fast", benchmark="demo", test=test,
+        samples=samples, **extra,
+    )  # fmt: skip
 
 
 async def _run(cfg: Path) -> Path:
-    orch = Orchestrator(load_config(cfg))
-    try:
-        await orch.run_plan()
-    finally:
-        await orch.close()
+    await run_plan(cfg)
     (summary,) = (cfg.parent / "results").glob("*/orchestrator_summary.json")
     return summary.parent
 
@@ -68,7 +57,8 @@ async def test_test06_places_its_audit_config_for_the_run_only_and_verifies(
 ) -> None:
     script = tmp_path / "verify.py"
     script.write_text(VERIFY)
-    cfg = _config(tmp_path, _stage("TEST06", extra=f'verify_command = "{{python}} {script} {{compliance_dir}}"'))
+    verify = f"{{python}} {script} {{compliance_dir}}"
+    cfg = _config(tmp_path, _stage("TEST06", verify_command=verify))
     run_dir = await _run(cfg)
     s = read_run_summary(run_dir / "orchestrator_summary.json")
     assert s.ok and s.compliance is not None
@@ -86,8 +76,9 @@ async def test_test06_places_its_audit_config_for_the_run_only_and_verifies(
         "TEST06: LoadGen read its audit.config, removed after the run; verification PASSED"
     )
     # The next run of the same benchmark is a plain run: nothing is left to override it.
-    cfg2 = _config(tmp_path / "again", '[[plan]]\nkind = "run"\nnode = "fast"\n'
-                   'benchmark = "demo"\nsamples = 60\n')  # fmt: skip
+    cfg2 = _config(
+        tmp_path / "again", plan_table("run", node="fast", benchmark="demo", samples=60)
+    )
     cfg2.write_text(cfg2.read_text().replace(str(tmp_path / "again" / "work"), str(tmp_path / "work")))
     s2 = read_run_summary((await _run(cfg2)) / "orchestrator_summary.json")
     assert s2.ok and s2.loadgen.generated_total == 60 and s2.compliance is None
@@ -119,30 +110,21 @@ async def test_a_cancelled_compliance_run_leaves_no_audit_config(tmp_path: Path)
     assert s.compliance.removed is True and s.compliance.verify_command is None
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "console.cli", *args], capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
-
-
 def test_a_killed_controller_leaves_it_and_the_next_preflight_removes_it(tmp_path: Path) -> None:
     cfg = _config(tmp_path, _stage("TEST04", samples=300), speed=60)
-    proc = subprocess.Popen([sys.executable, "-m", "console.cli", "--batch", str(cfg)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # fmt: skip
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if re.search(r"progress \d+/", line):  # the run is live on its node
-            break
+    proc = start_batch(cfg)
+    wait_until_live(proc)
     proc.kill()
     proc.wait(timeout=10)
     left = tmp_path / "work" / "audit.config"
     assert left.is_file()  # nobody was left to remove it
-    res = _cli("check", str(cfg))
+    res = mlconsole("check", str(cfg))
     assert "removed the audit.config a compliance run left in" in res.stdout, res.stdout
     assert not left.exists()
-    again = _cli("check", str(cfg))
+    again = mlconsole("check", str(cfg))
     assert "audit.config" not in again.stdout  # the next preflight finds nothing
     # attach follows the run (detached on its node all along) to its end and records it.
-    res = _cli("attach", str(cfg))
+    res = mlconsole("attach", str(cfg))
     assert res.returncode == 0, res.stdout + res.stderr
     (summary,) = (tmp_path / "results").glob("*/orchestrator_summary.json")
     s = json.loads(summary.read_text())
@@ -153,10 +135,10 @@ def test_a_killed_controller_leaves_it_and_the_next_preflight_removes_it(tmp_pat
 def test_a_foreign_audit_config_is_refused_not_removed(tmp_path: Path) -> None:
     cfg = _config(tmp_path, _stage("TEST04"))
     (tmp_path / "work" / "audit.config").write_text("*.*.mode = 2\n")
-    res = _cli("check", str(cfg))
+    res = mlconsole("check", str(cfg))
     assert "stray audit.config" in res.stdout
     assert (tmp_path / "work" / "audit.config").exists()
-    res = _cli("--batch", str(cfg))
+    res = mlconsole("--batch", str(cfg))
     assert "stray audit.config" in res.stdout and res.returncode != 0
 
 
@@ -166,8 +148,8 @@ def test_a_foreign_audit_config_is_refused_not_removed(tmp_path: Path) -> None:
         ("resnet50", _stage("TEST06"), "TEST06 is not a compliance test of model resnet50"),
         ("llama3_1-8b", _stage("TEST01"), "TEST01 is not a compliance test of model llama3_1-8b"),
         ("demo", _stage("TEST01"), "plan[1].audit_config: is missing: TEST01's audit.config differs"),
-        ("demo", _stage("TEST04", extra='audit_config = "nope.config"'), "cannot read"),
-        ("demo", _stage("TEST04", extra='verify_command = "x {nope}"'), "unknown placeholder {nope}"),
+        ("demo", _stage("TEST04", audit_config="nope.config"), "cannot read"),
+        ("demo", _stage("TEST04", verify_command="x {nope}"), "unknown placeholder {nope}"),
     ],
 )
 def test_compliance_stage_errors(tmp_path: Path, model: str, stage: str, message: str) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from engine.fleet import api
 from engine.fleet.run import EndpointTarget, FleetRequest, run_fleet
 from engine.loadgen.parse import read_run_logs
-from tests.support.endpoints import EndpointLab
+from tests.support.endpoints import EndpointLab, sim_request
 from tests.support.sshd import free_port
 
 DEMO_SERVER_CONF = """
@@ -23,18 +23,7 @@ sim.Server.tpot_latency = 200
 
 
 def request(samples: int, **kw: object) -> FleetRequest:
-    base: dict[str, object] = {
-        "scenario": "Offline",
-        "mode": "performance",
-        "samples": samples,
-        "loadgen_model": "sim",
-        "dataset": "synthetic",
-        "sampling": api.Sampling(max_tokens=8),
-        "served_model": "sim-llm",
-        "request_timeout_s": 20.0,
-    }
-    base.update(kw)
-    return FleetRequest(**base)  # type: ignore[arg-type]
+    return sim_request(samples, "sim", 8, **{"request_timeout_s": 20.0, **kw})
 
 
 def targets(*eps, in_flight: int = 32) -> list[EndpointTarget]:  # noqa: ANN002

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.config.load import load_config
-from engine.events import Event, ServiceStateChanged
+from engine.events import ServiceStateChanged
 from engine.harness.demo_facts import DEMO_DATASET_SIZE
 from engine.model import NodeSpec
-from engine.run.orchestrator import Orchestrator
+from tests.support.plans import plan_table, run_plan
+from tests.support.processes import alive
 
 ENDPOINT = (
     "{python} -m engine.harness.endpoint --port {port} --port-file {port_file} "
@@ -79,40 +79,15 @@ simulated = true
     return path
 
 
-FLEET = """
-[[plan]]
-kind = "fleet"
-name = "fleet"
-nodes = [{nodes}]
-service = "sim"
-benchmark = "llm"
-samples = {samples}
-"""
+def fleet_stage(nodes: list[str], samples: int) -> str:
+    return plan_table(
+        "fleet", name="fleet", nodes=nodes, service="sim", benchmark="llm", samples=samples
+    )
 
 
 def pids_alive(tmp_path: Path) -> list[int]:
-    alive = []
-    for pid_file in (tmp_path / "nodes").glob("*/services/*/pid"):
-        pid = int(pid_file.read_text())
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        if stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X"):  # a zombie has ended
-            alive.append(pid)
-    return alive
-
-
-async def run(path: Path) -> tuple[Orchestrator, list[Event], object]:
-    cfg = load_config(path)
-    orch = Orchestrator(cfg)
-    events: list[Event] = []
-    orch.bus.add_listener(events.append)
-    try:
-        outcome = await orch.run_plan()
-    finally:
-        await orch.close()
-    return orch, events, outcome
+    pids = (int(p.read_text()) for p in (tmp_path / "nodes").glob("*/services/*/pid"))
+    return [pid for pid in pids if alive(pid)]
 
 
 def fleet_summaries(tmp_path: Path) -> list[dict]:
@@ -124,8 +99,8 @@ def fleet_summaries(tmp_path: Path) -> list[dict]:
 
 async def test_a_fleet_stage_on_local_nodes_is_one_valid_result(tmp_path: Path) -> None:
     nodes = local_node(tmp_path, "slow", 500) + local_node(tmp_path, "fast", 2500)
-    path = config(tmp_path, nodes, FLEET.format(nodes='"slow", "fast"', samples=160))
-    _, events, outcome = await run(path)
+    path = config(tmp_path, nodes, fleet_stage(["slow", "fast"], 160))
+    _, outcome, events = await run_plan(path)
     assert outcome.ok, outcome.failures
     (s,) = fleet_summaries(tmp_path)
     assert s["kind"] == "fleet" and s["loadgen"]["validity"] == "VALID"
@@ -151,8 +126,8 @@ async def test_endpoints_launched_over_ssh_are_reached_through_port_forwards(
     a = ssh_node("gpu-a", workdir=str(tmp_path / "nodes" / "gpu-a"))
     b = ssh_node("gpu-b", server=sshd_lab.server(1), workdir=str(tmp_path / "nodes" / "gpu-b"))
     nodes = ssh_node_toml(a, 2000) + ssh_node_toml(b, 2000)
-    path = config(tmp_path, nodes, FLEET.format(nodes='"gpu-a", "gpu-b"', samples=60))
-    _, events, outcome = await run(path)
+    path = config(tmp_path, nodes, fleet_stage(["gpu-a", "gpu-b"], 60))
+    _, outcome, events = await run_plan(path)
     assert outcome.ok, outcome.failures
     (s,) = fleet_summaries(tmp_path)
     assert s["loadgen"]["validity"] == "VALID"
@@ -171,7 +146,7 @@ async def test_a_service_that_never_gets_ready_or_dies_is_a_clear_failure(
     tmp_path: Path,
 ) -> None:
     nodes = local_node(tmp_path, "mute", 1000) + local_node(tmp_path, "dies", 1000)
-    plan = FLEET.format(nodes='"mute", "dies"', samples=20)
+    plan = fleet_stage(["mute", "dies"], 20)
     # "mute" never writes its port; "dies" fails at once with a message on stderr.
     command = "sleep 30 # {port} {port_file} {tps}"
     path = config(tmp_path, nodes, plan, command=command, service_extra="ready_timeout_s = 1.5")
@@ -183,7 +158,7 @@ async def test_a_service_that_never_gets_ready_or_dies_is_a_clear_failure(
         'sleep 30 # {port} {port_file} {tps}"',
     )
     path.write_text(text)
-    _, events, outcome = await run(path)
+    _, outcome, events = await run_plan(path)
     assert not outcome.ok
     (s,) = fleet_summaries(tmp_path)
     assert s["exit"]["state"] == "failed"
@@ -199,18 +174,12 @@ async def test_a_concurrency_sweep_draws_throughput_against_interactivity(
     tmp_path: Path,
 ) -> None:
     nodes = local_node(tmp_path, "a", 2000) + local_node(tmp_path, "b", 2000)
-    plan = """
-[[plan]]
-kind = "concurrency_sweep"
-name = "curve"
-nodes = ["a", "b"]
-service = "sim"
-benchmark = "llm"
-samples = 48
-concurrency = [2, 16]
-"""
+    plan = plan_table(
+        "concurrency_sweep", name="curve", nodes=["a", "b"], service="sim", benchmark="llm",
+        samples=48, concurrency=[2, 16],
+    )  # fmt: skip
     path = config(tmp_path, nodes, plan, service_extra="keep_running = true")
-    _, events, outcome = await run(path)
+    _, outcome, events = await run_plan(path)
     assert outcome.ok, outcome.failures
     points = fleet_summaries(tmp_path)
     assert sorted(p["fleet"]["concurrency"] for p in points) == [2, 16]
@@ -221,7 +190,7 @@ concurrency = [2, 16]
     assert "Concurrency sweep curve: throughput vs interactivity" in report
     # keep_running: the services outlive the plan, and the next plan reuses them.
     assert len(pids_alive(tmp_path)) == 2
-    _, events, outcome = await run(path)
+    _, outcome, events = await run_plan(path)
     states = [(e.node, e.state) for e in events if isinstance(e, ServiceStateChanged)]
     assert ("a", "reused") in states and ("b", "reused") in states
     for pid in pids_alive(tmp_path):

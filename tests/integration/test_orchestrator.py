@@ -20,66 +20,28 @@ from engine.events import (
 )
 from engine.model import Mode, RunSpec, RunState, Scenario
 from engine.run.orchestrator import Orchestrator
+from tests.support.cli import summaries
 from tests.support.config_writer import write_config
+from tests.support.plans import plan_table, run_plan, run_to_end
 from tests.support.processes import live_group_members
 
-SWEEP_AND_GROUPS = """
-[[plan]]
-kind = "sweep"
-nodes = ["slow", "fast"]
-benchmark = "demo"
-samples = [60, 120]
-
-[[plan]]
-kind = "group"
-name = "equal"
-nodes = ["slow", "fast"]
-benchmark = "demo"
-total_samples = 240
-split = "equal"
-
-[[plan]]
-kind = "group"
-name = "weighted"
-nodes = ["slow", "fast"]
-benchmark = "demo"
-total_samples = 240
-split = "auto"
-"""
+TWO = ["slow", "fast"]
+SWEEP_AND_GROUPS = (
+    plan_table("sweep", nodes=TWO, benchmark="demo", samples=[60, 120])
+    + plan_table("group", name="equal", nodes=TWO, benchmark="demo", total_samples=240,
+                 split="equal")
+    + plan_table("group", name="weighted", nodes=TWO, benchmark="demo", total_samples=240,
+                 split="auto")
+)  # fmt: skip
 
 
 def one_run(samples: int = 50, node: str = "slow") -> str:
-    return f"""
-[[plan]]
-kind = "run"
-node = "{node}"
-benchmark = "demo"
-samples = {samples}
-"""
-
-
-async def run(config_path: Path, *, on_event=None) -> tuple[Orchestrator, object, list[Event]]:
-    events: list[Event] = []
-    orch = Orchestrator(load_config(config_path))
-    orch.bus.add_listener(events.append)
-    if on_event:
-        orch.bus.add_listener(lambda e: on_event(orch, e))
-    outcome = await orch.run_plan()
-    await orch.close()
-    return orch, outcome, events
-
-
-def summaries(results: Path) -> dict[str, dict]:
-    out = {}
-    for p in results.glob("*/orchestrator_summary.json"):
-        s = json.loads(p.read_text())
-        out[s["run_id"]] = s
-    return out
+    return plan_table("run", node=node, benchmark="demo", samples=samples)
 
 
 async def test_sweep_then_equal_and_weighted_groups(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, speeds={"slow": 100, "fast": 210}, plan=SWEEP_AND_GROUPS)
-    orch, outcome, events = await run(cfg)
+    orch, outcome, events = await run_plan(cfg)
     assert outcome.ok, outcome.failures
     # The simulated-speeds notice is told apart by its type (the console hides its text).
     assert sum(isinstance(e, SimulatedSpeedsNotice) for e in events) == 1
@@ -130,14 +92,16 @@ async def test_sweep_then_equal_and_weighted_groups(tmp_path: Path) -> None:
 async def test_cancel_kills_the_process_group_and_keeps_partial_results(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, speeds={"slow": 20}, plan=one_run(400))
     pids: list[int] = []
+    orch = Orchestrator(load_config(cfg))
 
-    def on_event(orch: Orchestrator, e: Event) -> None:
+    def on_event(e: Event) -> None:
         if isinstance(e, RunProgress) and e.completed >= 20 and not pids:
             ex = orch._executions[e.run_id]
             pids.append(ex.handle.pid)
             assert orch.cancel(e.run_id)
 
-    orch, outcome, _ = await run(cfg, on_event=on_event)
+    orch.bus.add_listener(on_event)
+    outcome = await run_to_end(orch)
     assert outcome.cancelled and not outcome.ok
     (s,) = summaries(tmp_path / "results").values()
     assert s["exit"]["state"] == RunState.CANCELLED.value
@@ -152,7 +116,7 @@ async def test_harness_error_after_complete_summary_is_not_a_failed_benchmark(
     cfg = write_config(
         tmp_path, speeds={"slow": 200}, plan=one_run(40), extra_args="--exit-code-after 1"
     )
-    _, outcome, _ = await run(cfg)
+    _, outcome, _ = await run_plan(cfg)
     (s,) = summaries(tmp_path / "results").values()
     assert s["exit"]["state"] == RunState.HARNESS_ERROR_AFTER_COMPLETE.value
     assert s["exit"]["code"] == 1
@@ -164,7 +128,7 @@ async def test_crashed_harness_is_failed_with_the_reason(tmp_path: Path) -> None
     cfg = write_config(
         tmp_path, speeds={"slow": 200}, plan=one_run(80), extra_args="--crash-after 10"
     )
-    _, outcome, _ = await run(cfg)
+    _, outcome, _ = await run_plan(cfg)
     (s,) = summaries(tmp_path / "results").values()
     assert s["exit"]["state"] == RunState.FAILED.value
     assert "exited with code 3" in s["exit"]["detail"]
@@ -180,7 +144,7 @@ async def test_stray_audit_config_is_refused_before_launch(tmp_path: Path) -> No
     cfg = write_config(
         tmp_path, speeds={"slow": 200}, plan=one_run(20), bench_extra=f'cwd = "{cwd}"'
     )
-    _, outcome, _ = await run(cfg)
+    _, outcome, _ = await run_plan(cfg)
     (s,) = summaries(tmp_path / "results").values()
     assert s["exit"]["state"] == RunState.FAILED.value
     assert "audit.config" in s["exit"]["detail"]
@@ -210,7 +174,7 @@ async def test_preflight_and_launch_look_for_audit_config_in_one_place(tmp_path:
         assert cwds == ([] if intended else [str(harness)])
         facts = await check_node(node, cwds)
         assert facts.audit_config is not intended
-        _, outcome, _ = await run(cfg)
+        _, outcome, _ = await run_plan(cfg)
         assert outcome.ok is intended, outcome.failures
         if not intended:
             (why,) = [reason for _, reason in outcome.failures]
@@ -227,7 +191,7 @@ async def test_user_conf_loadgen_would_reject_is_refused(tmp_path: Path) -> None
         plan=one_run(20),
         user_conf="demo.Offline.target_qps = {speed}fast\n",
     )
-    _, outcome, _ = await run(cfg)
+    _, outcome, _ = await run_plan(cfg)
     (s,) = summaries(tmp_path / "results").values()
     assert s["exit"]["state"] == RunState.FAILED.value
     assert "user_conf" in s["exit"]["detail"] and "line" in s["exit"]["detail"]
@@ -241,7 +205,7 @@ async def test_a_run_without_completions_is_flagged_stalled(tmp_path: Path) -> N
         extra_args="--load-time 2.5",
         settings_extra="stall_timeout_s = 1",
     )
-    _, outcome, events = await run(cfg)
+    _, outcome, events = await run_plan(cfg)
     states = [e.state for e in events if isinstance(e, RunStateChanged)]
     assert RunState.STALLED in states
     assert states[-1] == RunState.SUCCEEDED and outcome.ok
@@ -254,18 +218,12 @@ def test_shard_sizes_add_up_and_follow_weights() -> None:
 
 
 async def test_a_group_with_no_measurements_calibrates_then_sizes_shards(tmp_path: Path) -> None:
-    plan = """
-[[plan]]
-kind = "group"
-name = "cal"
-nodes = ["slow", "fast"]
-benchmark = "demo"
-total_samples = 600
-split = "auto"
-calibrate = true
-"""
+    plan = plan_table(
+        "group", name="cal", nodes=TWO, benchmark="demo", total_samples=600, split="auto",
+        calibrate=True,
+    )  # fmt: skip
     cfg = write_config(tmp_path, speeds={"slow": 100, "fast": 210}, plan=plan)
-    orch, outcome, _ = await run(cfg)
+    orch, outcome, _ = await run_plan(cfg)
     assert outcome.ok, outcome.failures
     runs = summaries(tmp_path / "results")
     calibration = [s for s in runs.values() if s["label"] == "calibration"]
@@ -301,10 +259,7 @@ async def test_a_harness_without_shard_offset_gets_a_dataset_slice_per_shard(
     )
     prefix = f"{{python}} {reader} {{dataset_slice}} && "
     path.write_text(path.read_text().replace('command = "', f'command = "{prefix}', 1))
-    cfg = load_config(path)
-    orch = Orchestrator(cfg)
-    outcome = await orch.run_plan()
-    await orch.close()
+    _, outcome, _ = await run_plan(path)
     assert outcome.ok, outcome.failures
     seen = sorted(
         line
@@ -359,7 +314,7 @@ async def test_a_failed_report_preload_is_said_and_awaited(tmp_path: Path, monke
         raise ImportError("no matplotlib here")
 
     monkeypatch.setattr(charts, "warm_up", broken)
-    _, outcome, events = await run(write_config(tmp_path, plan=""))
+    _, outcome, events = await run_plan(write_config(tmp_path, plan=""))
     assert outcome.ok
     notes = [
         e.message

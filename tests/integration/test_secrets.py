@@ -8,22 +8,13 @@ from __future__ import annotations
 
 import json
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from engine.config.load import load_config
-from engine.run.orchestrator import Orchestrator
-from tests.support.config_writer import (
-    HARNESS,
-    demo_benchmark,
-    ssh_node_table,
-    toml_str,
-    write_config,
-)
-from tests.support.paths import REPO_ROOT
+from tests.support.cli import mlconsole
+from tests.support.config_writer import HARNESS, write_config, write_ssh_config
+from tests.support.plans import plan_table, run_plan
 from tests.support.sshd import SshLab
 
 ENV_TOKEN = "hf_ENVtoken0123456789"
@@ -39,7 +30,10 @@ COMMAND = (
     "--output-dir {output_dir} --user-conf {user_conf} --model {model} --speed {speed} "
     "--concurrency 4 && echo api {api_key}"
 )
-PLAN = '\n[[plan]]\nkind = "run"\nnode = "{node}"\nbenchmark = "demo"\nsamples = 40\n'
+
+
+def plan_on(node: str) -> str:
+    return plan_table("run", node=node, benchmark="demo", samples=40)
 
 
 def _with_secrets(text: str, node: str) -> str:
@@ -81,15 +75,9 @@ def _assert_node_files_private(node_runs: Path) -> None:
 
 
 def test_a_local_batch_run_keeps_no_secret(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, speeds={"slow": 200}, plan=PLAN.format(node="slow"))
+    cfg = write_config(tmp_path, speeds={"slow": 200}, plan=plan_on("slow"))
     cfg.write_text(_with_secrets(cfg.read_text(), "slow"))
-    res = subprocess.run(
-        [sys.executable, "-m", "console.cli", "--batch", str(cfg)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
+    res = mlconsole("--batch", str(cfg))
     assert res.returncode == 0, res.stdout + res.stderr
     (run_dir,) = [p.parent for p in (tmp_path / "results").glob("*/orchestrator_summary.json")]
     assert "env token <redacted>, custom <redacted>" in (run_dir / "stdout.log").read_text()
@@ -102,30 +90,9 @@ def test_a_local_batch_run_keeps_no_secret(tmp_path: Path) -> None:
 @pytest.mark.ssh
 @pytest.mark.timeout(180)
 async def test_an_ssh_run_keeps_no_secret(sshd_lab: SshLab, tmp_path: Path) -> None:
-    lines = [
-        "[settings]",
-        f"results_dir = {toml_str(tmp_path / 'results')}",
-        f"reports_dir = {toml_str(tmp_path / 'reports')}",
-        "poll_interval_s = 0.1",
-        "",
-        *ssh_node_table(
-            sshd_lab,
-            "a",
-            sshd_lab.server(0),
-            tmp_path / "nodes" / "a",
-            speed=200,
-            env={"PYTHONPATH": REPO_ROOT},
-        ),
-        *demo_benchmark(),
-        PLAN.format(node="a"),
-    ]
-    cfg = tmp_path / "ssh.toml"
-    cfg.write_text(_with_secrets("\n".join(lines), "a"))
-    orch = Orchestrator(load_config(cfg))
-    try:
-        outcome = await orch.run_plan()
-    finally:
-        await orch.close()
+    cfg = write_ssh_config(sshd_lab, tmp_path, {"a": (sshd_lab.server(0), 200)}, plan_on("a"))
+    cfg.write_text(_with_secrets(cfg.read_text(), "a"))
+    _, outcome, _ = await run_plan(cfg)
     assert outcome.ok, outcome.failures
     (run_dir,) = [p.parent for p in (tmp_path / "results").glob("*/orchestrator_summary.json")]
     assert "env token <redacted>" in (run_dir / "stdout.log").read_text()

@@ -18,10 +18,11 @@ import pytest
 from engine.config.load import load_config
 from engine.events import Event, RunProgress, RunStateChanged
 from engine.model import RunState
-from engine.results.store import ResultsStore
+from engine.results.store import RecordedRun, ResultsStore
 from engine.run.orchestrator import Orchestrator
 from tests.support.config_writer import HARNESS, demo_benchmark
 from tests.support.paths import DOUBLES_DIR, REPO_ROOT
+from tests.support.plans import plan_table, run_to_end
 from tests.support.podman import PodmanLab
 from tests.support.processes import live_processes_naming
 from tests.support.slurm import SlurmCluster
@@ -101,7 +102,7 @@ samples = 40
 
 
 def one_run(samples: int) -> str:
-    return f'[[plan]]\nkind = "run"\nnode = "cluster"\nbenchmark = "demo"\nsamples = {samples}\n'
+    return plan_table("run", node="cluster", benchmark="demo", samples=samples)
 
 
 def journal_started(tmp_path: Path) -> dict:
@@ -122,6 +123,13 @@ async def plan_run(orch: Orchestrator, timeout_s: float):  # noqa: ANN201
         await orch.close()
 
 
+def only_run(tmp_path: Path, state: RunState) -> RecordedRun:
+    """The one run the test recorded, which must have ended in `state`."""
+    (rec,) = ResultsStore(tmp_path / "results").runs()
+    assert rec.summary.state == state, rec.summary.exit.detail
+    return rec
+
+
 def states(orch: Orchestrator) -> list[RunStateChanged]:
     seen: list[RunStateChanged] = []
 
@@ -138,13 +146,9 @@ async def test_a_run_is_a_slurm_job_submitted_followed_and_finished(
 ) -> None:
     orch = Orchestrator(load_config(slurm_config(tmp_path, slurm_cluster, one_run(50))))
     seen = states(orch)
-    try:
-        outcome = await orch.run_plan()
-    finally:
-        await orch.close()
+    outcome = await run_to_end(orch)
     assert outcome.succeeded == ("s1-cluster-50",), outcome.failures
-    (rec,) = ResultsStore(tmp_path / "results").runs()
-    assert rec.summary.state == RunState.SUCCEEDED
+    only_run(tmp_path, RunState.SUCCEEDED)
     started = [e for e in seen if e.state == RunState.RUNNING and "Slurm job" in e.detail]
     assert len(started) == 1 and " on node" in started[0].detail
     job_id = journal_job_id(tmp_path)
@@ -157,13 +161,9 @@ async def test_exit_code_3_is_the_runs_exit_code(
 ) -> None:
     cfg = slurm_config(tmp_path, slurm_cluster, one_run(10), command="echo about to fail; exit 3")
     orch = Orchestrator(load_config(cfg))
-    try:
-        outcome = await orch.run_plan()
-    finally:
-        await orch.close()
+    outcome = await run_to_end(orch)
     assert outcome.failed == ("s1-cluster-10",)
-    (rec,) = ResultsStore(tmp_path / "results").runs()
-    assert rec.summary.state == RunState.FAILED
+    rec = only_run(tmp_path, RunState.FAILED)
     assert rec.summary.exit.code == 3
     assert "harness exited with code 3" in rec.summary.exit.detail
     job_id = journal_job_id(tmp_path)
@@ -177,10 +177,7 @@ async def test_a_gres_the_partition_lacks_is_refused_at_submit_with_slurms_reaso
         tmp_path, slurm_cluster, one_run(10), slurm='partition = "debug"\ngres = "gpu:1"'
     )
     orch = Orchestrator(load_config(cfg))
-    try:
-        outcome = await orch.run_plan()
-    finally:
-        await orch.close()
+    outcome = await run_to_end(orch)
     ((run_id, why),) = outcome.failures
     assert why == (
         "Slurm refused run s1-cluster-10 on node cluster (partition debug): "
@@ -202,10 +199,7 @@ async def test_a_job_on_a_down_partition_shows_pending_with_its_reason_then_canc
                 orch.cancel(e.run_id)
 
     orch.bus.add_listener(on)
-    try:
-        outcome = await asyncio.wait_for(orch.run_plan(), 60)
-    finally:
-        await orch.close()
+    outcome = await run_to_end(orch, 60)
     pending = [e for e in seen if e.state == RunState.PENDING]
     assert pending[0].detail == "waiting in Slurm's queue (PENDING): PartitionDown"
     assert outcome.cancelled == ("s1-cluster-10",)
@@ -233,13 +227,9 @@ async def test_cancel_mid_run_is_scancel_and_leaves_no_process(
             orch.cancel(e.run_id)
 
     orch.bus.add_listener(on)
-    try:
-        outcome = await asyncio.wait_for(orch.run_plan(), 90)
-    finally:
-        await orch.close()
+    outcome = await run_to_end(orch, 90)
     assert outcome.cancelled == ("s1-cluster-13000",)
-    (rec,) = ResultsStore(tmp_path / "results").runs()
-    assert rec.summary.state == RunState.CANCELLED
+    rec = only_run(tmp_path, RunState.CANCELLED)
     assert "partial results kept" in rec.summary.exit.detail
     assert slurm_cluster.job_state(journal_job_id(tmp_path)) == "CANCELLED"
     assert live_processes_naming(str(tmp_path / "nodes")) == []
@@ -258,13 +248,9 @@ async def test_an_external_scancel_is_a_cancel_by_someone_else(
             slurm_cluster.cmd("scancel", journal_job_id(tmp_path))
 
     orch.bus.add_listener(on)
-    try:
-        outcome = await asyncio.wait_for(orch.run_plan(), 90)
-    finally:
-        await orch.close()
+    outcome = await run_to_end(orch, 90)
     assert outcome.cancelled == ("s1-cluster-13000",)
-    (rec,) = ResultsStore(tmp_path / "results").runs()
-    assert rec.summary.state == RunState.CANCELLED
+    rec = only_run(tmp_path, RunState.CANCELLED)
     assert rec.summary.exit.detail.startswith(
         "the job was cancelled outside mlconsole (scancel); partial results kept in "
     )
@@ -309,13 +295,9 @@ async def test_a_job_over_its_time_limit_ends_timed_out_with_partial_results(
     )
     cfg.write_text(cfg.read_text().replace("speed = 100", "speed = 50"))
     orch = Orchestrator(load_config(cfg))
-    try:
-        outcome = await asyncio.wait_for(orch.run_plan(), 180)
-    finally:
-        await orch.close()
+    outcome = await run_to_end(orch, 180)
     assert outcome.failed == ("s1-cluster-13000",)
-    (rec,) = ResultsStore(tmp_path / "results").runs()
-    assert rec.summary.state == RunState.TIMED_OUT
+    rec = only_run(tmp_path, RunState.TIMED_OUT)
     assert rec.summary.exit.detail.startswith(
         "Slurm ended the job at its time limit (TimeLimit); partial results kept in "
     )
@@ -338,10 +320,7 @@ async def test_a_fleet_service_is_a_slurm_job_reached_on_the_node_slurm_gave_it(
     orch = Orchestrator(load_config(path))
     events: list[Event] = []
     orch.bus.add_listener(events.append)
-    try:
-        outcome = await asyncio.wait_for(orch.run_plan(), 120)
-    finally:
-        await orch.close()
+    outcome = await run_to_end(orch, 120)
     assert outcome.ok, outcome.failures
     said = [(e.state, e.detail) for e in events if isinstance(e, ServiceStateChanged)]
     starting = [d for s, d in said if s == "starting"]

@@ -26,6 +26,7 @@ from engine.transport.base import LaunchRequest
 from engine.transport.ssh import SshTransport
 from engine.transport.tail import LineTail
 from tests.support.paths import DOUBLES_DIR
+from tests.support.processes import command_lines
 from tests.support.sshd import SshLab
 
 pytestmark = [pytest.mark.ssh, pytest.mark.timeout(60)]
@@ -86,13 +87,7 @@ async def test_env_reaches_commands_but_no_command_line(ssh_node) -> None:
     assert (await t.run_shell('echo "$HF_TOKEN"')).stdout == f"{token}\n"
     running = asyncio.create_task(t.run_shell('sleep 0.5; echo "$HF_TOKEN"'))
     await asyncio.sleep(0.2)
-    seen = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if token.encode() in (entry / "cmdline").read_bytes():
-                seen.append(entry.name)
-        except OSError:
-            continue
+    seen = [pid for pid, cmd in command_lines().items() if token.encode() in cmd]
     assert (await running).stdout == f"{token}\n"
     assert seen == []
     await t.close()

@@ -9,7 +9,6 @@ the controller's run dir is byte-identical to the node's.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from pathlib import Path
 
@@ -19,46 +18,25 @@ from engine.config.load import load_config
 from engine.events import Event, RunStateChanged
 from engine.model import RunState
 from engine.run.orchestrator import Orchestrator
+from tests.support.cli import summaries
 from tests.support.config_writer import write_ssh_config
+from tests.support.plans import plan_table, run_plan
 from tests.support.sshd import SshLab
 
 pytestmark = [pytest.mark.ssh, pytest.mark.slow, pytest.mark.timeout(120)]
 
 
-def _summaries(results: Path) -> dict[str, dict]:
-    out = {}
-    for p in results.glob("*/orchestrator_summary.json"):
-        s = json.loads(p.read_text())
-        out[s["run_id"]] = s
-    return out
-
-
 async def test_sweep_and_parallel_group_on_two_ssh_nodes(sshd_lab: SshLab, tmp_path: Path) -> None:
-    plan = """
-[[plan]]
-kind = "sweep"
-nodes = ["a", "b"]
-benchmark = "demo"
-samples = [40]
-
-[[plan]]
-kind = "group"
-name = "pair"
-nodes = ["a", "b"]
-benchmark = "demo"
-total_samples = 160
-split = "equal"
-"""
+    plan = plan_table("sweep", nodes=["a", "b"], benchmark="demo", samples=[40]) + plan_table(
+        "group", name="pair", nodes=["a", "b"], benchmark="demo", total_samples=160,
+        split="equal",
+    )  # fmt: skip
     cfg = write_ssh_config(
         sshd_lab, tmp_path, {"a": (sshd_lab.server(0), 100), "b": (sshd_lab.server(1), 160)}, plan
     )
-    orch = Orchestrator(load_config(cfg))
-    try:
-        outcome = await orch.run_plan()
-    finally:
-        await orch.close()
+    orch, outcome, _ = await run_plan(cfg)
     assert outcome.ok, outcome.failures
-    runs = _summaries(tmp_path / "results")
+    runs = summaries(tmp_path / "results")
     assert len(runs) == 4
     for s in runs.values():
         assert s["loadgen"]["complete"] and s["samples_processed"] == s["samples_requested"]
@@ -75,13 +53,7 @@ split = "equal"
 
 
 async def test_run_completes_through_three_killed_links(sshd_lab: SshLab, tmp_path: Path) -> None:
-    plan = """
-[[plan]]
-kind = "run"
-node = "a"
-benchmark = "demo"
-samples = 240
-"""
+    plan = plan_table("run", node="a", benchmark="demo", samples=240)
     server = sshd_lab.server(0)
     cfg = write_ssh_config(sshd_lab, tmp_path, {"a": (server, 60)}, plan)
     orch = Orchestrator(load_config(cfg))
@@ -117,7 +89,7 @@ samples = 240
     assert outcome.ok, outcome.failures
     lost = [e for e in events if isinstance(e, RunStateChanged) and e.state == RunState.LINK_LOST]
     assert len(lost) >= 3
-    (s,) = _summaries(tmp_path / "results").values()
+    (s,) = summaries(tmp_path / "results").values()
     assert s["exit"]["state"] == RunState.SUCCEEDED.value
     assert s["samples_processed"] == 240
     run_dir = tmp_path / "results" / s["run_dir"]

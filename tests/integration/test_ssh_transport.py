@@ -25,7 +25,8 @@ from engine.transport.base import LaunchRequest
 from engine.transport.ssh import SshTransport
 from engine.transport.tail import LineTail
 from tests.support.paths import DOUBLES_DIR
-from tests.support.sshd import SshLab, fingerprint_of, group_members
+from tests.support.processes import command_lines, live_group_members
+from tests.support.sshd import SshLab, fingerprint_of
 
 pytestmark = [pytest.mark.ssh, pytest.mark.timeout(90)]
 
@@ -220,14 +221,14 @@ async def test_cancel_leaves_no_process_of_the_run(transport: SshTransport) -> N
     command = "trap '' TERM\nsleep 60 &\nsh -c 'sleep 61' &\nsleep 62\n"
     handle = await transport.start(LaunchRequest("c1", run_dir, command, run_dir))
     for _ in range(50):
-        if len(group_members(handle.pid)) >= 4:
+        if len(live_group_members(handle.pid)) >= 4:
             break
         await asyncio.sleep(0.05)
-    assert len(group_members(handle.pid)) >= 4
+    assert len(live_group_members(handle.pid)) >= 4
     t0 = time.monotonic()
     await transport.cancel(handle, grace_s=0.5)
     assert 0.4 < time.monotonic() - t0 < 5
-    assert group_members(handle.pid) == []
+    assert live_group_members(handle.pid) == []
     assert (await transport.status(handle)).state != "running"
 
 
@@ -340,16 +341,9 @@ async def test_stream_lines_ends_cleanly_when_the_consumer_stops(ssh_node, tmp_p
     assert [line.split(", ")[1] for line in got] == ["0", "1"] * 3
     assert got[1].split(", ")[3] == "[N/A]"
 
-    def doubles_running() -> list[str]:
-        found = []
-        for entry in Path("/proc").iterdir():
-            try:
-                cmd = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if str(DOUBLES_DIR).encode() in cmd and b"-lms" in cmd:
-                found.append(entry.name)
-        return found
+    def doubles_running() -> list[int]:
+        marker = str(DOUBLES_DIR).encode()
+        return [pid for pid, cmd in command_lines().items() if marker in cmd and b"-lms" in cmd]
 
     for _ in range(40):
         if not doubles_running():

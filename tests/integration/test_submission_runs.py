@@ -29,6 +29,17 @@ def _demo_run(tmp_path: Path) -> Path:
     return out
 
 
+def _summary_of(run: Path) -> RunSummary:
+    """The run summary the orchestrator would write for `run`, a succeeded demo run."""
+    bench = Benchmark("demo", "true", 100, model="demo", simulated=True)
+    spec = RunSpec("r1", "local", "demo", Scenario.OFFLINE, Mode.PERFORMANCE, 100)
+    return build_run_summary(
+        spec=spec, benchmark=bench, run_dir_name="out", simulated=True,
+        state=RunState.SUCCEEDED, exit_code=0, detail="", start_unix=0.0, end_unix=1.0,
+        logs=read_run_logs(run), facts=None, telemetry=None, files=(),
+    )  # fmt: skip
+
+
 def test_a_demo_run_is_a_development_run_with_the_rules_it_breaks(tmp_path):
     run = _demo_run(tmp_path)
     e = assess_run_dir(run, "v6.0", "demo")
@@ -47,13 +58,7 @@ def test_a_demo_run_is_a_development_run_with_the_rules_it_breaks(tmp_path):
 
 def test_the_run_summary_and_batch_line_carry_the_verdict(tmp_path):
     run = _demo_run(tmp_path)
-    bench = Benchmark("demo", "true", 100, model="demo", simulated=True)
-    spec = RunSpec("r1", "local", "demo", Scenario.OFFLINE, Mode.PERFORMANCE, 100)
-    summary = build_run_summary(
-        spec=spec, benchmark=bench, run_dir_name="out", simulated=True,
-        state=RunState.SUCCEEDED, exit_code=0, detail="", start_unix=0.0, end_unix=1.0,
-        logs=read_run_logs(run), facts=None, telemetry=None, files=(),
-    )  # fmt: skip
+    summary = _summary_of(run)
     again = RunSummary.from_json(summary.to_json())
     assert again.eligibility == summary.eligibility and again.eligibility.development_run
     assert again.checker_headline.key == "result_samples_per_second"
@@ -68,13 +73,7 @@ def test_the_run_report_and_console_details_say_development_run(tmp_path):
     from engine.results.store import RecordedRun
 
     run = _demo_run(tmp_path)
-    bench = Benchmark("demo", "true", 100, model="demo", simulated=True)
-    spec = RunSpec("r1", "local", "demo", Scenario.OFFLINE, Mode.PERFORMANCE, 100)
-    summary = build_run_summary(
-        spec=spec, benchmark=bench, run_dir_name="out", simulated=True,
-        state=RunState.SUCCEEDED, exit_code=0, detail="", start_unix=0.0, end_unix=1.0,
-        logs=read_run_logs(run), facts=None, telemetry=None, files=(),
-    )  # fmt: skip
+    summary = _summary_of(run)
     expected = "development run: 2 rule(s) of v6.0 broken"
     rule = "- min_duration 0 ms < 600000 ms (600 s) the round requires [min_duration]"
     report = render_run_report(RecordedRun(run, summary))

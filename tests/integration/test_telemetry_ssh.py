@@ -20,6 +20,7 @@ import pytest
 from engine.telemetry import RunTelemetry, TelemetryBatch, read_state, read_telemetry, sample_node
 from engine.transport.ssh import SshTransport
 from tests.support.paths import DOUBLES_DIR
+from tests.support.processes import command_lines
 
 pytestmark = [pytest.mark.ssh, pytest.mark.timeout(90)]
 
@@ -33,16 +34,9 @@ def double_bin(tmp_path: Path) -> Path:
     return d
 
 
-def streams_running(marker: Path) -> list[str]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            cmd = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if str(marker).encode() in cmd and b"-lms" in cmd:
-            found.append(entry.name)
-    return found
+def streams_running(marker: Path) -> list[int]:
+    needle = str(marker).encode()
+    return [pid for pid, cmd in command_lines().items() if needle in cmd and b"-lms" in cmd]
 
 
 async def wait_for(predicate, timeout: float = 20.0) -> None:  # noqa: ANN001

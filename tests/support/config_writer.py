@@ -8,6 +8,7 @@ from pathlib import Path
 
 from engine.harness.demo_facts import DEMO_DATASET_SIZE, PROGRESS_PATTERN
 from tests.support.paths import REPO_ROOT
+from tests.support.plans import plan_table
 
 HARNESS = (
     "{python} -m engine.harness.demo --scenario {scenario} --mode {mode} "
@@ -138,4 +139,16 @@ def write_ssh_config(
     ]
     path = tmp_path / "ssh.toml"
     path.write_text("\n".join(lines))
+    return path
+
+
+def streaming_runs_config(workdir: Path, *, runs: int, speed: float, samples: int) -> Path:
+    """The console benches' plan: `runs` local nodes (n01, n02, ...) of `speed` samples/s,
+    one sweep stage running `samples` on each side by side, a progress line every 4 samples,
+    at the console's default poll interval (0.5 s)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    nodes = {f"n{i:02d}": speed for i in range(1, runs + 1)}
+    plan = plan_table("sweep", name="busy", nodes=list(nodes), benchmark="demo", samples=[samples])
+    path = write_config(workdir, speeds=nodes, plan=plan, extra_args="--progress-every 4")
+    path.write_text(path.read_text().replace("poll_interval_s = 0.1", "poll_interval_s = 0.5"))
     return path

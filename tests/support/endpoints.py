@@ -12,8 +12,13 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from tests.support import processes
 from tests.support.paths import REPO_ROOT
+
+if TYPE_CHECKING:
+    from engine.fleet.run import FleetRequest
 
 
 @dataclass
@@ -44,12 +49,7 @@ class SimEndpoint:
             self.proc.wait(5)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        processes.stop(self.proc)
 
 
 @dataclass
@@ -112,17 +112,19 @@ class EndpointLab:
             ep.stop()
 
 
-try:
-    import pytest
-except ImportError:  # pragma: no cover - benches run without pytest
-    pytest = None  # type: ignore[assignment]
+def sim_request(samples: int, loadgen_model: str, max_tokens: int, **kw: object) -> FleetRequest:
+    """A fleet request to the simulated endpoints (their model `sim-llm`, a synthetic dataset,
+    Offline performance unless `kw` says otherwise)."""
+    from engine.fleet import api  # here: the fixtures plugin imports this module for every test
+    from engine.fleet.run import FleetRequest
 
-if pytest is not None:
-
-    @pytest.fixture
-    def endpoint_lab(tmp_path: Path):  # noqa: ANN201
-        lab = EndpointLab(tmp_path)
-        try:
-            yield lab
-        finally:
-            lab.close()
+    base: dict[str, object] = {
+        "scenario": "Offline",
+        "mode": "performance",
+        "samples": samples,
+        "loadgen_model": loadgen_model,
+        "dataset": "synthetic",
+        "sampling": api.Sampling(max_tokens=max_tokens),
+        "served_model": "sim-llm",
+    }
+    return FleetRequest(**{**base, **kw})  # type: ignore[arg-type]

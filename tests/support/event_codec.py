@@ -29,24 +29,10 @@ from engine.results.group_schema import GroupSummary
 from engine.results.schema import RunSummary
 from tests.support.config_writer import write_config
 from tests.support.paths import DATA
+from tests.support.plans import sweep_then_group
 
 RECORDING = DATA / "console" / "plan_events.json"
-PLAN = """
-[[plan]]
-kind = "sweep"
-name = "sweep"
-nodes = ["slow", "fast"]
-benchmark = "demo"
-samples = [100]
-
-[[plan]]
-kind = "group"
-name = "pair"
-nodes = ["slow", "fast"]
-benchmark = "demo"
-total_samples = 400
-split = "weighted"
-"""
+PLAN = sweep_then_group(100, 400, "weighted")
 SPEEDS = {"slow": 100.0, "fast": 210.0}
 TICK_S = 0.1
 

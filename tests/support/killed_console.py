@@ -1,39 +1,11 @@
-"""A console that is SIGKILLed mid-plan, for the re-attach tests: `mlconsole --batch` and
-`mlconsole attach` as real subprocesses, and readers of what they left in the results dir."""
+"""A console that is SIGKILLed mid-plan, for the re-attach tests: `mlconsole --batch` as a
+real subprocess, killed once the journal says enough has started."""
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-
-from tests.support.paths import REPO_ROOT
-
-REPO = Path(REPO_ROOT)
-
-
-def mlconsole(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "console.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=150,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-
-
-def journal(results: Path) -> list[dict]:
-    try:
-        text = (results / "journal.jsonl").read_text()
-    except OSError:
-        return []
-    return [json.loads(x) for x in text.splitlines() if x.strip()]
+from tests.support.cli import journal, start_batch, wait_until_live
 
 
 def batch_killed_when(
@@ -41,30 +13,12 @@ def batch_killed_when(
 ) -> None:
     """`mlconsole --batch cfg`, SIGKILLed once the journal holds `started` started runs and
     the harness has begun (a progress line on stdout)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "--batch", str(cfg)],
-        cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
+    proc = start_batch(cfg, cwd=cwd)
     try:
-        for line in proc.stdout:
-            n = sum(1 for e in journal(results) if e["event"] == "started")
-            if re.search(r"progress \d+/", line) and n >= started:
-                break
-        else:
-            pytest.fail("the plan ended before it could be killed")
+        wait_until_live(
+            proc, lambda: sum(1 for e in journal(results) if e["event"] == "started") >= started
+        )
     finally:
         proc.kill()
         proc.wait(timeout=10)
     assert len(list(results.glob("*/orchestrator_summary.json"))) == collected
-
-
-def summaries(results: Path) -> dict[str, dict]:
-    return {
-        s["run_id"]: s
-        for s in (json.loads(p.read_text()) for p in results.glob("*/orchestrator_summary.json"))
-    }

@@ -19,7 +19,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,20 +103,3 @@ def usable(lab: PodmanLab) -> str | None:
     if res.returncode != 0:
         return f"podman cannot run a container here: {res.stderr.strip()[-500:]}"
     return None
-
-
-try:
-    import pytest
-except ImportError:  # pragma: no cover - plain import from a benchmark
-    pytest = None  # type: ignore[assignment]
-
-if pytest is not None:
-
-    @pytest.fixture(scope="session")
-    def podman_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PodmanLab]:
-        """The session's podman; whatever container a failed test left is removed after."""
-        lab = make_lab(tmp_path_factory.mktemp("podman"))
-        if (why := usable(lab)) is not None:
-            pytest.skip(why)
-        yield lab
-        lab.podman("rm", "--all", "--force", "--time", "0", timeout=60)

@@ -290,3 +290,13 @@ def standard_results(root: Path) -> Standard:
         detail="harness exited 1 before LoadGen wrote a summary",
     )
     return Standard(slow, fast, group, shards, seed, no_metric, failed)
+
+
+def ended_summary(exit: ExitRecord, **fields: Any) -> RunSummary:
+    """The summary of run r1 on node slow (demo, Offline, performance, no run dir) that ended
+    as `exit`: for the console's pure parts, which read a summary and nothing else. `fields`
+    set the rest (samples_requested, ...)."""
+    return RunSummary(
+        run_id="r1", run_dir=None, node="slow", benchmark="demo", scenario="Offline",
+        mode="performance", exit=exit, **fields,
+    )  # fmt: skip

@@ -21,6 +21,57 @@ TOTAL = 64  # QSL size
 PERF = 32  # performance sample count
 
 
+OFFLINE, SERVER = lg.TestScenario.Offline, lg.TestScenario.Server
+SINGLE, MULTI = lg.TestScenario.SingleStream, lg.TestScenario.MultiStream
+# A generous Server latency bound: a scheduling hiccup on a busy test machine must not make the
+# run INVALID.
+LATENCY_NS = 1_000_000_000
+
+# Each run kind: the TestSettings fields it sets beyond the common ones, and the tokens each
+# sample reports (0: none).
+KINDS: dict[str, tuple[dict[str, object], int]] = {
+    # Offline: samples_per_query = max(min_query_count, ...).
+    "offline": ({"scenario": OFFLINE, "offline_expected_qps": 10, "min_query_count": 120}, 0),
+    # 500 queries is above the 459 early stopping needs with no late query.
+    "server": ({"scenario": SERVER, "server_target_qps": 2000,
+                "server_target_latency_ns": LATENCY_NS, "min_query_count": 500}, 0),
+    "singlestream": ({"scenario": SINGLE, "single_stream_expected_latency_ns": 100_000,
+                      "min_query_count": 80}, 0),
+    "multistream": ({"scenario": MULTI, "multi_stream_expected_latency_ns": 100_000,
+                     "multi_stream_samples_per_query": 8, "min_query_count": 30}, 0),
+    "accuracy": ({"scenario": SINGLE, "mode": lg.TestMode.AccuracyOnly,
+                  "single_stream_expected_latency_ns": 100_000, "min_query_count": 10}, 0),
+    "token_server": ({"scenario": SERVER, "server_target_qps": 2000, "use_token_latencies": True,
+                      "ttft_latency": 2_000_000_000, "tpot_latency": 200_000_000,
+                      "min_query_count": 150}, 50),
+    # Every first token misses a 1 us bound while time per output token has room: LoadGen
+    # marks the run INVALID on TTFT, and its TPOT early stopping still succeeds.
+    "token_server_ttft_fail": ({"scenario": SERVER, "server_target_qps": 2000,
+                                "use_token_latencies": True, "ttft_latency": 1_000,
+                                "tpot_latency": 200_000_000, "min_query_count": 500}, 50),
+    # Many tokens per sample push tokens/s past 1e6: LoadGen then prints "2.24301e+07".
+    "token_offline": ({"scenario": OFFLINE, "offline_expected_qps": 10,
+                       "use_token_latencies": True, "min_query_count": 100}, 100_000),
+    "token_singlestream": ({"scenario": SINGLE, "single_stream_expected_latency_ns": 100_000,
+                            "use_token_latencies": True, "min_query_count": 80}, 20),
+    "inferred_server": ({"scenario": SERVER, "server_target_qps": 2000,
+                         "server_target_latency_ns": LATENCY_NS, "infer_token_latencies": True,
+                         "token_latency_scaling_factor": 69, "min_query_count": 150}, 0),
+    # Equal-issue mode pads samples_per_query up to a multiple of the performance sample
+    # count: 100 requested -> 128 issued with PERF = 32.
+    "offline_equal_issue": ({"scenario": OFFLINE, "offline_expected_qps": 10,
+                             "sample_concatenate_permutation": True, "min_query_count": 100}, 0),
+    # Like the seed pipeline's runs: max_query_count stops the run before all generated
+    # queries are issued (LoadGen logs error_runtime "Max query count reached").
+    "server_capped": ({"scenario": SERVER, "server_target_qps": 2000,
+                       "server_target_latency_ns": LATENCY_NS,
+                       "sample_concatenate_permutation": True, "min_query_count": 1,
+                       "max_query_count": 10}, 0),
+}  # fmt: skip
+# An offline run whose user.conf has two mistakes (see `settings_for`).
+RUNS = (*KINDS, "bad_userconf")
+
+
 def settings_for(kind: str) -> tuple[lg.TestSettings, int]:
     """The TestSettings of one run kind, and the tokens each sample reports (0: none)."""
     s = lg.TestSettings()
@@ -32,110 +83,16 @@ def settings_for(kind: str) -> tuple[lg.TestSettings, int]:
         rc = s.FromConfig("user.conf", "mlconsole-test", "Offline", 1)
         print(f"FromConfig returned {rc}")
         kind = "offline"
+    if kind not in KINDS:
+        raise SystemExit(f"unknown run kind {kind!r}; expected one of {', '.join(RUNS)}")
     s.mode = lg.TestMode.PerformanceOnly
     s.min_duration_ms = 0
     s.max_duration_ms = 0
     s.performance_sample_count_override = PERF
-    tokens = 0
-    if kind == "offline":
-        s.scenario = lg.TestScenario.Offline
-        s.offline_expected_qps = 10
-        s.min_query_count = 120  # Offline: samples_per_query = max(min_query_count, ...)
-    elif kind == "server":
-        s.scenario = lg.TestScenario.Server
-        s.server_target_qps = 2000
-        # A generous bound: a scheduling hiccup on a busy test machine must not make the run
-        # INVALID. 500 queries is above the 459 early stopping needs with no late query.
-        s.server_target_latency_ns = 1_000_000_000
-        s.min_query_count = 500
-    elif kind == "singlestream":
-        s.scenario = lg.TestScenario.SingleStream
-        s.single_stream_expected_latency_ns = 100_000
-        s.min_query_count = 80
-    elif kind == "multistream":
-        s.scenario = lg.TestScenario.MultiStream
-        s.multi_stream_expected_latency_ns = 100_000
-        s.multi_stream_samples_per_query = 8
-        s.min_query_count = 30
-    elif kind == "accuracy":
-        s.scenario = lg.TestScenario.SingleStream
-        s.mode = lg.TestMode.AccuracyOnly
-        s.single_stream_expected_latency_ns = 100_000
-        s.min_query_count = 10
-    elif kind == "token_server":
-        s.scenario = lg.TestScenario.Server
-        s.server_target_qps = 2000
-        s.use_token_latencies = True
-        s.ttft_latency = 2_000_000_000
-        s.tpot_latency = 200_000_000
-        s.min_query_count = 150
-        tokens = 50
-    elif kind == "token_server_ttft_fail":
-        # Every first token misses a 1 us bound while time per output token has room: LoadGen
-        # marks the run INVALID on TTFT, and its TPOT early stopping still succeeds.
-        s.scenario = lg.TestScenario.Server
-        s.server_target_qps = 2000
-        s.use_token_latencies = True
-        s.ttft_latency = 1_000
-        s.tpot_latency = 200_000_000
-        s.min_query_count = 500
-        tokens = 50
-    elif kind == "token_offline":
-        s.scenario = lg.TestScenario.Offline
-        s.offline_expected_qps = 10
-        s.use_token_latencies = True
-        s.min_query_count = 100
-        # Many tokens per sample push tokens/s past 1e6: LoadGen then prints "2.24301e+07".
-        tokens = 100_000
-    elif kind == "token_singlestream":
-        s.scenario = lg.TestScenario.SingleStream
-        s.single_stream_expected_latency_ns = 100_000
-        s.use_token_latencies = True
-        s.min_query_count = 80
-        tokens = 20
-    elif kind == "inferred_server":
-        s.scenario = lg.TestScenario.Server
-        s.server_target_qps = 2000
-        s.server_target_latency_ns = 1_000_000_000
-        s.infer_token_latencies = True
-        s.token_latency_scaling_factor = 69
-        s.min_query_count = 150
-    elif kind == "offline_equal_issue":
-        # Equal-issue mode pads samples_per_query up to a multiple of the performance sample
-        # count: 100 requested -> 128 issued with PERF = 32.
-        s.scenario = lg.TestScenario.Offline
-        s.offline_expected_qps = 10
-        s.sample_concatenate_permutation = True
-        s.min_query_count = 100
-    elif kind == "server_capped":
-        # Like the seed pipeline's runs: max_query_count stops the run before all generated
-        # queries are issued (LoadGen logs error_runtime "Max query count reached").
-        s.scenario = lg.TestScenario.Server
-        s.server_target_qps = 2000
-        s.server_target_latency_ns = 1_000_000_000
-        s.sample_concatenate_permutation = True
-        s.min_query_count = 1
-        s.max_query_count = 10
-    else:
-        raise SystemExit(f"unknown run kind {kind!r}; expected one of {', '.join(RUNS)}")
+    fields, tokens = KINDS[kind]
+    for name, value in fields.items():
+        setattr(s, name, value)
     return s, tokens
-
-
-RUNS = (
-    "offline",
-    "server",
-    "singlestream",
-    "multistream",
-    "accuracy",
-    "token_server",
-    "token_server_ttft_fail",
-    "token_offline",
-    "token_singlestream",
-    "inferred_server",
-    "offline_equal_issue",
-    "server_capped",
-    "bad_userconf",
-)
 
 
 def main(kind: str, outdir: str) -> None:

@@ -11,11 +11,8 @@ file system as the tests (Slurm sites share one too).
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,24 +97,3 @@ def stop_cluster(base: Path) -> None:
     subprocess.run(
         ["bash", str(SCRIPT), "stop", str(base)], capture_output=True, timeout=120, check=False
     )
-
-
-try:
-    import pytest
-except ImportError:  # pragma: no cover - plain import from a benchmark
-    pytest = None  # type: ignore[assignment]
-
-if pytest is not None:
-
-    @pytest.fixture(scope="session")
-    def slurm_cluster() -> Iterator[SlurmCluster]:
-        why = slurm_missing_reason()
-        if why:
-            pytest.fail(why)  # `make test` installs it (.ci/ensure-slurm): never a skip
-        base = Path(tempfile.mkdtemp(prefix="mlc-slurm-"))
-        try:
-            cluster = start_cluster(base)
-            yield cluster
-        finally:
-            stop_cluster(base)
-            shutil.rmtree(base, ignore_errors=True)

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from engine.model import NodeSpec
 from tests.support.paths import REPO_ROOT
+from tests.support.processes import stop as stop_process
 
 SSHD = "/usr/sbin/sshd"
 PRIVSEP_DIR = "/run/sshd"  # compiled into Debian's sshd; it refuses to start without it
@@ -130,21 +131,6 @@ def _server_socket_inodes(port: int, client_port: int | None) -> set[str]:
     return inodes
 
 
-def group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes whose process group is `pgid`, read from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            found.append(int(entry.name))
-    return found
-
-
 @dataclass
 class Sshd:
     """One running sshd. `kill_connections` is the fault injector."""
@@ -211,13 +197,7 @@ class Sshd:
         for pid in self.serving_pids():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
 
 
 _CONFIG = """\
@@ -383,51 +363,3 @@ def ssh_lab(root: Path | None = None) -> Iterator[SshLab]:
         yield lab
     finally:
         lab.close()
-
-
-# --- pytest fixtures (imported lazily so the module stays importable without pytest) -------
-
-try:
-    import pytest
-except ImportError:  # pragma: no cover - the benchmark runs without pytest
-    pytest = None  # type: ignore[assignment]
-
-if pytest is not None:
-
-    @pytest.fixture(scope="session")
-    def sshd_lab() -> Iterator[SshLab]:
-        """One lab for the session: sshds are started on demand and stopped at the end."""
-        reason = sshd_missing_reason()
-        if reason:
-            pytest.skip(reason)
-        with ssh_lab() as lab:
-            yield lab
-
-    @pytest.fixture
-    def sshd(sshd_lab: SshLab) -> Sshd:
-        """The lab's first sshd (trusted in the lab's known_hosts)."""
-        return sshd_lab.server(0)
-
-    @pytest.fixture
-    def ssh_node(sshd_lab: SshLab, tmp_path: Path):  # noqa: ANN201 - a factory
-        """`ssh_node(name, server=None, **overrides) -> NodeSpec`; workdir under tmp_path."""
-
-        def make(name: str, server: Sshd | None = None, **overrides: object) -> NodeSpec:
-            workdir = tmp_path / "nodes" / name
-            workdir.mkdir(parents=True, exist_ok=True)
-            overrides.setdefault("workdir", str(workdir))
-            return sshd_lab.node(name, server, **overrides)
-
-        return make
-
-    @pytest.fixture
-    def down_node(sshd_lab: SshLab) -> NodeSpec:
-        """An SSH node on a closed port: connections are refused at once."""
-        return sshd_lab.node("down", port=sshd_lab.down_port(), connect_timeout_s=2.0)
-
-    @pytest.fixture
-    def hanging_node(sshd_lab: SshLab) -> NodeSpec:
-        """An SSH node whose port accepts TCP and never answers: the login times out."""
-        return sshd_lab.node(
-            "hanging", port=sshd_lab.hanging_port(), connect_timeout_s=2.0, login_timeout_s=2.0
-        )

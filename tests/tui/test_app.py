@@ -33,34 +33,12 @@ from engine.events import (
 )
 from engine.model import Mode, NodeState, RunSpec, RunState, Scenario
 from engine.results.schema import ExitRecord, RunSummary
+from tests.support.cli import summaries
 from tests.support.config_writer import write_config
 from tests.support.event_codec import load_recording
 from tests.support.pilot import notifications, wait_for
-
-SWEEP_AND_GROUP = """
-[[plan]]
-kind = "sweep"
-name = "sweep"
-nodes = ["slow", "fast"]
-benchmark = "demo"
-samples = [150]
-
-[[plan]]
-kind = "group"
-name = "pair"
-nodes = ["slow", "fast"]
-benchmark = "demo"
-total_samples = 300
-split = "equal"
-"""
-
-
-def long_runs(samples: int) -> str:
-    """One stage: a run on each node, side by side."""
-    return (
-        f'\n[[plan]]\nkind = "sweep"\nname = "long"\nnodes = ["slow", "fast"]\n'
-        f'benchmark = "demo"\nsamples = [{samples}]\n'
-    )
+from tests.support.plans import SWEEP_AND_GROUP, sweep_on_each
+from tests.support.results_builder import ended_summary
 
 
 def cell(app: ConsoleApp, key: str, column: str) -> str:
@@ -71,14 +49,6 @@ def cell(app: ConsoleApp, key: str, column: str) -> str:
 def log_lines(app: ConsoleApp) -> list[str]:
     assert app.main is not None
     return list(app.main.log_pane.log_widget.lines)
-
-
-def summaries(results: Path) -> dict[str, dict[str, Any]]:
-    out = {}
-    for p in results.glob("*/orchestrator_summary.json"):
-        s = json.loads(p.read_text())
-        out[s["run_id"]] = s
-    return out
 
 
 # --- the story, against the real engine ------------------------------------------------------
@@ -175,7 +145,8 @@ async def test_plan_progress_log_details_export_theme_help_quit(tmp_path: Path) 
 async def test_cancel_with_confirmation_then_quit_cancelling_the_rest(tmp_path: Path) -> None:
     # Long runs (12000 samples at 200/s = 60 s) so that they are live while we act, even on a
     # loaded machine where each step below takes seconds.
-    cfg = write_config(tmp_path, speeds={"slow": 200, "fast": 200}, plan=long_runs(12000))
+    plan = sweep_on_each(["slow", "fast"], 12000)
+    cfg = write_config(tmp_path, speeds={"slow": 200, "fast": 200}, plan=plan)
     app = ConsoleApp(load_config(cfg), config_note="test config")
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("s")
@@ -347,15 +318,7 @@ def test_state_folds_recorded_engine_events() -> None:
 
 
 def _failed_summary(detail: str) -> RunSummary:
-    return RunSummary(
-        run_id="r1",
-        run_dir=None,
-        node="slow",
-        benchmark="demo",
-        scenario="Offline",
-        mode="performance",
-        exit=ExitRecord(RunState.FAILED, 1, detail),
-    )
+    return ended_summary(ExitRecord(RunState.FAILED, 1, detail))
 
 
 def test_state_group_shards_requeued_and_node_errors() -> None:

@@ -17,18 +17,12 @@ from pathlib import Path
 import pytest
 
 from tests.support.config_writer import write_config
+from tests.support.plans import plan_table
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
 BINARY = Path(sys.executable).parent / "mlconsole"
-PLAN = """
-[[plan]]
-kind = "sweep"
-name = "sweep"
-nodes = ["slow", "fast"]
-benchmark = "demo"
-samples = [120]
-"""
+PLAN = plan_table("sweep", name="sweep", nodes=["slow", "fast"], benchmark="demo", samples=[120])
 
 
 def console_command(config: Path) -> str:

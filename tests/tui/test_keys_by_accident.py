@@ -11,25 +11,7 @@ from console.tui.app import ConsoleApp
 from console.tui.screens.confirm import ConfirmScreen
 from engine.config.load import load_config
 from tests.support.config_writer import write_config
-
-
-# A sweep on two nodes, then a group over both (nothing runs unless a test starts it).
-SWEEP_AND_GROUP = """
-[[plan]]
-kind = "sweep"
-name = "sweep"
-nodes = ["slow", "fast"]
-benchmark = "demo"
-samples = [150]
-
-[[plan]]
-kind = "group"
-name = "pair"
-nodes = ["slow", "fast"]
-benchmark = "demo"
-total_samples = 300
-split = "equal"
-"""
+from tests.support.plans import SWEEP_AND_GROUP
 
 
 def rows(app: ConsoleApp) -> list[str]:

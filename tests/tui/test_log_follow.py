@@ -11,14 +11,7 @@ from console.tui.app import ConsoleApp
 from engine.config.load import load_config
 from tests.support.config_writer import write_config
 from tests.support.pilot import wait_for
-
-
-def long_runs(samples: int) -> str:
-    """One stage: a run on each node, side by side."""
-    return (
-        f'\n[[plan]]\nkind = "sweep"\nname = "long"\nnodes = ["slow", "fast"]\n'
-        f'benchmark = "demo"\nsamples = [{samples}]\n'
-    )
+from tests.support.plans import sweep_on_each
 
 
 def at_end(app: ConsoleApp) -> bool:
@@ -31,7 +24,7 @@ async def test_log_follows_after_resize_and_switch_and_f_pauses(tmp_path: Path) 
     cfg = write_config(
         tmp_path,
         speeds={"slow": 100, "fast": 100},
-        plan=long_runs(3000),
+        plan=sweep_on_each(["slow", "fast"], 3000),
         extra_args="--progress-every 10",
     )
     app = ConsoleApp(load_config(cfg), config_note="test config")

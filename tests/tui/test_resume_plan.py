@@ -10,34 +10,18 @@ import pytest
 from console.tui.app import ConsoleApp
 from console.tui.screens.confirm import ConfirmScreen
 from engine.config.load import load_config
+from tests.support.cli import journal, summaries
 from tests.support.config_writer import write_config
-from tests.support.killed_console import batch_killed_when, journal, summaries
+from tests.support.killed_console import batch_killed_when
 from tests.support.pilot import wait_for
+from tests.support.plans import plan_table
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 
-THREE_STAGES = """
-[[plan]]
-kind = "run"
-name = "first"
-node = "fast"
-benchmark = "demo"
-samples = 30
-
-[[plan]]
-kind = "run"
-name = "second"
-node = "slow"
-benchmark = "demo"
-samples = 240
-
-[[plan]]
-kind = "run"
-name = "third"
-node = "fast"
-benchmark = "demo"
-samples = 40
-"""
+THREE_STAGES = "".join(
+    plan_table("run", name=name, node=node, benchmark="demo", samples=samples)
+    for name, node, samples in (("first", "fast", 30), ("second", "slow", 240), ("third", "fast", 40))
+)
 
 
 async def test_a_restarted_console_shows_the_plan_and_resumes_it(tmp_path) -> None:  # noqa: ANN001

@@ -12,8 +12,10 @@ from console.tui.screens.run_details import run_details_text
 from console.tui.widgets.runs_table import cell_text
 from engine.config.load import load_config
 from engine.model import RunState
-from engine.results.schema import ExitRecord, RunSummary
+from engine.results.schema import ExitRecord
 from tests.support.config_writer import write_config
+from tests.support.plans import SWEEP_AND_GROUP
+from tests.support.results_builder import ended_summary
 
 
 async def test_toasts_leave_the_log_pane_alone_at_80x24(tmp_path: Path) -> None:
@@ -30,25 +32,6 @@ async def test_toasts_leave_the_log_pane_alone_at_80x24(tmp_path: Path) -> None:
             assert not toast.region.overlaps(log), (toast.region, log)
 
 
-# A sweep on two nodes, then a group over both (nothing runs unless a test starts it).
-SWEEP_AND_GROUP = """
-[[plan]]
-kind = "sweep"
-name = "sweep"
-nodes = ["slow", "fast"]
-benchmark = "demo"
-samples = [150]
-
-[[plan]]
-kind = "group"
-name = "pair"
-nodes = ["slow", "fast"]
-benchmark = "demo"
-total_samples = 300
-split = "equal"
-"""
-
-
 def test_failed_rows_stand_out_and_succeeded_ones_do_not() -> None:
     failed = cell_text("state", state_cell(RunState.FAILED), state_cell(RunState.FAILED))
     ok = cell_text("state", state_cell(RunState.SUCCEEDED), state_cell(RunState.SUCCEEDED))
@@ -60,15 +43,8 @@ def test_failed_rows_stand_out_and_succeeded_ones_do_not() -> None:
 
 
 def test_cancelled_details_say_killed_and_the_live_count() -> None:
-    summary = RunSummary(
-        run_id="r1",
-        run_dir=None,
-        node="slow",
-        benchmark="demo",
-        scenario="Offline",
-        mode="performance",
-        samples_requested=400,
-        exit=ExitRecord(RunState.CANCELLED, None, "cancelled by the user"),
+    summary = ended_summary(
+        ExitRecord(RunState.CANCELLED, None, "cancelled by the user"), samples_requested=400
     )
     text = run_details_text(summary, None, "cancelled", last_seen=300)
     assert "None" not in text

@@ -136,7 +136,8 @@ def _write(tmp_path: Path, text: str, name: str = "c.toml") -> Path:
     return path
 
 
-def _error(tmp_path: Path, text: str) -> ConfigError:
+def _error(tmp_path: Path, text: str, key: str | None = None) -> ConfigError:
+    """The one-line ConfigError loading `text` raises, naming the file (and `key`, if given)."""
     path = _write(tmp_path, text)
     with pytest.raises(ConfigError) as info:
         load_config(path)
@@ -144,6 +145,8 @@ def _error(tmp_path: Path, text: str) -> ConfigError:
     assert err.file == str(path)
     assert str(err).startswith(str(path))
     assert "\n" not in str(err)  # one sentence, one line
+    if key is not None:
+        assert err.key == key
     return err
 
 
@@ -371,8 +374,7 @@ def test_toml_syntax_error_gives_line_and_column(tmp_path: Path) -> None:
 def test_unknown_keys_suggest_the_closest(
     tmp_path: Path, text: str, key: str, fragment: str, expected: str | None
 ) -> None:
-    err = _error(tmp_path, text)
-    assert err.key == key
+    err = _error(tmp_path, text, key)
     assert fragment in str(err)
     assert err.line == len(text.splitlines())  # the offending key is on the last line
     if expected:
@@ -383,78 +385,71 @@ SSH = '[nodes.gpu1]\ntransport = "ssh"\nhost = "gpu1"\n'
 BENCH = '[benchmarks.b]\ncommand = "x"\ndataset_size = 100\n'
 
 
-@pytest.mark.parametrize(
-    ("text", "key", "message"),
-    [
-        (
-            SSH + 'port = "22"\n',
-            "nodes.gpu1.port",
-            'got a string "22" (expected an integer from 1 to 65535)',
-        ),
-        (
-            SSH + "port = true\n",
-            "nodes.gpu1.port",
-            "got a boolean true (expected an integer from 1 to 65535)",
-        ),
-        (
-            SSH + "port = 22.0\n",
-            "nodes.gpu1.port",
-            "got a float 22.0 (expected an integer from 1 to 65535)",
-        ),
-        (
-            SSH + "max_sessions = false\n",
-            "nodes.gpu1.max_sessions",
-            "got a boolean false (expected an integer from 1 to 10)",
-        ),
-        (
-            SSH + 'verify_host_key = "no"\n',
-            "nodes.gpu1.verify_host_key",
-            'got a string "no" (expected true or false)',
-        ),
-        (
-            SSH + "connect_timeout_s = true\n",
-            "nodes.gpu1.connect_timeout_s",
-            "got a boolean true (expected a number of seconds > 0)",
-        ),
-        (SSH + "gpus = 0\n", "nodes.gpu1.gpus", "got an integer 0 (expected a non-empty array"),
-        (SSH + "gpus = [0, true]\n", "nodes.gpu1.gpus[2]", "got True (expected a non-empty"),
-        (
-            SSH + 'env = "A=1"\n',
-            "nodes.gpu1.env",
-            'got a string "A=1" (expected a table of environment variables)',
-        ),
-        (
-            SSH + "vars = { on = true }\n",
-            "nodes.gpu1.vars.on",
-            "got a boolean true (expected a string, integer or float)",
-        ),
-        ('nodes = ["a"]\n', "nodes", "got an array (expected a table of [nodes.<name>] tables)"),
-        (
-            BENCH.replace("100", '"100"'),
-            "benchmarks.b.dataset_size",
-            'got a string "100" (expected an integer >= 1)',
-        ),
-        (
-            BENCH + "supports_shards = 1\n",
-            "benchmarks.b.supports_shards",
-            "got an integer 1 (expected true or false)",
-        ),
-        (
-            BENCH + "user_conf = 5\n",
-            "benchmarks.b.user_conf",
-            "got an integer 5 (expected user.conf text (a template))",
-        ),
-        (
-            "[settings]\ntheme = ''\n",
-            "settings.theme",
-            'got a string "" (expected a non-empty string)',
-        ),
-    ],
-)
-def test_wrong_types(tmp_path: Path, text: str, key: str, message: str) -> None:
-    err = _error(tmp_path, text)
-    assert err.key == key
-    assert f": {key}: {message}" in str(err)
+WRONG_TYPES = [
+    (
+        SSH + 'port = "22"\n',
+        "nodes.gpu1.port",
+        'got a string "22" (expected an integer from 1 to 65535)',
+    ),
+    (
+        SSH + "port = true\n",
+        "nodes.gpu1.port",
+        "got a boolean true (expected an integer from 1 to 65535)",
+    ),
+    (
+        SSH + "port = 22.0\n",
+        "nodes.gpu1.port",
+        "got a float 22.0 (expected an integer from 1 to 65535)",
+    ),
+    (
+        SSH + "max_sessions = false\n",
+        "nodes.gpu1.max_sessions",
+        "got a boolean false (expected an integer from 1 to 10)",
+    ),
+    (
+        SSH + 'verify_host_key = "no"\n',
+        "nodes.gpu1.verify_host_key",
+        'got a string "no" (expected true or false)',
+    ),
+    (
+        SSH + "connect_timeout_s = true\n",
+        "nodes.gpu1.connect_timeout_s",
+        "got a boolean true (expected a number of seconds > 0)",
+    ),
+    (SSH + "gpus = 0\n", "nodes.gpu1.gpus", "got an integer 0 (expected a non-empty array"),
+    (SSH + "gpus = [0, true]\n", "nodes.gpu1.gpus[2]", "got True (expected a non-empty"),
+    (
+        SSH + 'env = "A=1"\n',
+        "nodes.gpu1.env",
+        'got a string "A=1" (expected a table of environment variables)',
+    ),
+    (
+        SSH + "vars = { on = true }\n",
+        "nodes.gpu1.vars.on",
+        "got a boolean true (expected a string, integer or float)",
+    ),
+    ('nodes = ["a"]\n', "nodes", "got an array (expected a table of [nodes.<name>] tables)"),
+    (
+        BENCH.replace("100", '"100"'),
+        "benchmarks.b.dataset_size",
+        'got a string "100" (expected an integer >= 1)',
+    ),
+    (
+        BENCH + "supports_shards = 1\n",
+        "benchmarks.b.supports_shards",
+        "got an integer 1 (expected true or false)",
+    ),
+    (
+        BENCH + "user_conf = 5\n",
+        "benchmarks.b.user_conf",
+        "got an integer 5 (expected user.conf text (a template))",
+    ),
+    (
+        "[settings]\ntheme = ''\n",
+        "settings.theme",
+        'got a string "" (expected a non-empty string)',
+    ),
+]
 
 
 @pytest.mark.parametrize(
@@ -515,73 +510,73 @@ def test_wrong_types(tmp_path: Path, text: str, key: str, message: str) -> None:
 def test_missing_required_fields_point_at_their_table(
     tmp_path: Path, text: str, key: str, message: str, line: int
 ) -> None:
-    err = _error(tmp_path, text)
-    assert err.key == key
+    err = _error(tmp_path, text, key)
     assert message in str(err)
     assert err.line == line
 
 
-@pytest.mark.parametrize(
-    ("text", "key", "message"),
-    [
-        (SSH + "port = 0\n", "nodes.gpu1.port", "got an integer 0 (expected an integer from 1"),
-        (SSH + "port = 65536\n", "nodes.gpu1.port", "got an integer 65536"),
-        (
-            SSH + "max_sessions = 11\n",
-            "nodes.gpu1.max_sessions",
-            "got an integer 11 (expected an integer from 1 to 10)",
-        ),
-        (SSH + "max_sessions = 0\n", "nodes.gpu1.max_sessions", "got an integer 0"),
-        (
-            SSH + "login_timeout_s = 0\n",
-            "nodes.gpu1.login_timeout_s",
-            "got an integer 0 (expected a number of seconds > 0)",
-        ),
-        (SSH + "keepalive_s = -1.5\n", "nodes.gpu1.keepalive_s", "got a float -1.5"),
-        (SSH + "connect_timeout_s = inf\n", "nodes.gpu1.connect_timeout_s", "got a float inf"),
-        (SSH + "gpus = []\n", "nodes.gpu1.gpus", "got an empty array"),
-        (SSH + "gpus = [0, -1]\n", "nodes.gpu1.gpus[2]", "got -1"),
-        (SSH + "gpus = [1, 1]\n", "nodes.gpu1.gpus", "lists a GPU twice"),
-        ("[settings]\npoll_interval_s = 0\n", "settings.poll_interval_s", "got an integer 0"),
-        ("[settings]\nstall_timeout_s = nan\n", "settings.stall_timeout_s", "got a float nan"),
-        (
-            BENCH.replace("100", "0"),
-            "benchmarks.b.dataset_size",
-            "got an integer 0 (expected an integer >= 1)",
-        ),
-        (BENCH + "stall_timeout_s = 0\n", "benchmarks.b.stall_timeout_s", "got an integer 0"),
-        (
-            MINIMAL + '[[plan]]\nkind = "run"\nnode = "a"\nbenchmark = "bench"\nsamples = 0\n',
-            "plan[1].samples",
-            "got an integer 0 (expected an integer from 1 to 1000 "
-            "(benchmark bench's dataset_size))",
-        ),
-        (
-            MINIMAL + '[[plan]]\nkind = "run"\nnode = "a"\nbenchmark = "bench"\nsamples = 1001\n',
-            "plan[1].samples",
-            "asks for 1001 samples but benchmark bench has only 1000",
-        ),
-        (
-            MINIMAL + '[[plan]]\nkind = "sweep"\nnode = "a"\nbenchmark = "bench"\n'
-            "samples = [10, -5]\n",
-            "plan[1].samples[2]",
-            "got an integer -5",
-        ),
-        (
-            MINIMAL + '[[plan]]\nkind = "sweep"\nnode = "a"\nbenchmark = "bench"\nsamples = []\n',
-            "plan[1].samples",
-            "got an empty array",
-        ),
-        (
-            MINIMAL + '[[plan]]\nkind = "sweep"\nnode = "a"\nbenchmark = "bench"\nsamples = 5\n',
-            "plan[1].samples",
-            "got an integer 5 (expected a non-empty array",
-        ),
-    ],
-)
-def test_out_of_range_values(tmp_path: Path, text: str, key: str, message: str) -> None:
-    err = _error(tmp_path, text)
-    assert err.key == key
+OUT_OF_RANGE = [
+    (SSH + "port = 0\n", "nodes.gpu1.port", "got an integer 0 (expected an integer from 1"),
+    (SSH + "port = 65536\n", "nodes.gpu1.port", "got an integer 65536"),
+    (
+        SSH + "max_sessions = 11\n",
+        "nodes.gpu1.max_sessions",
+        "got an integer 11 (expected an integer from 1 to 10)",
+    ),
+    (SSH + "max_sessions = 0\n", "nodes.gpu1.max_sessions", "got an integer 0"),
+    (
+        SSH + "login_timeout_s = 0\n",
+        "nodes.gpu1.login_timeout_s",
+        "got an integer 0 (expected a number of seconds > 0)",
+    ),
+    (SSH + "keepalive_s = -1.5\n", "nodes.gpu1.keepalive_s", "got a float -1.5"),
+    (SSH + "connect_timeout_s = inf\n", "nodes.gpu1.connect_timeout_s", "got a float inf"),
+    (SSH + "gpus = []\n", "nodes.gpu1.gpus", "got an empty array"),
+    (SSH + "gpus = [0, -1]\n", "nodes.gpu1.gpus[2]", "got -1"),
+    (SSH + "gpus = [1, 1]\n", "nodes.gpu1.gpus", "lists a GPU twice"),
+    ("[settings]\npoll_interval_s = 0\n", "settings.poll_interval_s", "got an integer 0"),
+    ("[settings]\nstall_timeout_s = nan\n", "settings.stall_timeout_s", "got a float nan"),
+    (
+        BENCH.replace("100", "0"),
+        "benchmarks.b.dataset_size",
+        "got an integer 0 (expected an integer >= 1)",
+    ),
+    (BENCH + "stall_timeout_s = 0\n", "benchmarks.b.stall_timeout_s", "got an integer 0"),
+    (
+        MINIMAL + '[[plan]]\nkind = "run"\nnode = "a"\nbenchmark = "bench"\nsamples = 0\n',
+        "plan[1].samples",
+        "got an integer 0 (expected an integer from 1 to 1000 "
+        "(benchmark bench's dataset_size))",
+    ),
+    (
+        MINIMAL + '[[plan]]\nkind = "run"\nnode = "a"\nbenchmark = "bench"\nsamples = 1001\n',
+        "plan[1].samples",
+        "asks for 1001 samples but benchmark bench has only 1000",
+    ),
+    (
+        MINIMAL + '[[plan]]\nkind = "sweep"\nnode = "a"\nbenchmark = "bench"\n'
+        "samples = [10, -5]\n",
+        "plan[1].samples[2]",
+        "got an integer -5",
+    ),
+    (
+        MINIMAL + '[[plan]]\nkind = "sweep"\nnode = "a"\nbenchmark = "bench"\nsamples = []\n',
+        "plan[1].samples",
+        "got an empty array",
+    ),
+    (
+        MINIMAL + '[[plan]]\nkind = "sweep"\nnode = "a"\nbenchmark = "bench"\nsamples = 5\n',
+        "plan[1].samples",
+        "got an integer 5 (expected a non-empty array",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "key", "message"), [*WRONG_TYPES, *OUT_OF_RANGE])
+def test_wrong_types_and_out_of_range_values(
+    tmp_path: Path, text: str, key: str, message: str
+) -> None:
+    err = _error(tmp_path, text, key)
     assert f": {key}: {message}" in str(err)
 
 
@@ -625,8 +620,7 @@ def test_out_of_range_values(tmp_path: Path, text: str, key: str, message: str) 
     ],
 )
 def test_enum_values(tmp_path: Path, text: str, key: str, message: str) -> None:
-    err = _error(tmp_path, text)
-    assert err.key == key
+    err = _error(tmp_path, text, key)
     assert message in str(err)
 
 
@@ -666,8 +660,7 @@ def test_enum_values(tmp_path: Path, text: str, key: str, message: str) -> None:
     ],
 )
 def test_unsafe_and_duplicate_names(tmp_path: Path, text: str, key: str, message: str) -> None:
-    err = _error(tmp_path, text)
-    assert err.key == key
+    err = _error(tmp_path, text, key)
     assert message in str(err)
     if "is not safe" in message:
         assert err.expected is not None and "no '..'" in err.expected
@@ -724,8 +717,7 @@ def test_unsafe_and_duplicate_names(tmp_path: Path, text: str, key: str, message
 def test_references_to_unknown_nodes_and_benchmarks(
     tmp_path: Path, text: str, key: str, message: str
 ) -> None:
-    err = _error(tmp_path, text)
-    assert err.key == key
+    err = _error(tmp_path, text, key)
     assert message in str(err)
 
 
@@ -768,8 +760,7 @@ def test_group_rules(tmp_path: Path, stage: str, key: str, message: str) -> None
         MINIMAL + '[nodes.c]\n[benchmarks.noshards]\ncommand = "x"\ndataset_size = 100\n'
         "supports_shards = false\n[[plan]]\n" + stage
     )
-    err = _error(tmp_path, text)
-    assert err.key == key
+    err = _error(tmp_path, text, key)
     assert message in str(err)
 
 

@@ -30,26 +30,14 @@ from engine.loadgen.progress import (
     progress_from_stdout,
 )
 from tests.support.paths import REFERENCE, RUN_LOADGEN
+from tests.support.run_loadgen import RUNS
 
 SEED = REFERENCE / "seed-logs"
 OFFICIAL = REFERENCE / "official-logs" / "amd-8xmi300x-llama2-70b-server"
 RUNNER = RUN_LOADGEN
 
-PERF_RUNS = (
-    "offline",
-    "server",
-    "singlestream",
-    "multistream",
-    "token_server",
-    "token_server_ttft_fail",
-    "token_offline",
-    "token_singlestream",
-    "inferred_server",
-    "offline_equal_issue",
-    "server_capped",
-    "bad_userconf",
-)
-ALL_RUNS = (*PERF_RUNS, "accuracy")
+ALL_RUNS = RUNS
+PERF_RUNS = tuple(kind for kind in RUNS if kind != "accuracy")
 RUNNER_OUTPUT = "runner_output.txt"  # the runner's stdout and stderr, kept beside the logs
 
 

@@ -379,7 +379,8 @@ def double_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NVSMI_DOUBLE_MODE", raising=False)
 
 
-async def first_batches(node: NodeSpec, count: int, interval_s: float = 0.1) -> list:
+async def first_batches(node: NodeSpec, count: int | None, interval_s: float = 0.1) -> list:
+    """The stream's first `count` batches (None: every batch, until the stream stops)."""
     got: list[TelemetryBatch] = []
     stream = sample_node(LocalTransport(node), node, interval_s, source="nvidia-smi")
     async with asyncio.timeout(20):
@@ -419,22 +420,14 @@ async def test_stream_on_a_node_without_a_driver_yields_one_batch_and_stops(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("NVSMI_DOUBLE_MODE", "no-driver")
-    node = NodeSpec(name="n1")
-    got = []
-    async with asyncio.timeout(10):
-        async for b in sample_node(LocalTransport(node), node, 0.1, source="nvidia-smi"):
-            got.append(b)
+    got = await first_batches(NodeSpec(name="n1"), None)
     assert [(b.state, b.samples) for b in got] == [("no-driver", ())]
     assert got[0].detail.startswith("NVIDIA-SMI has failed")
 
 
 async def test_stream_on_a_node_without_nvidia_smi(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/usr/bin:/bin")  # the real absence on this machine
-    node = NodeSpec(name="n1")
-    got = []
-    async with asyncio.timeout(10):
-        async for b in sample_node(LocalTransport(node), node, 0.1, source="nvidia-smi"):
-            got.append(b)
+    got = await first_batches(NodeSpec(name="n1"), None)
     assert [(b.state, b.samples) for b in got] == [("no-nvidia-smi", ())]
     assert "nvidia-smi" in got[0].detail
 

@@ -34,16 +34,31 @@ def _response(query_id: int, index: int, tokens: int, dtype: str = "i") -> tuple
     )
 
 
-class BatchEngine:
+class _Engine:
+    """One worker thread answering what `issue` queues (None ends it); `done` counts samples.
+    A subclass sets its own fields before calling `__init__`, which starts the worker."""
+
+    def __init__(self) -> None:
+        self.q: queue.Queue = queue.Queue()
+        self.done = 0
+        self.worker = threading.Thread(target=self._run, daemon=True)
+        self.worker.start()
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self.q.put(None)
+        self.worker.join()
+
+
+class BatchEngine(_Engine):
     """Offline-style: batches go through one worker; `on_batch(done)` runs after each."""
 
     def __init__(self, batch_size: int, on_batch, token_latencies: bool = True) -> None:
         self.batch_size = max(1, batch_size)
         self.on_batch = on_batch
-        self.q: queue.Queue = queue.Queue()
-        self.done = 0
-        self.worker = threading.Thread(target=self._run, daemon=True)
-        self.worker.start()
+        super().__init__()
 
     def issue(self, samples) -> None:
         items = [(s.id, s.index) for s in samples]
@@ -58,21 +73,14 @@ class BatchEngine:
             self.done += len(batch)
             self.on_batch(self.done)
 
-    def stop(self) -> None:
-        self.q.put(None)
-        self.worker.join()
 
-
-class StreamEngine:
+class StreamEngine(_Engine):
     """Server-style: one query at a time, first token then the rest (token latencies)."""
 
     def __init__(self, on_sample=None, first_token: bool = True) -> None:
         self.on_sample = on_sample
         self.first_token = first_token
-        self.q: queue.Queue = queue.Queue()
-        self.done = 0
-        self.worker = threading.Thread(target=self._run, daemon=True)
-        self.worker.start()
+        super().__init__()
 
     def issue(self, samples) -> None:
         for s in samples:
@@ -91,7 +99,3 @@ class StreamEngine:
             self.done += 1
             if self.on_sample is not None:
                 self.on_sample(self.done)
-
-    def stop(self) -> None:
-        self.q.put(None)
-        self.worker.join()
