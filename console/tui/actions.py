@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class ConsoleAction:
     key: str
-    action: str  # an `action_<name>` method of ConsoleApp
+    action: str  # an `action_<name>` method of ConsoleApp, with its arguments if any
     label: str  # short, for the footer
     title: str  # for the palette and the help screen
     show: bool = True  # in the footer
@@ -55,21 +55,21 @@ ACTIONS: tuple[ConsoleAction, ...] = (
         "a", "attach", "Attach", "Re-attach to runs an earlier console left running", show=False
     ),
     ConsoleAction("f", "toggle_follow", "Follow", "Follow the log's end, or pause it"),
-    ConsoleAction("w", "toggle_wrap", "Wrap", "Log: wrap long lines, or cut them", show=False,
+    ConsoleAction("w", "log_view('wrap')", "Wrap", "Log: wrap long lines, or cut them", show=False,
                   panel="log"),
-    ConsoleAction("2", "toggle_stderr", "stderr", "Log: stderr lines only (fd 2), or all",
+    ConsoleAction("2", "log_view('stderr')", "stderr", "Log: stderr lines only (fd 2), or all",
                   show=False, panel="log"),
-    ConsoleAction("z", "toggle_zoom", "Zoom", "Log: full screen, or back to the panels",
+    ConsoleAction("z", "log_view('zoom')", "Zoom", "Log: full screen, or back to the panels",
                   panel="log"),
-    ConsoleAction("m", "toggle_merged", "Merged",
+    ConsoleAction("m", "log_view('merged')", "Merged",
                   "Log: every live run and service merged, a node prefix per line",
                   show=False, panel="log"),
-    ConsoleAction("F", "toggle_follow_live", "Live",
+    ConsoleAction("F", "log_view('follow_live')", "Live",
                   "Log: follow whatever is live (switch when the shown run ends)",
                   show=False, panel="log"),
-    ConsoleAction("o", "open_pager", "Pager", "Log: open the run's stdout.log in $PAGER",
+    ConsoleAction("o", "log_view('pager')", "Pager", "Log: open the run's stdout.log in $PAGER",
                   show=False, panel="log"),
-    ConsoleAction("ctrl+f", "search_log", "Search", "Log: search it (same as / in the log)",
+    ConsoleAction("ctrl+f", "log_view('search')", "Search", "Log: search it (same as / in the log)",
                   show=False),
     ConsoleAction(
         "v",

@@ -511,30 +511,10 @@ class ConsoleApp(App[int]):
         self.theme = names[(i + 1) % len(names)]
         self.notify(f"theme: {self.theme}", timeout=2, markup=False)
 
-    def _log_command(self, what: str) -> None:
+    def action_log_view(self, what: str) -> None:
+        """The keys that act on the log pane (`console.tui.actions`, panel "log")."""
         if self.main is not None:
             self.main.post_message(LogCommand(what))
-
-    def action_toggle_wrap(self) -> None:
-        self._log_command("wrap")
-
-    def action_toggle_stderr(self) -> None:
-        self._log_command("stderr")
-
-    def action_toggle_zoom(self) -> None:
-        self._log_command("zoom")
-
-    def action_toggle_merged(self) -> None:
-        self._log_command("merged")
-
-    def action_toggle_follow_live(self) -> None:
-        self._log_command("follow_live")
-
-    def action_open_pager(self) -> None:
-        self._log_command("pager")
-
-    def action_search_log(self) -> None:
-        self._log_command("search")
 
     @on(MainScreen.PagerRequested)
     def _pager_requested(self, message: MainScreen.PagerRequested) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input
@@ -165,6 +165,14 @@ class LogPane(Vertical):
         self.search_box.remove_class("-open")
         self._search("")
         self.log_widget.focus()
+
+    def on_key(self, event: events.Key) -> None:
+        # esc reaches the screen's own handler (it clears the runs filter and focuses the
+        # table) before any binding is looked at: with a search to clear, it stops here.
+        if event.key == "escape" and self.check_action("clear_search", ()):
+            event.stop()
+            event.prevent_default()
+            self.action_clear_search()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "clear_search":
