@@ -60,7 +60,7 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction("2", "log_view('stderr')", "stderr", "Log: stderr lines only (fd 2), or all",
                   show=False, panel="log"),
     ConsoleAction("z", "log_view('zoom')", "Zoom", "Log: full screen, or back to the panels",
-                  panel="log"),
+                  show=False, panel="log"),
     ConsoleAction("m", "log_view('merged')", "Merged",
                   "Log: every live run and service merged, a node prefix per line",
                   show=False, panel="log"),

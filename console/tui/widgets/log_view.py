@@ -219,15 +219,17 @@ class LogView(ScrollView, can_focus=True):
         if strip is None:
             strip = self._render_row(line, start, end)
             self._cache[key] = strip
-        if self.wrap:
-            return strip.crop_extend(0, width, style)
-        return strip.crop_extend(scroll_x, scroll_x + width, style)
+        x = 0 if self.wrap else scroll_x
+        # Offsets as Textual's own Log records them (where each cell came from), so that the
+        # screen paints, and compares in snapshots, alike.
+        return strip.crop_extend(x, x + width, style).apply_offsets(x, row)
 
     def _render_row(self, index: int, start: int, end: int) -> Strip:
         line = self.lines[index]
         shown = line.shown
         end = len(shown) if end < 0 else end
-        text = Text(shown[start:end], style=self.rich_style, no_wrap=True, end="")
+        text = Text(shown[start:end], no_wrap=True, end="")
+        text.stylize(self.rich_style)  # (Text's own style= is not rendered into segments)
         cut = len(line.prefix) - start
         if cut > 0:
             text.stylize(self.get_component_rich_style("log-view--prefix"), 0, cut)
