@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from console.tui.app import ConsoleApp
+from console.tui.widgets.log_pane import LogPane
+from console.tui.widgets.log_view import LogView
 from engine.config.load import load_config
 from tests.support.config_writer import write_config
 from tests.support.pilot import notifications, painted_rows, wait_for
@@ -33,12 +35,14 @@ def one_run_app(tmp_path: Path, extra_args: str = "") -> ConsoleApp:
     return ConsoleApp(load_config(cfg), config_note="test config")
 
 
-async def finish_plan(pilot, app: ConsoleApp) -> None:  # noqa: ANN001
+async def finish_plan(pilot, app: ConsoleApp) -> tuple[LogPane, LogView]:  # noqa: ANN001
+    """s, then wait for the run's end and its LoadGen summary below its output."""
     await pilot.press("s")
     await wait_for(pilot, lambda: app.state.runs["s1-slow-100"].terminal, timeout=40)
     # Its LoadGen summary is read in a thread and appended below the output.
     await wait_for(pilot, lambda: "s1-slow-100" in app.summaries)
     await pilot.pause(0.3)
+    return app.main.log_pane, app.main.log_pane.log_widget
 
 
 async def focus_log(pilot, app: ConsoleApp) -> None:  # noqa: ANN001
@@ -53,9 +57,7 @@ async def focus_log(pilot, app: ConsoleApp) -> None:  # noqa: ANN001
 async def test_wrap_shows_a_long_line_whole_and_cut_without(tmp_path: Path) -> None:
     app = one_run_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await finish_plan(pilot, app)
-        pane = app.main.log_pane
-        view = pane.log_widget
+        pane, view = await finish_plan(pilot, app)
         await pilot.press("f")  # paused: the view stays where it is put
         index = next(i for i, x in enumerate(view.lines) if SETTINGS_LINE in x.text)
         whole = view.lines[index].shown
@@ -85,9 +87,7 @@ async def test_wrap_shows_a_long_line_whole_and_cut_without(tmp_path: Path) -> N
 async def test_search_finds_and_n_N_move_between_matches(tmp_path: Path) -> None:
     app = one_run_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await finish_plan(pilot, app)
-        pane = app.main.log_pane
-        view = pane.log_widget
+        pane, view = await finish_plan(pilot, app)
         # `/` on the table is the runs filter, never the log's search.
         await pilot.press("slash")
         assert app.focused is app.main.filter_input
@@ -133,9 +133,7 @@ async def test_stderr_filter_hides_stdout_lines(tmp_path: Path) -> None:
     # The harness says on stderr that it exits with code 3 (its stdout says the rest).
     app = one_run_app(tmp_path, "--exit-code-after 3")
     async with app.run_test(size=(120, 40)) as pilot:
-        await finish_plan(pilot, app)
-        pane = app.main.log_pane
-        view = pane.log_widget
+        pane, view = await finish_plan(pilot, app)
         texts = [x.shown for x in view.lines]
         assert any("running LoadGen" in t for t in texts)
         await pilot.press("2")
