@@ -36,6 +36,13 @@ SCOPE_TITLES = {
     "log": "In the log pane (tab to it, or z): these, and the log keys above",
 }
 
+
+def _log_key(key: str, what: str, label: str, title: str) -> ConsoleAction:
+    """A main key that acts on the log pane (`ConsoleApp.action_log_view`): out of the main
+    footer, in the footer while the log has the focus."""
+    return ConsoleAction(key, f"log_view({what!r})", label, title, show=False, panel="log")
+
+
 ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction("s", "start_plan", "Start", "Start the plan (every stage of the config)"),
     ConsoleAction(
@@ -55,22 +62,13 @@ ACTIONS: tuple[ConsoleAction, ...] = (
         "a", "attach", "Attach", "Re-attach to runs an earlier console left running", show=False
     ),
     ConsoleAction("f", "toggle_follow", "Follow", "Follow the log's end, or pause it"),
-    ConsoleAction("w", "log_view('wrap')", "Wrap", "Log: wrap long lines, or cut them", show=False,
-                  panel="log"),
-    ConsoleAction("2", "log_view('stderr')", "stderr", "Log: stderr lines only (fd 2), or all",
-                  show=False, panel="log"),
-    ConsoleAction("z", "log_view('zoom')", "Zoom", "Log: full screen, or back to the panels",
-                  show=False, panel="log"),
-    ConsoleAction("m", "log_view('merged')", "Merged",
-                  "Log: every live run and service merged, a node prefix per line",
-                  show=False, panel="log"),
-    ConsoleAction("F", "log_view('follow_live')", "Live",
-                  "Log: follow whatever is live (switch when the shown run ends)",
-                  show=False, panel="log"),
-    ConsoleAction("o", "log_view('pager')", "Pager", "Log: open the run's stdout.log in $PAGER",
-                  show=False, panel="log"),
-    ConsoleAction("ctrl+f", "log_view('search')", "Search", "Log: search it (same as / in the log)",
-                  show=False),
+    _log_key("w", "wrap", "Wrap", "Log: wrap long lines, or cut them"),
+    _log_key("2", "stderr", "stderr", "Log: stderr lines only (fd 2), or all"),
+    _log_key("z", "zoom", "Zoom", "Log: full screen, or back to the panels"),
+    _log_key("m", "merged", "Merged", "Log: every live run and service, a node prefix per line"),
+    _log_key("F", "follow_live", "Live", "Log: follow whatever is live (when one run ends)"),
+    _log_key("o", "pager", "Pager", "Log: open the run's stdout.log in $PAGER"),
+    _log_key("ctrl+f", "search", "Search", "Log: search it (as / does in the log)"),
     ConsoleAction(
         "v",
         "toggle_side",
@@ -85,10 +83,10 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction("slash", "search", "Search", "Search the log (smartcase)", scope="log"),
     ConsoleAction("n", "next_match", "Next", "Next match (down, wraps around)", scope="log"),
     ConsoleAction("N", "previous_match", "Prev", "Previous match (up)", scope="log"),
-    ConsoleAction("G", "log_end", "End", "To the end of the log, following it", scope="log",
-                  show=False),
-    ConsoleAction("escape", "clear_search", "Clear", "Clear the search", scope="log",
-                  show=False),
+    ConsoleAction(
+        "G", "log_end", "End", "To the end of the log, following it", scope="log", show=False
+    ),
+    ConsoleAction("escape", "clear_search", "Clear", "Clear the search", scope="log", show=False),
 )
 
 

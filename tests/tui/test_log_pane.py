@@ -93,7 +93,13 @@ async def test_search_finds_and_n_N_move_between_matches(tmp_path: Path) -> None
         assert app.focused is app.main.filter_input
         await pilot.press("escape")
 
+        def footer_keys() -> set[str]:
+            return {k for k, b in app.screen.active_bindings.items() if b.binding.show}
+
+        assert "n" not in footer_keys()  # the table has the focus
         await focus_log(pilot, app)
+        # The footer shows what the log accepts now that it has the focus.
+        assert {"slash", "n", "N", "w", "2", "z", "m", "F", "o"} <= footer_keys()
         await pilot.press("slash")
         assert app.focused is pane.search_box
         await pilot.press(*"samples", "enter")
@@ -127,6 +133,11 @@ async def test_search_finds_and_n_N_move_between_matches(tmp_path: Path) -> None
 
         await pilot.press("escape")
         assert "/samples" not in str(pane.border_subtitle) and not view.matches
+
+        # ? lists the log's keys too (from the same list of actions).
+        await pilot.press("question_mark")
+        keys = str(app.screen.query_one("#help-keys").render())
+        assert "In the log pane" in keys and "Next match" in keys and "$PAGER" in keys
 
 
 async def test_stderr_filter_hides_stdout_lines(tmp_path: Path) -> None:

@@ -53,8 +53,9 @@ class LogPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield LogView(MAX_LINES, id="log")
-        yield Input(placeholder="search the log (enter: keep, n/N move, esc clears)",
-                    id="log-search")
+        yield Input(
+            placeholder="search the log (enter: keep, n/N move, esc clears)", id="log-search"
+        )
 
     @property
     def log_widget(self) -> LogView:
@@ -84,8 +85,10 @@ class LogPane(Vertical):
         if run_id and summary is not None:
             self._source.extend(self._summary_lines(*summary))
         self._placeholder = (
-            NO_OUTPUT if run_id else "select a run to follow its log"
-        ) if not self._source else None
+            (NO_OUTPUT if run_id else "select a run to follow its log")
+            if not self._source
+            else None
+        )
         self._repaint()
 
     def show_merged(self, entries: Iterable[tuple[str, str]]) -> None:
@@ -127,7 +130,7 @@ class LogPane(Vertical):
         self.wrap = not self.wrap
         view = self.log_widget
         view.set_wrap(self.wrap)
-        view.show_match() if not self.follow else self._to_end()
+        self._to_end()
         self._subtitle()
         return self.wrap
 

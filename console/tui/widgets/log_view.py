@@ -82,10 +82,15 @@ class LogView(ScrollView, can_focus=True):
         self._write(list(lines))
 
     def set_wrap(self, wrap: bool) -> None:
+        """Wrap or cut; the line at the top of the view stays at the top."""
+        row = int(self.scroll_y)
+        top = (self._rows[row][0] if row < len(self._rows) else 0) if self.wrap else row
         self.wrap = wrap
         self.set_class(wrap, "-wrap")
         self._cache.clear()
         self._relayout()
+        if top < len(self.lines):
+            self.scroll_to(x=0, y=self.row_of(top), animate=False, immediate=True)
 
     def search(self, query: str) -> int:
         """Highlight every occurrence of `query` (smartcase); returns how many. The current
