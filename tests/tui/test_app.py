@@ -70,7 +70,7 @@ def cell(app: ConsoleApp, key: str, column: str) -> str:
 
 def log_lines(app: ConsoleApp) -> list[str]:
     assert app.main is not None
-    return list(app.main.log_pane.log_widget.lines)
+    return [line.shown for line in app.main.log_pane.log_widget.lines]
 
 
 def summaries(results: Path) -> dict[str, dict[str, Any]]:
