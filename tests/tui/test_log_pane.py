@@ -231,7 +231,12 @@ async def test_follow_live_switches_to_the_next_live_run(tmp_path: Path) -> None
         await wait_for(pilot, lambda: pane.run_id == "s1-slow-4000", timeout=30)
         assert app.main.runs_table.selected_key == "s1-slow-4000"
         await wait_for(pilot, lambda: any("progress" in x.text for x in pane.log_widget.lines))
-        # F again: the log stays where it is.
+        # The user moves back to the finished run: F leaves the log there.
+        await pilot.press("up")
+        assert pane.run_id == "s1-slow-100"
+        await pilot.pause(1.0)
+        assert pane.run_id == "s1-slow-100" and app.state.runs["s1-slow-4000"].live
+        # F again: off.
         await pilot.press("F")
         assert not pane.follow_live
         app.state.plan_running = False

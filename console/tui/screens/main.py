@@ -87,6 +87,7 @@ class MainScreen(Screen[None]):
         self._dirty_rows: set[str] = set()
         self._dirty_nodes: set[str] = set()
         self._rows_added = False
+        self._live_wanted = False  # F: the shown run ended; move to the next live one
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="≡")
@@ -151,6 +152,7 @@ class MainScreen(Screen[None]):
         key = event.row_key.value
         pane = self.log_pane
         if key is not None and pane.run_id != key and not pane.merged:
+            self._live_wanted = False  # the user picked a run: F leaves it there
             self.show_log(key)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -169,6 +171,7 @@ class MainScreen(Screen[None]):
         changes = message.changes
         if self.app.screen is not self:  # another screen (or a dialog) is on top
             self.stale = True
+            self._note_end(changes)
             self.charts_dirty |= changes.chart
         elif self.stale:
             self.sync()
@@ -217,6 +220,8 @@ class MainScreen(Screen[None]):
                     "log: follows whatever is live" if pane.follow_live
                     else "log: stays on the shown run"
                 )
+                shown = self.state.runs.get(pane.run_id or "")
+                self._live_wanted = pane.follow_live and not (shown and shown.live)
                 self.follow_live()
             case "pager":
                 said = self.request_pager()
@@ -250,18 +255,21 @@ class MainScreen(Screen[None]):
         return pane.merged
 
     def follow_live(self) -> None:
-        """With `F` on: when the shown run is not live (it ended, or never started) and
-        another is, the log and the table's cursor move to it (the next run on the same
-        node first, else the newest live run)."""
+        """With `F` on: when the shown run has ended (or was not live when F was pressed),
+        the log and the table's cursor move to a live run as soon as there is one (the next
+        run on the same node first, else the newest). Only then: a finished run the user
+        moves the cursor to stays in the log."""
         pane = self.log_pane
-        if not pane.follow_live or pane.merged:
+        if not pane.follow_live or pane.merged or not self._live_wanted:
             return
         shown = self.state.runs.get(pane.run_id or "")
         if shown is not None and shown.live:
+            self._live_wanted = False
             return
         live = [self.state.runs[k] for k in self.state.live_runs]
         if not live:
             return
+        self._live_wanted = False
         same_node = [r for r in live if shown is not None and r.node == shown.node]
         target = (same_node or live)[-1].run_id
         self.show_log(target)
@@ -270,6 +278,10 @@ class MainScreen(Screen[None]):
             table.move_cursor(row=table.get_row_index(target), animate=False)
         except RowDoesNotExist:  # filtered out of the table: the log follows it anyway
             pass
+
+    def _note_end(self, changes: Changes) -> None:
+        if self.log_pane.run_id in changes.finished:
+            self._live_wanted = True  # F follows on from here (follow_live)
 
     def request_pager(self) -> str:
         """What `o` opens: the shown run's stdout.log (stderr.log with the stderr filter on);
@@ -342,6 +354,7 @@ class MainScreen(Screen[None]):
             for run_id, lines in changes.logs.items():
                 pane.append(run_id, lines)
             pane.append_merged(changes.merged)
+            self._note_end(changes)
             self.follow_live()
             if changes.header:
                 self.paint_notice()
