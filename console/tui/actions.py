@@ -61,14 +61,20 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction(
         "a", "attach", "Attach", "Re-attach to runs an earlier console left running", show=False
     ),
-    ConsoleAction("f", "toggle_follow", "Follow", "Follow the log's end, or pause it"),
+    ConsoleAction("f", "toggle_follow", "Follow", "Follow the log's end, or pause it", panel="log"),
     _log_key("w", "wrap", "Wrap", "Log: wrap long lines, or cut them"),
     _log_key("2", "stderr", "stderr", "Log: stderr lines only (fd 2), or all"),
     _log_key("z", "zoom", "Zoom", "Log: full screen, or back to the panels"),
     _log_key("m", "merged", "Merged", "Log: every live run and service, a node prefix per line"),
     _log_key("F", "follow_live", "Live", "Log: follow whatever is live (when one run ends)"),
     _log_key("o", "pager", "Pager", "Log: open the run's stdout.log in $PAGER"),
-    _log_key("ctrl+f", "search", "Search", "Log: search it (as / does in the log)"),
+    ConsoleAction(  # not in the log's footer: `/` is there
+        "ctrl+f",
+        "log_view('search')",
+        "Search",
+        "Log: search it (as / does in the log)",
+        show=False,
+    ),
     ConsoleAction(
         "v",
         "toggle_side",

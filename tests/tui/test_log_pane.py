@@ -99,7 +99,7 @@ async def test_search_finds_and_n_N_move_between_matches(tmp_path: Path) -> None
         assert "n" not in footer_keys()  # the table has the focus
         await focus_log(pilot, app)
         # The footer shows what the log accepts now that it has the focus.
-        assert {"slash", "n", "N", "w", "2", "z", "m", "F", "o"} <= footer_keys()
+        assert {"slash", "n", "N", "f", "w", "2", "z", "m", "F", "o"} <= footer_keys()
         await pilot.press("slash")
         assert app.focused is pane.search_box
         await pilot.press(*"samples", "enter")
