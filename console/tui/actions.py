@@ -1,5 +1,6 @@
-"""The console's actions, once: the main screen's key bindings, the `?` help and the command
-palette are all generated from ACTIONS, and all call the same `ConsoleApp.action_*` methods.
+"""The console's actions, once: the main screen's and the log pane's key bindings, the `?`
+help and the command palette are all generated from ACTIONS, and all call the same
+`ConsoleApp.action_*` (or, for the log pane's own keys, `LogPane.action_*`) methods.
 """
 
 from __future__ import annotations
@@ -19,10 +20,27 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class ConsoleAction:
     key: str
-    action: str  # an `action_<name>` method of ConsoleApp
+    action: str  # an `action_<name>` method of ConsoleApp, with its arguments if any
     label: str  # short, for the footer
     title: str  # for the palette and the help screen
     show: bool = True  # in the footer
+    # "main": a key of the main screen, whatever has the focus (`ConsoleApp.action_<name>`);
+    # "log": a key of the log pane while it has the focus (`LogPane.action_<name>`).
+    scope: str = "main"
+    # "log": a main key that acts on the log; the footer shows it while the log has the focus.
+    panel: str | None = None
+
+
+SCOPE_TITLES = {
+    "main": "Keys",
+    "log": "In the log pane (tab to it, or z): these, and the log keys above",
+}
+
+
+def _log_key(key: str, what: str, label: str, title: str) -> ConsoleAction:
+    """A main key that acts on the log pane (`ConsoleApp.action_log_view`): out of the main
+    footer, in the footer while the log has the focus."""
+    return ConsoleAction(key, f"log_view({what!r})", label, title, show=False, panel="log")
 
 
 ACTIONS: tuple[ConsoleAction, ...] = (
@@ -49,7 +67,20 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction(
         "a", "attach", "Attach", "Re-attach to runs an earlier console left running", show=False
     ),
-    ConsoleAction("f", "toggle_follow", "Follow", "Follow the log's end, or pause it"),
+    ConsoleAction("f", "toggle_follow", "Follow", "Follow the log's end, or pause it", panel="log"),
+    _log_key("w", "wrap", "Wrap", "Log: wrap long lines, or cut them"),
+    _log_key("2", "stderr", "stderr", "Log: stderr lines only (fd 2), or all"),
+    _log_key("z", "zoom", "Zoom", "Log: full screen, or back to the panels"),
+    _log_key("m", "merged", "Merged", "Log: every live run and service, a node prefix per line"),
+    _log_key("F", "follow_live", "Live", "Log: follow whatever is live (when one run ends)"),
+    _log_key("o", "pager", "Pager", "Log: open the run's stdout.log in $PAGER"),
+    ConsoleAction(  # not in the log's footer: `/` is there
+        "ctrl+f",
+        "log_view('search')",
+        "Search",
+        "Log: search it (as / does in the log)",
+        show=False,
+    ),
     ConsoleAction(
         "v",
         "toggle_side",
@@ -60,10 +91,18 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction("t", "toggle_theme", "Theme", "Switch between the dark and light themes"),
     ConsoleAction("question_mark", "help", "Help", "Show the keys and how quitting works"),
     ConsoleAction("q", "quit_console", "Quit", "Quit (asks when runs are live; they keep going)"),
+    # The log pane's own keys (less and vim habits), active while it has the focus.
+    ConsoleAction("slash", "search", "Search", "Search the log (smartcase)", scope="log"),
+    ConsoleAction("n", "next_match", "Next", "Next match (down, wraps around)", scope="log"),
+    ConsoleAction("N", "previous_match", "Prev", "Previous match (up)", scope="log"),
+    ConsoleAction(
+        "G", "log_end", "End", "To the end of the log, following it", scope="log", show=False
+    ),
+    ConsoleAction("escape", "clear_search", "Clear", "Clear the search", scope="log", show=False),
 )
 
 
-_DISPLAY = {"question_mark": "?", "enter": "⏎", "slash": "/"}
+_DISPLAY = {"question_mark": "?", "enter": "⏎", "slash": "/", "escape": "esc"}
 
 
 def key_label(key: str) -> str:
@@ -71,22 +110,35 @@ def key_label(key: str) -> str:
     return _DISPLAY.get(key, key)
 
 
+def _binding(a: ConsoleAction, *, show: bool) -> Binding:
+    return Binding(
+        a.key,
+        f"app.{a.action}" if a.scope == "main" else a.action,
+        a.label,
+        show=show,
+        key_display=_DISPLAY.get(a.key),
+        tooltip=a.title,
+        id=a.action,
+    )
+
+
 def main_bindings() -> list[Binding]:
-    out = []
-    for a in ACTIONS:
-        display = _DISPLAY.get(a.key)
-        out.append(
-            Binding(
-                a.key,
-                f"app.{a.action}",
-                a.label,
-                show=a.show,
-                key_display=display,
-                tooltip=a.title,
-                id=a.action,
-            )
-        )
-    return out
+    return [_binding(a, show=a.show) for a in ACTIONS if a.scope == "main"]
+
+
+def log_bindings() -> list[Binding]:
+    """The log pane's own keys, and the main keys that act on the log (shown in the footer
+    while the log has the focus)."""
+    own = [_binding(a, show=a.show) for a in ACTIONS if a.scope == "log"]
+    return own + [_binding(a, show=True) for a in ACTIONS if a.panel == "log"]
+
+
+def help_sections() -> list[tuple[str, list[Binding]]]:
+    """What `?` lists: every action, by where its key works."""
+    return [
+        (title, [_binding(a, show=a.show) for a in ACTIONS if a.scope == scope])
+        for scope, title in SCOPE_TITLES.items()
+    ]
 
 
 class ConsoleCommands(Provider):
@@ -105,7 +157,7 @@ class ConsoleCommands(Provider):
                 partial(app.run_action, a.action),
             )
             for a in ACTIONS
-            if a.action != "details"
+            if a.action != "details" and a.scope == "main"
         ]
         for name in app.group_stage_names():
             out.append(

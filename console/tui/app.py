@@ -23,12 +23,13 @@ from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
 from console.batch import run_result_line, settings_lines
-from console.tui.actions import ConsoleCommands
+from console.tui.actions import ConsoleCommands, help_sections
 from console.tui.bridge import FLUSH_INTERVAL_S, EventBridge
 from console.tui.messages import (
     ActionFailed,
     EngineBatch,
     LoadgenSummaryText,
+    LogCommand,
     LogSummary,
     OpenFilter,
     RepaintAll,
@@ -36,6 +37,7 @@ from console.tui.messages import (
     ToggleFollow,
     ToggleSide,
 )
+from console.tui.pager import open_in_pager
 from console.tui.rows import Changes
 from console.tui.screens.config_error import ConfigErrorScreen
 from console.tui.screens.confirm import ConfirmScreen
@@ -521,10 +523,19 @@ class ConsoleApp(App[int]):
         self.theme = names[(i + 1) % len(names)]
         self.notify(f"theme: {self.theme}", timeout=2, markup=False)
 
+    def action_log_view(self, what: str) -> None:
+        """The keys that act on the log pane (`console.tui.actions`, panel "log")."""
+        if self.main is not None:
+            self.main.post_message(LogCommand(what))
+
+    @on(MainScreen.PagerRequested)
+    def _pager_requested(self, message: MainScreen.PagerRequested) -> None:
+        said = open_in_pager(self, message.path)
+        if said:
+            self.notify(said, severity="warning", markup=False, timeout=8)
+
     def action_help(self) -> None:
-        main = self.main
-        bindings = list(main.BINDINGS) if main is not None else []
-        self.push_screen(HelpScreen(bindings))  # type: ignore[arg-type]
+        self.push_screen(HelpScreen(help_sections()))
 
     async def action_quit(self) -> None:
         """ctrl+q asks too when runs are live."""

@@ -85,3 +85,12 @@ class OpenFilter(Message):
 
 class ToggleFollow(Message):
     """`f`: the log pane follows the end of the log, or pauses."""
+
+
+class LogCommand(Message):
+    """A key that acts on the log pane (`console.tui.actions`, panel "log"): `what` is one of
+    wrap, stderr, zoom, merged, follow_live, pager, search."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what

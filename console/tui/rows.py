@@ -144,6 +144,7 @@ class Changes:
     groups: set[str] = field(default_factory=set)
     nodes: set[str] = field(default_factory=set)
     logs: dict[str, list[str]] = field(default_factory=dict)  # run_id -> new lines
+    merged: list[tuple[str, str]] = field(default_factory=list)  # (node, line), in order
     finished: list[str] = field(default_factory=list)  # run ids that ended in this batch
     notices: list[Notice] = field(default_factory=list)
     reports: tuple[str, ...] | None = None

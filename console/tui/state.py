@@ -65,6 +65,9 @@ class ConsoleState:
         self.groups: dict[str, GroupRow] = {}
         self.nodes: dict[str, NodeView] = {}
         self.logs: dict[str, deque[str]] = {}
+        # Every run's and service's lines in the order they came, as (node, line): the log
+        # pane's merged view.
+        self.merged_log: deque[tuple[str, str]] = deque(maxlen=LOG_LINES)
         self.order: list[str] = []  # top-level table keys: run ids and group ids
         self.throughput: dict[str, deque[tuple[float, float]]] = {}  # node -> (t, samples/s)
         self.utilization: dict[str, deque[tuple[float, float]]] = {}  # "node/gpuN" -> (t, %)
@@ -209,11 +212,16 @@ class ConsoleState:
                 buf = self.logs.setdefault(ev.run_id, deque(maxlen=LOG_LINES))
                 buf.extend(lines)
                 changes.logs.setdefault(ev.run_id, []).extend(lines)
+                row = self.runs.get(ev.run_id)
+                self._merge(row.node if row else ev.run_id, lines, changes)
             case ServiceLog():
                 self._fleet_log([f"[{ev.node}] {x}" for x in ev.lines], changes)
+                self._merge(ev.node, ev.lines, changes)
             case ServiceStateChanged():
                 detail = f" — {ev.detail}" if ev.detail else ""
-                self._fleet_log([f"[{ev.node}] service {ev.service}: {ev.state}{detail}"], changes)
+                said = f"service {ev.service}: {ev.state}{detail}"
+                self._fleet_log([f"[{ev.node}] {said}"], changes)
+                self._merge(ev.node, [said], changes)
             case RunFinished():
                 self._finished(ev, changes)
             case GroupStarted():
@@ -283,6 +291,11 @@ class ConsoleState:
                 changes.reports = tuple(str(p) for p in ev.paths)
             case _:
                 pass
+
+    def _merge(self, node: str, lines: Iterable[str], changes: Changes) -> None:
+        entries = [(node, x) for x in lines]
+        self.merged_log.extend(entries)
+        changes.merged.extend(entries)
 
     def _fleet_log(self, lines: list[str], changes: Changes) -> None:
         """Endpoint services' lines go to the log of the fleet run being started or run."""

@@ -19,3 +19,11 @@ async def wait_for(pilot: Any, predicate: Callable[[], object], timeout: float =
 def notifications(app: Any) -> list[str]:
     """The messages of the app's notifications (toasts) so far."""
     return [n.message for n in app._notifications]
+
+
+def painted_rows(widget: Any) -> list[str]:
+    """The text of each row a line-rendering widget (a ScrollView: the log) paints now."""
+    return [
+        "".join(segment.text for segment in widget.render_line(y)).rstrip()
+        for y in range(widget.size.height)
+    ]

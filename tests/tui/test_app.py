@@ -48,7 +48,7 @@ def cell(app: ConsoleApp, key: str, column: str) -> str:
 
 def log_lines(app: ConsoleApp) -> list[str]:
     assert app.main is not None
-    return list(app.main.log_pane.log_widget.lines)
+    return [line.shown for line in app.main.log_pane.log_widget.lines]
 
 
 # --- the story, against the real engine ------------------------------------------------------

@@ -163,3 +163,31 @@ def test_a_broken_config_is_a_sentence_and_exit_code_2(tmp_path: Path, terminal:
     assert "Traceback" not in screen
     term.keys("q")
     term.wait_for("EXIT=2")
+
+
+def test_o_hands_the_terminal_to_the_pager_and_the_console_comes_back(
+    tmp_path: Path, terminal: callable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A pager of our own that says it has the terminal and records what it was asked to show.
+    seen = tmp_path / "pager-argv.txt"
+    pager = tmp_path / "pager.sh"
+    pager.write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$@" > {seen}\necho "THE PAGER HAS THE TERMINAL"\nsleep 2\n'
+    )
+    pager.chmod(0o755)
+    monkeypatch.setenv("PAGER", f"{pager} --from-env")
+    cfg = Path(write_config(tmp_path, speeds={"slow": 300, "fast": 300}, plan=PLAN).name)
+    term = terminal(console_command(cfg))
+    term.wait_for("s1-slow-120", "s Start")
+    term.keys("s")
+    term.wait_for("plan done: 2 succeeded", timeout=40)
+    term.keys("o")
+    term.wait_for("THE PAGER HAS THE TERMINAL")  # the console's screen is gone meanwhile
+    term.wait_gone("THE PAGER HAS THE TERMINAL", timeout=15)
+    term.wait_for("Runs", "s1-slow-120", "s Start")  # and back, still running
+    argv = seen.read_text().splitlines()
+    assert argv[0] == "--from-env", argv
+    assert argv[1].endswith("stdout.log") and Path(argv[1]).is_file(), argv
+    assert "running LoadGen" in Path(argv[1]).read_text()  # the run's own stdout
+    term.keys("q")
+    term.wait_for("EXIT=0")

@@ -1,5 +1,6 @@
-"""`?`: every key of the main screen, generated from the app's bindings (so it cannot drift),
-and what the console does with runs on SSH nodes when it quits."""
+"""`?`: every key of the main screen and of the log pane, generated from the action list's
+bindings (so it cannot drift), and what the console does with runs on SSH nodes when it
+quits."""
 
 from __future__ import annotations
 
@@ -29,18 +30,29 @@ NAVIGATION = (
     "  home  end G  first or last row\n"
     "  ← →          scroll the table's columns\n"
     "  tab          next panel (runs, nodes, log); shift+tab back\n"
+    "  in the log   ↑ ↓ j k, pgup pgdn, home g, end G, ← → (lines cut, not wrapped)\n"
     "  esc          clear the runs filter; close a dialog or this help"
 )
 
 
-def key_table(bindings: list[Binding]) -> str:
+def key_table(sections: list[tuple[str, list[Binding]]]) -> str:
+    """One block per section: its title, then a key and what it does per line."""
+    blocks = []
+    for title, bindings in sections:
+        rows = _key_rows(bindings)
+        if rows:
+            blocks.append(f"{title}\n" + "\n".join(rows))
+    return "\n\n".join(blocks)
+
+
+def _key_rows(bindings: list[Binding]) -> list[str]:
     rows = []
     for b in bindings:
         if not b.description:
             continue
         keys = ", ".join(b.key_display or k for k in b.key.split(","))
         rows.append(f"  {keys:<12} {b.tooltip or b.description}")
-    return "\n".join(rows)
+    return rows
 
 
 class HelpScreen(ModalScreen[None]):
@@ -48,14 +60,14 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark", "close", "Close", show=True),
     ]
 
-    def __init__(self, bindings: list[Binding]) -> None:
+    def __init__(self, sections: list[tuple[str, list[Binding]]]) -> None:
         super().__init__()
-        self.bindings_shown = bindings
+        self.sections = sections
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
             yield Static("mlconsole — keys", id="help-title")
-            yield Static(key_table(self.bindings_shown), id="help-keys", markup=False)
+            yield Static(key_table(self.sections), id="help-keys", markup=False)
             yield Static(NAVIGATION, id="help-navigation", markup=False)
             yield Static(ABOUT, id="help-about", markup=False)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -22,9 +23,11 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets.data_table import RowDoesNotExist
 
 from console.tui.actions import main_bindings
 from console.tui.messages import (
+    LogCommand,
     LogSummary,
     OpenFilter,
     RepaintAll,
@@ -55,6 +58,14 @@ class MainScreen(Screen[None]):
             super().__init__()
             self.key = key
 
+    class PagerRequested(Message):
+        """`o`: the user asked to read `path` (the shown run's stdout.log or stderr.log) in
+        the pager; the app suspends itself for it."""
+
+        def __init__(self, path: Path) -> None:
+            super().__init__()
+            self.path = path
+
     def __init__(
         self,
         state: ConsoleState,
@@ -76,6 +87,7 @@ class MainScreen(Screen[None]):
         self._dirty_rows: set[str] = set()
         self._dirty_nodes: set[str] = set()
         self._rows_added = False
+        self._live_wanted = False  # F: the shown run ended; move to the next live one
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="≡")
@@ -138,7 +150,9 @@ class MainScreen(Screen[None]):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         key = event.row_key.value
-        if key is not None and self.log_pane.run_id != key:
+        pane = self.log_pane
+        if key is not None and pane.run_id != key and not pane.merged:
+            self._live_wanted = False  # the user picked a run: F leaves it there
             self.show_log(key)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -157,6 +171,7 @@ class MainScreen(Screen[None]):
         changes = message.changes
         if self.app.screen is not self:  # another screen (or a dialog) is on top
             self.stale = True
+            self._note_end(changes)
             self.charts_dirty |= changes.chart
         elif self.stale:
             self.sync()
@@ -181,6 +196,105 @@ class MainScreen(Screen[None]):
     def _toggle_follow(self) -> None:
         following = self.log_pane.toggle_follow()
         self.notify("log: following" if following else "log: paused", timeout=2)
+
+    # --- keys that act on the log ------------------------------------------------------------
+
+    @on(LogCommand)
+    def _log_command(self, message: LogCommand) -> None:
+        pane = self.log_pane
+        match message.what:
+            case "wrap":
+                said = "log: long lines wrapped" if pane.toggle_wrap() else "log: long lines cut"
+            case "stderr":
+                said = "log: stderr only" if pane.toggle_stderr() else "log: every line"
+            case "zoom":
+                said = "log: full screen (z: back)" if self.toggle_zoom() else ""
+            case "merged":
+                said = (
+                    "log: every live run and service" if self.toggle_merged()
+                    else "log: the selected run"
+                )
+            case "follow_live":
+                pane.set_follow_live(not pane.follow_live)
+                said = (
+                    "log: follows whatever is live" if pane.follow_live
+                    else "log: stays on the shown run"
+                )
+                shown = self.state.runs.get(pane.run_id or "")
+                self._live_wanted = pane.follow_live and not (shown and shown.live)
+                self.follow_live()
+            case "pager":
+                said = self.request_pager()
+            case "search":
+                pane.log_widget.focus()
+                pane.action_search()
+                said = ""
+            case _:
+                said = ""
+        if said:
+            self.notify(said, timeout=2, markup=False)
+
+    def toggle_zoom(self) -> bool:
+        """`z` (tmux's zoom): the log alone between the header and the footer, with the focus,
+        so that its own keys work; again: the panels back, the focus on the table."""
+        zoomed = not self.has_class("-zoom-log")
+        self.set_class(zoomed, "-zoom-log")
+        if zoomed:
+            self.log_pane.log_widget.focus()
+        else:
+            self.runs_table.focus()
+        return zoomed
+
+    def toggle_merged(self) -> bool:
+        pane = self.log_pane
+        if pane.merged:
+            pane.merged = False
+            self.show_log(self.runs_table.selected_key)
+        else:
+            pane.show_merged(self.state.merged_log)
+        return pane.merged
+
+    def follow_live(self) -> None:
+        """With `F` on: when the shown run has ended (or was not live when F was pressed),
+        the log and the table's cursor move to a live run as soon as there is one (the next
+        run on the same node first, else the newest). Only then: a finished run the user
+        moves the cursor to stays in the log."""
+        pane = self.log_pane
+        if not pane.follow_live or pane.merged or not self._live_wanted:
+            return
+        shown = self.state.runs.get(pane.run_id or "")
+        if shown is not None and shown.live:
+            self._live_wanted = False
+            return
+        live = [self.state.runs[k] for k in self.state.live_runs]
+        if not live:
+            return
+        self._live_wanted = False
+        same_node = [r for r in live if shown is not None and r.node == shown.node]
+        target = (same_node or live)[-1].run_id
+        self.show_log(target)
+        table = self.runs_table
+        try:
+            table.move_cursor(row=table.get_row_index(target), animate=False)
+        except RowDoesNotExist:  # filtered out of the table: the log follows it anyway
+            pass
+
+    def _note_end(self, changes: Changes) -> None:
+        if self.log_pane.run_id in changes.finished:
+            self._live_wanted = True  # F follows on from here (follow_live)
+
+    def request_pager(self) -> str:
+        """What `o` opens: the shown run's stdout.log (stderr.log with the stderr filter on);
+        returns a sentence when there is none to open."""
+        pane = self.log_pane
+        row = self.state.runs.get(pane.run_id or "")
+        if row is None:
+            return "select a run to open its log in the pager (the merged view has no file)"
+        if not row.run_dir:
+            return f"{row.run_id} has no run dir yet"
+        name = "stderr.log" if pane.stderr_only else "stdout.log"
+        self.post_message(self.PagerRequested(Path(row.run_dir) / name))
+        return ""
 
     # --- the `/` filter ---------------------------------------------------------------------
 
@@ -239,6 +353,9 @@ class MainScreen(Screen[None]):
             pane = self.log_pane
             for run_id, lines in changes.logs.items():
                 pane.append(run_id, lines)
+            pane.append_merged(changes.merged)
+            self._note_end(changes)
+            self.follow_live()
             if changes.header:
                 self.paint_notice()
         wait = self._last_rows_paint + self.table_interval_s - time.monotonic()
@@ -269,7 +386,11 @@ class MainScreen(Screen[None]):
         with self.app.batch_update():
             self.runs_table.sync(self.state)
             self.nodes_panel.sync(self.state)
-            self.show_log(self.log_pane.run_id or self.runs_table.selected_key)
+            if self.log_pane.merged:
+                self.log_pane.show_merged(self.state.merged_log)
+            else:
+                self.show_log(self.log_pane.run_id or self.runs_table.selected_key)
+                self.follow_live()
             self.paint_notice()
         self.charts_dirty = True
         self.chart_tick()
