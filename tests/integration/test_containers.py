@@ -229,7 +229,7 @@ async def test_check_says_whether_the_runtime_answers(
     path.write_text(docker)
     (facts,) = await check_nodes(load_config(path))
     assert [(c.runtime, c.usable) for c in facts.containers] == [("docker", False)]
-    assert not facts.ready and "box: container: docker is not usable: " in facts_table([facts])
+    assert not facts.ready and "box: warning: docker is not usable: " in facts_table([facts])
 
 
 async def test_the_accuracy_step_scores_in_a_container_of_the_same_image(
