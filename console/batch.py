@@ -214,6 +214,8 @@ class BatchPrinter:
                     f"node {f.node}: {'reachable' if f.reachable else 'UNREACHABLE'}"
                     + (f" — {f.error}" if f.error else "")
                 )
+                for w in f.warnings:  # e.g. a container runtime that does not answer
+                    self._print(f"node {f.node}: warning: {w}")
             case ReportsWritten():
                 if event.paths:
                     md = [str(p) for p in event.paths if str(p).endswith("pipeline_report.md")]

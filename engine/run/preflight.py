@@ -351,9 +351,10 @@ async def check_node(
                 )
             facts = await probe(transport, benchmarks_cwds)
             if runtimes and facts.reachable:  # the container runtimes the plan uses here
-                facts = dataclasses.replace(
-                    facts, containers=await probe_runtimes(transport, runtimes)
-                )
+                found = await probe_runtimes(transport, runtimes)
+                # One that does not answer is a warning: the console and batch lines show those.
+                bad = tuple(runtime_sentence(c) for c in found if not c.usable)
+                facts = dataclasses.replace(facts, containers=found, warnings=facts.warnings + bad)
     except TimeoutError:
         return NodeFacts(
             node.name,
@@ -460,7 +461,7 @@ def facts_table(facts: Sequence[NodeFacts]) -> str:
             from engine.run.slurm_preflight import partition_sentence
 
             lines.append(f"{f.node}: slurm: {partition_sentence(f.slurm)}")
-        for c in f.containers:
+        for c in (c for c in f.containers if c.usable):  # the others are warnings
             lines.append(f"{f.node}: container: {runtime_sentence(c)}")
         if f.error:
             lines.append(f"{f.node}: error: {f.error}")

@@ -150,8 +150,11 @@ async def stop_container(transport: Transport, handle: RunHandle, grace_s: float
         return
     script = stop_script(ref, grace_s)
     in_job = getattr(transport, "in_job", None)
-    if handle.job_id and in_job is not None:
-        res = await in_job(handle.job_id).run(["sh", "-c", script], timeout=grace_s + 40)
+    job = handle.job_id
+    if in_job is not None and job is None:  # a service found again by its dir: slurm_job_id
+        job = await transport.job_id(handle)  # type: ignore[attr-defined]
+    if job and in_job is not None:
+        res = await in_job(job).run(["sh", "-c", script], timeout=grace_s + 40)
         if res.exit_status != 0 and STILL_THERE not in res.stderr:
             return  # the job is not running (pending, over): scancel ends what there is
     else:

@@ -20,6 +20,7 @@ from engine.model import RunState
 from engine.results.store import ResultsStore
 from engine.run.orchestrator import Orchestrator
 from engine.run.preflight import check_nodes, facts_table
+from tests.support.cli import mlconsole
 from tests.support.config_writer import HARNESS, demo_benchmark, toml_str
 from tests.support.killed_console import batch_killed_when
 from tests.support.paths import REPO_ROOT
@@ -229,7 +230,10 @@ async def test_check_says_whether_the_runtime_answers(
     path.write_text(docker)
     (facts,) = await check_nodes(load_config(path))
     assert [(c.runtime, c.usable) for c in facts.containers] == [("docker", False)]
-    assert not facts.ready and "box: container: docker is not usable: " in facts_table([facts])
+    assert not facts.ready and "box: warning: docker is not usable: " in facts_table([facts])
+    # the batch lines say it too, before the run fails on it
+    res = mlconsole("--batch", str(path))
+    assert "node box: warning: docker is not usable: " in res.stdout, res.stdout + res.stderr
 
 
 async def test_the_accuracy_step_scores_in_a_container_of_the_same_image(

@@ -80,6 +80,6 @@ async def test_check_says_whether_pyxis_can_run_an_enroot_container(
     (facts,) = await check_nodes(load_config(tmp_path / "enroot.toml"))
     assert [(c.runtime, c.usable) for c in facts.containers] == [("enroot", False)]
     assert not facts.ready and facts.loadgen_version  # the node itself is fine
-    assert "debug: container: enroot is not usable: srun has no --container-image" in (
+    assert "debug: warning: enroot is not usable: srun has no --container-image" in (
         facts_table([facts])
     )

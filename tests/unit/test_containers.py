@@ -153,3 +153,16 @@ def test_a_valid_container_table_reaches_the_benchmark_and_the_snapshot() -> Non
     )
     again = parse_config(snapshot_toml(config), "snapshot.toml")
     assert again.benchmarks["b"].container == config.benchmarks["b"].container
+
+
+def test_enroot_is_accepted_on_slurm_nodes_and_preflight_asks_for_the_plans_runtimes() -> None:
+    from engine.run.container_preflight import runtimes_on
+
+    text = CONFIG.format(container='runtime = "enroot"\nimage = "nvcr.io#nvidia/pytorch:24.05-py3"')
+    text = text.replace('transport = "local"', 'transport = "slurm"')
+    text += '[services.s]\nport = 8000\ncommand = "serve {port}"\n'
+    text += '[services.s.container]\nruntime = "podman"\nimage = "i"\n'
+    text += '[benchmarks.f]\ndataset = "synthetic"\ndataset_size = 10\n'
+    text += '[[plan]]\nkind = "fleet"\nnodes = ["a"]\nservice = "s"\nbenchmark = "f"\nsamples = 1\n'
+    config = parse_config(text, "c.toml")
+    assert runtimes_on(config, config.nodes["a"]) == ("enroot", "podman")
