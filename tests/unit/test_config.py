@@ -572,14 +572,6 @@ OUT_OF_RANGE = [
 ]
 
 
-@pytest.mark.parametrize(("text", "key", "message"), [*WRONG_TYPES, *OUT_OF_RANGE])
-def test_wrong_types_and_out_of_range_values(
-    tmp_path: Path, text: str, key: str, message: str
-) -> None:
-    err = _error(tmp_path, text, key)
-    assert f": {key}: {message}" in str(err)
-
-
 ENUM_VALUES = [
     (
         '[nodes.a]\ntransport = "sftp"\n',
@@ -707,8 +699,17 @@ UNKNOWN_REFERENCES = [
 ]
 
 
-@pytest.mark.parametrize(("text", "key", "message"), [*ENUM_VALUES, *UNKNOWN_REFERENCES])
-def test_enum_values_and_references_to_unknown_names(
+# A wrong type or an out-of-range value: the message follows the key at once ("...: key: got
+# ..."); an unknown enum value or name: the message is somewhere in the sentence.
+BAD_VALUES = [
+    *((text, key, f": {key}: {message}") for text, key, message in [*WRONG_TYPES, *OUT_OF_RANGE]),
+    *ENUM_VALUES,
+    *UNKNOWN_REFERENCES,
+]
+
+
+@pytest.mark.parametrize(("text", "key", "message"), BAD_VALUES)
+def test_bad_values_name_their_key_and_what_they_got(
     tmp_path: Path, text: str, key: str, message: str
 ) -> None:
     err = _error(tmp_path, text, key)
