@@ -48,6 +48,11 @@ class DetailEntry:
     is_warning: bool = False
 
 
+def _int_line(key: str) -> property:
+    """A `DetailLog` property: the log's integer line `key`."""
+    return property(lambda log: log._int(key))
+
+
 @dataclass(frozen=True)
 class DetailLog:
     """A parsed `mlperf_log_detail.txt`: every `:::MLLOG` (or `:::ENDPTS`) line, in order.
@@ -119,21 +124,11 @@ class DetailLog:
     def mode(self) -> str | None:
         return normalise_mode(self.test_mode)
 
-    @property
-    def generated_query_count(self) -> int | None:
-        return self._int("generated_query_count")
-
-    @property
-    def generated_samples_per_query(self) -> int | None:
-        return self._int("generated_samples_per_query")
-
-    @property
-    def effective_samples_per_query(self) -> int | None:
-        return self._int("effective_samples_per_query")
-
-    @property
-    def result_query_count(self) -> int | None:
-        return self._int("result_query_count")
+    # LoadGen's integer lines of the same names (None when absent or not an integer).
+    generated_query_count = _int_line("generated_query_count")
+    generated_samples_per_query = _int_line("generated_samples_per_query")
+    effective_samples_per_query = _int_line("effective_samples_per_query")
+    result_query_count = _int_line("result_query_count")
 
     @property
     def samples_per_query(self) -> int | None:

@@ -5,6 +5,7 @@ trace, checked against each other. The per-file readers live in `summary`, `deta
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -200,7 +201,7 @@ class RunLogs:
             if estimate is None and self.summary and self.summary.early_stopping_estimate:
                 estimate = self.summary.early_stopping_estimate
             return estimate or self.percentile
-        return self._result_line()
+        return self._detail_value_first("headline", headline_from_detail)
 
     @property
     def percentile(self) -> Metric | None:
@@ -208,22 +209,20 @@ class RunLogs:
         first; None for the throughput scenarios."""
         if self.scenario not in EARLY_STOPPING_KEYS:
             return None
-        return self._result_line()
-
-    def _result_line(self) -> Metric | None:
-        """The summary's result line (a throughput, or a latency percentile), its value from
-        the detail log first."""
-        return _detail_first(
-            self.summary.headline if self.summary else None,
-            headline_from_detail(self.detail) if self.detail else None,
-            self.detail,
-        )
+        return self._detail_value_first("headline", headline_from_detail)
 
     @property
     def token_metric(self) -> Metric | None:
+        return self._detail_value_first("token_metric", token_metric_from_detail)
+
+    def _detail_value_first(
+        self, summary_line: str, from_detail: Callable[[DetailLog], Metric | None]
+    ) -> Metric | None:
+        """The summary's `summary_line` (its result line, or its token line), its value from
+        the detail log first (`from_detail`)."""
         return _detail_first(
-            self.summary.token_metric if self.summary else None,
-            token_metric_from_detail(self.detail) if self.detail else None,
+            getattr(self.summary, summary_line) if self.summary else None,
+            from_detail(self.detail) if self.detail else None,
             self.detail,
         )
 

@@ -13,44 +13,36 @@ from console.batch import BatchPrinter
 from engine.config.load import load_config
 from engine.errors import ConfigError
 from engine.results.schema import read_run_summary
-from engine.run.orchestrator import Orchestrator
 from tests.support.config_writer import write_config
+from tests.support.plans import plan_table, run_plan
 
 SCORE = "{python} -m engine.harness.score --accuracy-log {accuracy_log} --shard-start {shard_start}"
 
 
 def _plan(mode: str = "accuracy") -> str:
-    return f"""
-[[plan]]
-kind = "run"
-node = "fast"
-benchmark = "demo"
-mode = "{mode}"
-samples = 60
-"""
+    return plan_table("run", node="fast", benchmark="demo", mode=mode, samples=60)
+
+
+def _scored(tmp_path: Path, harness_args: str = "", bench_extra: str = "") -> Path:
+    """A config whose accuracy run of 60 samples (8 tokens each) `SCORE` scores."""
+    return write_config(
+        tmp_path, plan=_plan(), extra_args=f"--tokens 8 {harness_args}".rstrip(),
+        bench_extra=f'accuracy_command = "{SCORE}"\n{bench_extra}'.rstrip(),
+    )  # fmt: skip
 
 
 async def _run(cfg: Path) -> tuple[Path, list[str]]:
     import io
 
-    config = load_config(cfg)
     out = io.StringIO()
-    orch = Orchestrator(config)
-    orch.bus.add_listener(BatchPrinter(out))
-    try:
-        outcome = await orch.run_plan()
-    finally:
-        await orch.close()
+    _, outcome, _ = await run_plan(cfg, BatchPrinter(out))
     assert outcome.ok, outcome.failures
     (run_dir,) = [p.parent for p in (cfg.parent / "results").glob("*/orchestrator_summary.json")]
     return run_dir, out.getvalue().splitlines()
 
 
 async def test_an_accuracy_run_is_scored_and_meets_the_demo_target(tmp_path: Path) -> None:
-    cfg = write_config(
-        tmp_path, plan=_plan(), extra_args="--tokens 8",
-        bench_extra=f'accuracy_command = "{SCORE}"',
-    )  # fmt: skip
+    cfg = _scored(tmp_path)
     run_dir, lines = await _run(cfg)
     text = (run_dir / "accuracy.txt").read_text()
     assert "{'token_accuracy': 100.0, 'gen_len': 480, 'gen_num': 60, 'tokens_per_sample': 8.0}" in text
@@ -72,10 +64,7 @@ async def test_an_accuracy_run_is_scored_and_meets_the_demo_target(tmp_path: Pat
 
 async def test_a_wrong_answer_misses_the_target_and_says_by_how_much(tmp_path: Path) -> None:
     # The harness answers with seed 7's token ids; the script expects seed 0's.
-    cfg = write_config(
-        tmp_path, plan=_plan(), extra_args="--tokens 8 --seed 7",
-        bench_extra=f'accuracy_command = "{SCORE}"\naccuracy_level = "99.9"',
-    )  # fmt: skip
+    cfg = _scored(tmp_path, "--seed 7", 'accuracy_level = "99.9"')
     run_dir, lines = await _run(cfg)
     s = read_run_summary(run_dir / "orchestrator_summary.json")
     assert s.accuracy is not None and s.accuracy.verdict == "missed"

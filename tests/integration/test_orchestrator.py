@@ -19,7 +19,7 @@ from engine.events import (
     SimulatedSpeedsNotice,
 )
 from engine.model import Mode, RunSpec, RunState, Scenario
-from engine.run.orchestrator import Orchestrator
+from engine.run.orchestrator import Orchestrator, PlanOutcome
 from tests.support.cli import summaries
 from tests.support.config_writer import write_config
 from tests.support.plans import plan_table, run_plan, run_to_end
@@ -37,6 +37,17 @@ SWEEP_AND_GROUPS = (
 
 def one_run(samples: int = 50, node: str = "slow") -> str:
     return plan_table("run", node=node, benchmark="demo", samples=samples)
+
+
+async def one_run_on_slow(
+    tmp_path: Path, samples: int, **config: str
+) -> tuple[PlanOutcome, dict, list[Event]]:
+    """One run of `samples` on node slow (200 samples/s) to its end, with `config` given to
+    `write_config`: the outcome, the run's summary (its JSON) and every event."""
+    cfg = write_config(tmp_path, speeds={"slow": 200}, plan=one_run(samples), **config)
+    _, outcome, events = await run_plan(cfg)
+    (summary,) = summaries(tmp_path / "results").values()
+    return outcome, summary, events
 
 
 async def test_sweep_then_equal_and_weighted_groups(tmp_path: Path) -> None:
@@ -113,11 +124,7 @@ async def test_cancel_kills_the_process_group_and_keeps_partial_results(tmp_path
 async def test_harness_error_after_complete_summary_is_not_a_failed_benchmark(
     tmp_path: Path,
 ) -> None:
-    cfg = write_config(
-        tmp_path, speeds={"slow": 200}, plan=one_run(40), extra_args="--exit-code-after 1"
-    )
-    _, outcome, _ = await run_plan(cfg)
-    (s,) = summaries(tmp_path / "results").values()
+    outcome, s, _ = await one_run_on_slow(tmp_path, 40, extra_args="--exit-code-after 1")
     assert s["exit"]["state"] == RunState.HARNESS_ERROR_AFTER_COMPLETE.value
     assert s["exit"]["code"] == 1
     assert s["loadgen"]["validity"] == "VALID" and s["loadgen"]["metric"]["value"] > 0
@@ -125,11 +132,7 @@ async def test_harness_error_after_complete_summary_is_not_a_failed_benchmark(
 
 
 async def test_crashed_harness_is_failed_with_the_reason(tmp_path: Path) -> None:
-    cfg = write_config(
-        tmp_path, speeds={"slow": 200}, plan=one_run(80), extra_args="--crash-after 10"
-    )
-    _, outcome, _ = await run_plan(cfg)
-    (s,) = summaries(tmp_path / "results").values()
+    outcome, s, _ = await one_run_on_slow(tmp_path, 80, extra_args="--crash-after 10")
     assert s["exit"]["state"] == RunState.FAILED.value
     assert "exited with code 3" in s["exit"]["detail"]
     assert s["loadgen"]["complete"] is False and s["loadgen"]["metric"] is None
@@ -141,11 +144,7 @@ async def test_stray_audit_config_is_refused_before_launch(tmp_path: Path) -> No
     cwd = tmp_path / "harness"
     cwd.mkdir()
     (cwd / "audit.config").write_text("*.*.mode = 2\n")
-    cfg = write_config(
-        tmp_path, speeds={"slow": 200}, plan=one_run(20), bench_extra=f'cwd = "{cwd}"'
-    )
-    _, outcome, _ = await run_plan(cfg)
-    (s,) = summaries(tmp_path / "results").values()
+    _, s, _ = await one_run_on_slow(tmp_path, 20, bench_extra=f'cwd = "{cwd}"')
     assert s["exit"]["state"] == RunState.FAILED.value
     assert "audit.config" in s["exit"]["detail"]
     assert not list((tmp_path / "nodes").rglob("launch.sh"))
@@ -185,27 +184,17 @@ async def test_preflight_and_launch_look_for_audit_config_in_one_place(tmp_path:
 async def test_user_conf_loadgen_would_reject_is_refused(tmp_path: Path) -> None:
     # A line with a placeholder is checked once rendered, at launch (a literal one is a
     # config error: tests/integration/test_cli_bad_input.py).
-    cfg = write_config(
-        tmp_path,
-        speeds={"slow": 200},
-        plan=one_run(20),
-        user_conf="demo.Offline.target_qps = {speed}fast\n",
+    _, s, _ = await one_run_on_slow(
+        tmp_path, 20, user_conf="demo.Offline.target_qps = {speed}fast\n"
     )
-    _, outcome, _ = await run_plan(cfg)
-    (s,) = summaries(tmp_path / "results").values()
     assert s["exit"]["state"] == RunState.FAILED.value
     assert "user_conf" in s["exit"]["detail"] and "line" in s["exit"]["detail"]
 
 
 async def test_a_run_without_completions_is_flagged_stalled(tmp_path: Path) -> None:
-    cfg = write_config(
-        tmp_path,
-        speeds={"slow": 200},
-        plan=one_run(20),
-        extra_args="--load-time 2.5",
-        settings_extra="stall_timeout_s = 1",
+    outcome, _, events = await one_run_on_slow(
+        tmp_path, 20, extra_args="--load-time 2.5", settings_extra="stall_timeout_s = 1"
     )
-    _, outcome, events = await run_plan(cfg)
     states = [e.state for e in events if isinstance(e, RunStateChanged)]
     assert RunState.STALLED in states
     assert states[-1] == RunState.SUCCEEDED and outcome.ok

@@ -572,56 +572,42 @@ OUT_OF_RANGE = [
 ]
 
 
-@pytest.mark.parametrize(("text", "key", "message"), [*WRONG_TYPES, *OUT_OF_RANGE])
-def test_wrong_types_and_out_of_range_values(
-    tmp_path: Path, text: str, key: str, message: str
-) -> None:
-    err = _error(tmp_path, text, key)
-    assert f": {key}: {message}" in str(err)
-
-
-@pytest.mark.parametrize(
-    ("text", "key", "message"),
-    [
-        (
-            '[nodes.a]\ntransport = "sftp"\n',
-            "nodes.a.transport",
-            'got "sftp" (expected one of "local", "ssh", "slurm")',
-        ),
-        ('[nodes.a]\ntransport = "SSH"\n', "nodes.a.transport", 'did you mean "ssh"?'),
-        (
-            BENCH + 'scenario = "offline"\n',
-            "benchmarks.b.scenario",
-            'got "offline"; did you mean "Offline"? (expected one of "Offline", "Server", '
-            '"SingleStream", "MultiStream")',
-        ),
-        (
-            BENCH + 'mode = "perf"\n',
-            "benchmarks.b.mode",
-            'got "perf" (expected one of "performance", "accuracy")',
-        ),
-        (
-            MINIMAL + '[[plan]]\nkind = "runs"\nnode = "a"\nbenchmark = "bench"\nsamples = 1\n',
-            "plan[1].kind",
-            'got "runs"; did you mean "run"?',
-        ),
-        (
-            MINIMAL + '[[plan]]\nkind = "group"\nnodes = ["a", "b"]\nbenchmark = "bench"\n'
-            'total_samples = 10\nsplit = "even"\n',
-            "plan[1].split",
-            'got "even" (expected one of "equal", "weighted", "auto")',
-        ),
-        (
-            MINIMAL + '[[plan]]\nkind = "run"\nnode = "a"\nbenchmark = "bench"\nsamples = 1\n'
-            'scenario = "Sever"\n',
-            "plan[1].scenario",
-            'did you mean "Server"?',
-        ),
-    ],
-)
-def test_enum_values(tmp_path: Path, text: str, key: str, message: str) -> None:
-    err = _error(tmp_path, text, key)
-    assert message in str(err)
+ENUM_VALUES = [
+    (
+        '[nodes.a]\ntransport = "sftp"\n',
+        "nodes.a.transport",
+        'got "sftp" (expected one of "local", "ssh", "slurm")',
+    ),
+    ('[nodes.a]\ntransport = "SSH"\n', "nodes.a.transport", 'did you mean "ssh"?'),
+    (
+        BENCH + 'scenario = "offline"\n',
+        "benchmarks.b.scenario",
+        'got "offline"; did you mean "Offline"? (expected one of "Offline", "Server", '
+        '"SingleStream", "MultiStream")',
+    ),
+    (
+        BENCH + 'mode = "perf"\n',
+        "benchmarks.b.mode",
+        'got "perf" (expected one of "performance", "accuracy")',
+    ),
+    (
+        MINIMAL + '[[plan]]\nkind = "runs"\nnode = "a"\nbenchmark = "bench"\nsamples = 1\n',
+        "plan[1].kind",
+        'got "runs"; did you mean "run"?',
+    ),
+    (
+        MINIMAL + '[[plan]]\nkind = "group"\nnodes = ["a", "b"]\nbenchmark = "bench"\n'
+        'total_samples = 10\nsplit = "even"\n',
+        "plan[1].split",
+        'got "even" (expected one of "equal", "weighted", "auto")',
+    ),
+    (
+        MINIMAL + '[[plan]]\nkind = "run"\nnode = "a"\nbenchmark = "bench"\nsamples = 1\n'
+        'scenario = "Sever"\n',
+        "plan[1].scenario",
+        'did you mean "Server"?',
+    ),
+]
 
 
 @pytest.mark.parametrize(
@@ -666,55 +652,64 @@ def test_unsafe_and_duplicate_names(tmp_path: Path, text: str, key: str, message
         assert err.expected is not None and "no '..'" in err.expected
 
 
-@pytest.mark.parametrize(
-    ("text", "key", "message"),
-    [
-        (
-            MINIMAL + '[[plan]]\nkind = "run"\nnodes = ["a", "bb"]\nbenchmark = "bench"\n'
-            "samples = 1\n",
-            "plan[1].nodes",
-            'names no node "bb"; did you mean "b"?',
-        ),
-        (
-            MINIMAL + '[[plan]]\nkind = "run"\nnode = "z"\nbenchmark = "bench"\nsamples = 1\n',
-            "plan[1].node",
-            'names no node "z" (expected one of the [nodes.*] names: "a", "b")',
-        ),
-        (
-            MINIMAL + '[[plan]]\nkind = "run"\nnode = "a"\nbenchmark = "bnech"\nsamples = 1\n',
-            "plan[1].benchmark",
-            'names no benchmark "bnech"; did you mean "bench"?',
-        ),
-        (
-            MINIMAL + '[settings]\nbaseline_node = "c"\n',
-            "settings.baseline_node",
-            'names no node "c"',
-        ),
-        (
-            MINIMAL + '[settings]\nsubmission_round = "v4.1"\n',
-            "settings.submission_round",
-            'one of "v5.1", "v6.0"',
-        ),
-        (
-            MINIMAL + '[[plan]]\nkind = "run"\nnodes = ["a", "a"]\nbenchmark = "bench"\n'
-            "samples = 1\n",
-            "plan[1].nodes",
-            'lists node "a" twice',
-        ),
-        (
-            MINIMAL + '[[plan]]\nkind = "run"\nnode = "a"\nnodes = ["b"]\nbenchmark = "bench"\n'
-            "samples = 1\n",
-            "plan[1].node",
-            "is given together with nodes",
-        ),
-        (
-            MINIMAL + '[[plan]]\nkind = "run"\nnodes = []\nbenchmark = "bench"\nsamples = 1\n',
-            "plan[1].nodes",
-            "got an empty array",
-        ),
-    ],
-)
-def test_references_to_unknown_nodes_and_benchmarks(
+UNKNOWN_REFERENCES = [
+    (
+        MINIMAL + '[[plan]]\nkind = "run"\nnodes = ["a", "bb"]\nbenchmark = "bench"\n'
+        "samples = 1\n",
+        "plan[1].nodes",
+        'names no node "bb"; did you mean "b"?',
+    ),
+    (
+        MINIMAL + '[[plan]]\nkind = "run"\nnode = "z"\nbenchmark = "bench"\nsamples = 1\n',
+        "plan[1].node",
+        'names no node "z" (expected one of the [nodes.*] names: "a", "b")',
+    ),
+    (
+        MINIMAL + '[[plan]]\nkind = "run"\nnode = "a"\nbenchmark = "bnech"\nsamples = 1\n',
+        "plan[1].benchmark",
+        'names no benchmark "bnech"; did you mean "bench"?',
+    ),
+    (
+        MINIMAL + '[settings]\nbaseline_node = "c"\n',
+        "settings.baseline_node",
+        'names no node "c"',
+    ),
+    (
+        MINIMAL + '[settings]\nsubmission_round = "v4.1"\n',
+        "settings.submission_round",
+        'one of "v5.1", "v6.0"',
+    ),
+    (
+        MINIMAL + '[[plan]]\nkind = "run"\nnodes = ["a", "a"]\nbenchmark = "bench"\n'
+        "samples = 1\n",
+        "plan[1].nodes",
+        'lists node "a" twice',
+    ),
+    (
+        MINIMAL + '[[plan]]\nkind = "run"\nnode = "a"\nnodes = ["b"]\nbenchmark = "bench"\n'
+        "samples = 1\n",
+        "plan[1].node",
+        "is given together with nodes",
+    ),
+    (
+        MINIMAL + '[[plan]]\nkind = "run"\nnodes = []\nbenchmark = "bench"\nsamples = 1\n',
+        "plan[1].nodes",
+        "got an empty array",
+    ),
+]
+
+
+# A wrong type or an out-of-range value: the message follows the key at once ("...: key: got
+# ..."); an unknown enum value or name: the message is somewhere in the sentence.
+BAD_VALUES = [
+    *((text, key, f": {key}: {message}") for text, key, message in [*WRONG_TYPES, *OUT_OF_RANGE]),
+    *ENUM_VALUES,
+    *UNKNOWN_REFERENCES,
+]
+
+
+@pytest.mark.parametrize(("text", "key", "message"), BAD_VALUES)
+def test_bad_values_name_their_key_and_what_they_got(
     tmp_path: Path, text: str, key: str, message: str
 ) -> None:
     err = _error(tmp_path, text, key)
