@@ -107,7 +107,10 @@ def run_history(ns: argparse.Namespace) -> int:
 
     if ns.margin is not None and not 0 <= ns.margin < 1:
         raise UsageError(f"--margin {ns.margin:g}: give a fraction from 0 to below 1 (0.05 = 5 %)")
-    dirs, config_margin = default_dirs(ns.config) if not ns.results else (ns.results, None)
+    config_dirs, config_margin = (
+        default_dirs(ns.config) if ns.config or not ns.results else ([], None)
+    )
+    dirs = ns.results or config_dirs
     if ns.margin is not None:
         margin, source = ns.margin, "--margin"
     else:

@@ -95,7 +95,7 @@ class RunHistory:
 
     def add(self, row: Mapping[str, Any]) -> None:
         m = measure_of(row)
-        where = str(Path(row["path"]).resolve())
+        where = str(row["path"])
         if m is not None and judged(row) and where not in self._seen:
             self._seen.add(where)
             self._values.setdefault(_family(row, m), []).append((row["start_unix"], m.value))
