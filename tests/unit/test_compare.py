@@ -13,7 +13,7 @@ from engine import figures
 from engine.analysis.compare import compare_runs, compare_stage, find_run
 from engine.errors import UsageError
 from tests.support.paths import DATA
-from tests.support.results_builder import ResultsBuilder
+from tests.support.results_builder import SAMPLES, ResultsBuilder, standard_results
 
 V010 = DATA / "results-0.1.0"
 
@@ -57,3 +57,19 @@ def test_an_unknown_or_ambiguous_run_is_a_usage_error(tmp_path: Path) -> None:
         find_run("same", [tmp_path])
     with pytest.raises(UsageError, match="no run dir or run id"):
         find_run("other", [tmp_path])
+
+
+def test_a_sweep_stage_compares_each_point_with_the_baselines_point(tmp_path: Path) -> None:
+    st = standard_results(tmp_path)
+    c = compare_stage([tmp_path], "sweep")
+    points = {(p["node"], p["samples_requested"]): p for p in c.points}
+    for n in SAMPLES:
+        fast, slow = st.fast[n], st.slow[n]
+        p = points[("fast", n)]
+        assert p["baseline_node"] == "slow"
+        assert p["relative_wall"] == figures.relative(fast.wall_throughput, slow.wall_throughput)
+        assert p["relative_loadgen"] == figures.relative(
+            fast.loadgen.metric.value,  # type: ignore[union-attr]
+            slow.loadgen.metric.value,  # type: ignore[union-attr]
+        )
+    assert points[("mid", 60)]["relative_wall"] is None  # slow ran no 60-sample point
