@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from console.history_cli import history_cells
+from console.history_cli import history_cells, run_compare_lines
 from console.tui.actions import ACTIONS, main_bindings
 from console.tui.app import ConsoleApp
 from console.tui.screens.history import HistoryScreen
 from console.tui.screens.main import MainScreen
 from console.tui.screens.run_details import RunDetailsScreen
 from console.tui.widgets.runs_table import REGRESSION_MARK
+from engine.analysis.compare import compare_runs, find_run
 from engine.analysis.history import load_history
 from engine.config.load import load_config
 from tests.support.config_writer import write_config
@@ -66,6 +67,18 @@ async def test_history_screen_shows_the_engines_history(tmp_path: Path) -> None:
         await pilot.press("r")  # regressions only
         await wait_for(pilot, lambda: table.row_count == 1)
         assert "▼ REGRESSION" in table.get_row_at(0)[2].plain
+        await pilot.press("r")  # all runs again
+        await wait_for(pilot, lambda: table.row_count == 3)
+
+        # space marks a run, c compares it with the cursor's: compare's own text.
+        rows = engine.runs.to_dicts()
+        await pilot.press("space", "j", "c")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailsScreen))
+        a, b = (find_run(str(r["path"]), []) for r in rows[:2])
+        assert app.screen.text == "\n".join(run_compare_lines(compare_runs(a, b)))  # type: ignore[attr-defined]
+        assert "wall throughput (model load included)" in app.screen.text  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
 
