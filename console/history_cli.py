@@ -183,7 +183,7 @@ def history_cells(r: Mapping[str, Any]) -> tuple[str, ...]:
     """A history row's cells after its grouping keys: what `history` prints and what the
     console's history screen shows, the same text."""
     if r["previous_runs"] is None:
-        verdict = "not judged (no usable figure)" if r["ok"] else "not judged (failed)"
+        verdict = f"not judged: {r['not_judged'] or 'no figure'}"
     elif not r["previous_runs"]:
         verdict = "no earlier run"
     else:
@@ -214,7 +214,7 @@ def history_header(history: Any) -> list[str]:
         f"{_count(history.runs.height, 'recorded run')} in {where}, "
         f"{history.flagged.height} flagged as regressions",
         f"regression: the LoadGen metric (else the wall throughput) more than {margin}% worse "
-        "than the median of the node's earlier runs of the same benchmark, scenario and mode "
+        "than the median of the node's earlier runs of the same benchmark, scenario, mode and size "
         f"(margin: {history.margin_source})",
     ]
 
