@@ -205,8 +205,7 @@ class ConsoleApp(App[int]):
         margin = self.config.settings.regression_margin
         history = load_history([self.orchestrator.store.root], margin)
         return [
-            dataclasses.replace(ev, regression=history.regression_of(ev.run_dir))
-            for ev in outcomes
+            dataclasses.replace(ev, regression=history.regression_of(ev.run_dir)) for ev in outcomes
         ]
 
     async def on_unmount(self) -> None:
