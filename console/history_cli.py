@@ -107,7 +107,10 @@ def run_history(ns: argparse.Namespace) -> int:
 
     if ns.margin is not None and not 0 <= ns.margin < 1:
         raise UsageError(f"--margin {ns.margin:g}: give a fraction from 0 to below 1 (0.05 = 5 %)")
-    dirs, config_margin = default_dirs(ns.config) if not ns.results else (ns.results, None)
+    config_dirs, config_margin = (
+        default_dirs(ns.config) if ns.config or not ns.results else ([], None)
+    )
+    dirs = ns.results or config_dirs
     if ns.margin is not None:
         margin, source = ns.margin, "--margin"
     else:
@@ -180,7 +183,7 @@ def history_cells(r: Mapping[str, Any]) -> tuple[str, ...]:
     """A history row's cells after its grouping keys: what `history` prints and what the
     console's history screen shows, the same text."""
     if r["previous_runs"] is None:
-        verdict = "not judged (no usable figure)" if r["ok"] else "not judged (failed)"
+        verdict = f"not judged: {r['not_judged'] or 'no figure'}"
     elif not r["previous_runs"]:
         verdict = "no earlier run"
     else:
@@ -211,7 +214,7 @@ def history_header(history: Any) -> list[str]:
         f"{_count(history.runs.height, 'recorded run')} in {where}, "
         f"{history.flagged.height} flagged as regressions",
         f"regression: the LoadGen metric (else the wall throughput) more than {margin}% worse "
-        "than the median of the node's earlier runs of the same benchmark, scenario and mode "
+        "than the median of the node's earlier runs of the same benchmark, scenario, mode and size "
         f"(margin: {history.margin_source})",
     ]
 
@@ -297,8 +300,16 @@ def stage_lines(s: Any) -> list[str]:
     plan = s.plan_id or "plan unknown: no plan line in the journal"
     what = "group shards" if s.shards else "runs"
     out = [f"stage {s.stage} ({plan}): {len(s.run_dirs)} {what}"]
+    out += [
+        f"baseline {n['baseline_node']} ({n['baseline_source']}) for "
+        f"{n['benchmark']} {n['scenario']} {n['mode']}"
+        for n in s.nodes
+        if n["node"] == n["baseline_node"]
+    ]
     head = (
         "node",
+        "benchmark",
+        "scenario, mode",
         "runs",
         "LoadGen metric (mean)",
         "vs baseline",
@@ -307,28 +318,51 @@ def stage_lines(s: Any) -> list[str]:
         "vs baseline",
         "speedup",
     )
-    rows = []
-    for n in s.nodes:
-        if n["node"] == n["baseline_node"]:
-            out.append(
-                f"baseline {n['baseline_node']} ({n['baseline_source']}) for "
-                f"{n['benchmark']} {n['scenario']} {n['mode']}"
-            )
-    for n in s.nodes:
-        unit = n["metric_unit"] or ""
-        rows.append(
-            (
-                str(n["node"]),
-                str(n["runs"]),
-                fmt_num(n["mean_metric"], unit),
-                _signed(n["loadgen_vs_baseline"], unit),
-                units.ratio(n["relative_loadgen"]),
-                fmt_num(n["wall_throughput"], "samples/s"),
-                _signed(n["wall_vs_baseline"], "samples/s"),
-                units.ratio(n["relative_wall"]),
-            )
+    rows = [
+        (
+            *_where(n),
+            str(n["runs"]),
+            fmt_num(n["mean_metric"], n["metric_unit"] or ""),
+            _signed(n["loadgen_vs_baseline"], n["metric_unit"] or ""),
+            units.ratio(n["relative_loadgen"]),
+            fmt_num(n["wall_throughput"], "samples/s"),
+            _signed(n["wall_vs_baseline"], "samples/s"),
+            units.ratio(n["relative_wall"]),
         )
-    return out + table(head, rows)
+        for n in s.nodes
+    ]
+    out += table(head, rows)
+    if len({_where(p) for p in s.points}) < len(s.points):  # a sweep: several counts per node
+        out += ["", "per sweep point (speedup over the baseline node's point of the same count):"]
+        head = (
+            "node",
+            "benchmark",
+            "scenario, mode",
+            "samples",
+            "runs",
+            "LoadGen metric (mean)",
+            "speedup",
+            "wall throughput",
+            "speedup",
+        )
+        rows = [
+            (
+                *_where(p),
+                str(p["samples_requested"]),
+                str(p["runs"]),
+                fmt_num(p["mean_metric"], p["metric_unit"] or ""),
+                units.ratio(p["relative_loadgen"]),
+                fmt_num(p["wall_throughput"], "samples/s"),
+                units.ratio(p["relative_wall"]),
+            )
+            for p in s.points
+        ]
+        out += table(head, rows)
+    return out
+
+
+def _where(row: Mapping[str, Any]) -> tuple[str, str, str]:
+    return str(row["node"]), str(row["benchmark"]), f"{row['scenario']} {row['mode']}"
 
 
 def _signed(x: float | None, unit: str) -> str:

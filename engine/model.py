@@ -361,7 +361,8 @@ class Settings:
     theme: str = "dark"
     baseline_node: str | None = None
     # A run whose figure falls more than this fraction below its node's previous median (same
-    # benchmark, scenario and mode) is flagged as a regression (engine.analysis.history).
+    # benchmark, scenario, mode and sample count) is flagged as a regression
+    # (engine.analysis.regression).
     regression_margin: float = 0.05
     # The MLPerf round every run is judged against (engine.submission.rules.ROUNDS); None:
     # the newest round mlconsole knows.

@@ -181,7 +181,7 @@ class ConsoleApp(App[int]):
         record = orch.unfinished_plan()
         events: list[Any] = []
         if record is not None:
-            events += recorded_outcomes(orch.store.root, record)
+            events += self._judged(recorded_outcomes(orch.store.root, record))
         if unfinished:
             events.append(
                 Notice(
@@ -194,6 +194,21 @@ class ConsoleApp(App[int]):
             events.append(Notice(f"{record.describe()}: press s to resume it", "warning"))
         if events:
             self.post_message(EngineBatch(tuple(events)))
+
+    def _judged(self, outcomes: list[Any]) -> list[Any]:
+        """Runs an earlier console finished, with the verdict the engine's history gives
+        each against its node's earlier runs (what that console showed)."""
+        if not outcomes or self.orchestrator is None or self.config is None:
+            return outcomes
+        import dataclasses
+
+        from engine.analysis.history import load_history
+
+        margin = self.config.settings.regression_margin
+        history = load_history([self.orchestrator.store.root], margin)
+        return [
+            dataclasses.replace(ev, regression=history.regression_of(ev.run_dir)) for ev in outcomes
+        ]
 
     async def on_unmount(self) -> None:
         if self.bridge is not None:

@@ -135,6 +135,11 @@ RUN_COLUMNS: tuple[Column[RecordedRun], ...] = (
     Column("loadgen_problems", pl.List(pl.Utf8), lambda r: list(r.summary.loadgen.problems)),
     Column("wall_throughput", pl.Float64, _at("wall_throughput")),
     Column("state", pl.Utf8, lambda r: _state(r.summary.state)),
+    Column(
+        "compliance_test",
+        pl.Utf8,
+        lambda r: r.summary.compliance.test if r.summary.compliance else None,
+    ),
     Column("ok", pl.Boolean, _at("ok")),
     Column("exit_code", pl.Int64, _at("exit.code")),
     Column("exit_detail", pl.Utf8, _at("exit.detail")),

@@ -21,7 +21,7 @@ from typing import Any
 from engine import figures
 from engine.analysis.columns import run_row
 from engine.analysis.fleet_frames import FLEET_KIND
-from engine.analysis.frames import RATE_UNITS, load_results, node_frame
+from engine.analysis.frames import RATE_UNITS, load_results, node_frame, sweep_points
 from engine.checks.regression import LOADGEN_METRIC, WALL_THROUGHPUT
 from engine.errors import UsageError
 from engine.results.plan_journal import plans_of_runs
@@ -156,6 +156,9 @@ class StageComparison:
     run_dirs: tuple[str, ...]
     shards: bool  # a group stage: its shards' figures
     nodes: tuple[dict[str, Any], ...]
+    # Per node and samples requested (a sweep's points; SWEEP_COLUMNS), each with the speedup
+    # over the baseline node's point of the same sample count.
+    points: tuple[dict[str, Any], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -164,6 +167,7 @@ class StageComparison:
             "run_dirs": list(self.run_dirs),
             "group_shards": self.shards,
             "nodes": [dict(n) for n in self.nodes],
+            "points": [dict(p) for p in self.points],
         }
 
 
@@ -201,9 +205,31 @@ def compare_stage(
         n["wall_vs_baseline"] = (
             figures.difference(n["wall_throughput"], base["wall_throughput"]) if base else None
         )
-    return StageComparison(
-        stage, newest, tuple(str(r["run_dir"]) for r in rows), shards, tuple(nodes)
-    )
+    points = _points(rows, nodes)
+    dirs = tuple(str(r["run_dir"]) for r in rows)
+    return StageComparison(stage, newest, dirs, shards, tuple(nodes), tuple(points))
+
+
+def _points(
+    rows: Sequence[Mapping[str, Any]], nodes: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each sweep point against the baseline node's point of the same family and count."""
+    base_of = {(*_family(n), n["node"]): n["baseline_node"] for n in nodes}
+    points = sweep_points(rows)
+    at = {(*_family(p), p["node"], p["samples_requested"]): p for p in points}
+    for p in points:
+        base_node = base_of.get((*_family(p), p["node"]))
+        base = at.get((*_family(p), base_node, p["samples_requested"]))
+        rate = base is not None and p["metric_unit"] in RATE_UNITS
+        same = rate and base["metric_unit"] == p["metric_unit"]  # type: ignore[index]
+        p["baseline_node"] = base_node if base else None
+        p["relative_loadgen"] = (
+            figures.relative(p["mean_metric"], base["mean_metric"]) if same else None  # type: ignore[index]
+        )
+        p["relative_wall"] = (
+            figures.relative(p["wall_throughput"], base["wall_throughput"]) if base else None
+        )
+    return points
 
 
 def _family(row: Mapping[str, Any]) -> tuple[Any, ...]:

@@ -280,6 +280,11 @@ def baseline_from_snapshot(records: Sequence[RecordedRun]) -> tuple[str | None, 
     return (node, path) if isinstance(node, str) and node else (None, None)
 
 
+def sweep_points(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The per-sweep-point rows (SWEEP_COLUMNS) over any runs frame rows (a stage's)."""
+    return _sweep_rows(rows)
+
+
 def node_frame(rows: Sequence[Mapping[str, Any]], baseline_setting: str | None) -> pl.DataFrame:
     """The per-node frame (NODE_COLUMNS) over any runs frame rows: what `Results.nodes` is for
     a whole results dir, and what a stage's comparison is for that stage's runs."""

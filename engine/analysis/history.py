@@ -18,7 +18,14 @@ import polars as pl
 
 from engine.analysis.columns import aggregate, frame_of
 from engine.analysis.frames import Results, load_results, snapshot_setting
-from engine.analysis.regression import DEFAULT_MARGIN, MARGIN_DEFAULT_SOURCE, assess, measure_of
+from engine.analysis.regression import (
+    DEFAULT_MARGIN,
+    MARGIN_DEFAULT_SOURCE,
+    assess,
+    measure_of,
+    not_judged,
+    search_steps,
+)
 from engine.checks.regression import Regression
 from engine.results.plan_journal import plans_of_runs
 from engine.results.store import RecordedRun, ResultsStore
@@ -56,6 +63,8 @@ HISTORY_COLUMNS = aggregate(
     ("previous_runs", pl.Int64),
     ("change", pl.Float64),
     ("regression", pl.Boolean),
+    ("not_judged", pl.Utf8),  # why the run was not judged (None: judged)
+    ("compliance_test", pl.Utf8),
 )
 GROUP_KEYS = ("node", "benchmark", "scenario", "mode")
 
@@ -141,14 +150,18 @@ def history_of(
     """The history of results already read (the reports have theirs)."""
     rows: list[dict[str, Any]] = []
     records: list[RecordedRun] = []
+    skip: set[str] = set()
     for res in results:
         records += res.run_records
         plans = plans_of_runs(ResultsStore(res.results_dir).journal_entries())
         rows += history_rows(res.results_dir, res.runs.to_dicts(), plans)
+        skip |= search_steps(res.results_dir)
     records.sort(key=lambda r: r.summary.wall.start_unix or 0.0)
     value, source = resolve_margin(records, margin, source)
     regressions = {}
-    for row, verdict in zip(rows, assess(rows, value), strict=True):
+    for row in rows:
+        row["not_judged"] = not_judged(row, skip)
+    for row, verdict in zip(rows, assess(rows, value, skip), strict=True):
         if verdict is not None:
             regressions[str(row["path"])] = verdict
             row |= {

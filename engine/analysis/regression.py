@@ -1,20 +1,22 @@
 """The one regression check: a run's figure against the median of its node's earlier runs.
 
 A run is compared with the runs recorded before it on the same node for the same benchmark,
-scenario and mode (its *family*; a parallel group's shards, which run beside other shards,
-form families of their own). The figure compared is named, never implied:
+scenario, mode and requested sample count (its *family*: LoadGen's figure for a short run
+carries its ramp-up and tail, and the wall throughput its model load; a parallel group's
+shards, which run beside other shards, form families of their own). The figure compared is
+named, never implied:
 
 - the **LoadGen metric** when the run's summary has one (samples/s or tokens/s for Offline and
   Server: higher is better; a latency in ns for SingleStream and MultiStream: lower is better);
-- else the **wall throughput** (samples processed / wall time, model load included; samples/s),
-  compared only with runs of the same requested sample count, since the model load weighs
-  less in a longer run.
+- else the **wall throughput** (samples processed / wall time, model load included; samples/s).
 
 A run **regressed** when its figure is more than `settings.regression_margin` (a fraction,
 0.05 = 5 %) worse than the median of its family's earlier runs. Only runs whose LoadGen results
 stand (`RunState.ok`) and whose start time was recorded are judged or count as earlier runs;
-fleet runs (one LoadGen over many nodes) have no node of their own and are not judged. A run
-with no earlier run in its family is not judged (its `Regression.previous_runs` is 0).
+not judged either (`not_judged` says why): fleet runs (one LoadGen over many nodes, no node
+of their own), a compliance test's runs (an audit.config changes what LoadGen does) and a QPS
+search's steps (each runs at its own target QPS). A run with no earlier run in its family is
+compared with nothing (its `Regression.previous_runs` is 0).
 
 `judge` is the one computation; `RunHistory` applies it in time order (the orchestrator keeps
 one for the plan's runs, `engine.analysis.history` one over results dirs), and the console,
@@ -24,7 +26,7 @@ rows (`engine.analysis.columns.RUN_COLUMNS`), the one reading of a run summary.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,19 +59,39 @@ def measure_of(row: Mapping[str, Any]) -> Measure | None:
 
 
 def _family(row: Mapping[str, Any], m: Measure) -> tuple[Any, ...]:
-    samples = row["samples_requested"] if m.basis == WALL_THROUGHPUT else None
     shard = row["group_id"] is not None  # a group's shard runs beside others: its own family
-    key = (row["node"], row["benchmark"], row["scenario"], row["mode"], shard)
-    return (*key, m.basis, m.unit, samples)
+    key = (row["node"], row["benchmark"], row["scenario"], row["mode"], row["samples_requested"])
+    return (*key, shard, m.basis, m.unit)
 
 
-def judged(row: Mapping[str, Any]) -> bool:
-    """Whether a run takes part: its results stand, it has a node and a start time."""
-    return bool(
-        row["ok"]
-        and row["kind"] != FLEET_KIND
-        and row["node"] is not None
-        and row["start_unix"] is not None
+def not_judged(row: Mapping[str, Any], skip: Container[str] = frozenset()) -> str | None:
+    """Why a run is neither judged nor counted as an earlier run; None when it is judged.
+    `skip`: run dir paths of QPS search steps (`search_steps`)."""
+    if not row["ok"]:
+        return "its LoadGen results do not stand"
+    if row["kind"] == FLEET_KIND or row["node"] is None:
+        return "a fleet run: no node of its own"
+    if row["compliance_test"] is not None:
+        return f"a compliance test's run ({row['compliance_test']})"
+    if str(row["path"]) in skip:
+        return "a QPS search step (its target QPS sets its figure)"
+    if row["start_unix"] is None:
+        return "no start time recorded"
+    if measure_of(row) is None:
+        return "no LoadGen metric and no wall throughput"
+    return None
+
+
+def search_steps(root: str | Path) -> frozenset[str]:
+    """The run dir paths of every QPS search step under `root` (its qps_search.json files)."""
+    from engine.analysis.report.qps import search_results
+
+    root = Path(root)
+    return frozenset(
+        str(root / step.run_dir)
+        for _, result in search_results(root)
+        for step in result.steps
+        if step.run_dir
     )
 
 
@@ -79,24 +101,28 @@ class RunHistory:
     `judge_row` judges a run and then counts it as an earlier run for the ones after it; runs
     must come in start order (the orchestrator's do; `assess` sorts)."""
 
-    def __init__(self, margin: float = DEFAULT_MARGIN) -> None:
+    def __init__(self, margin: float = DEFAULT_MARGIN, skip: Container[str] = frozenset()) -> None:
         self.margin = margin
+        self.skip = skip
         self._values: dict[tuple[Any, ...], list[tuple[float, float]]] = {}
         self._seen: set[str] = set()  # run dirs counted (a run read back from disk counts once)
 
     @classmethod
     def of_results_dir(cls, root: str | Path, margin: float = DEFAULT_MARGIN) -> RunHistory:
         """The runs already recorded under `root`, as earlier runs (read once)."""
-        history = cls(margin)
+        history = cls(margin, search_steps(root))
         rows = [run_row(rec) for rec in ResultsStore(root).runs()]
-        for row in sorted((r for r in rows if judged(r)), key=lambda r: r["start_unix"]):
+        for row in sorted((r for r in rows if history.judged(r)), key=lambda r: r["start_unix"]):
             history.add(row)
         return history
 
+    def judged(self, row: Mapping[str, Any]) -> bool:
+        return not_judged(row, self.skip) is None
+
     def add(self, row: Mapping[str, Any]) -> None:
         m = measure_of(row)
-        where = str(Path(row["path"]).resolve())
-        if m is not None and judged(row) and where not in self._seen:
+        where = str(row["path"])
+        if m is not None and self.judged(row) and where not in self._seen:
             self._seen.add(where)
             self._values.setdefault(_family(row, m), []).append((row["start_unix"], m.value))
 
@@ -104,7 +130,7 @@ class RunHistory:
         """`row` against its family's runs that started before it; None when it is not
         judged (see the module's docstring)."""
         m = measure_of(row)
-        if m is None or not judged(row):
+        if m is None or not self.judged(row):
             return None
         earlier = self._values.get(_family(row, m), [])
         result = judge(m, [v for t, v in earlier if t < row["start_unix"]], self.margin)
@@ -116,12 +142,14 @@ class RunHistory:
         return self.judge_row(run_row(rec))
 
 
-def assess(rows: Sequence[Mapping[str, Any]], margin: float) -> list[Regression | None]:
+def assess(
+    rows: Sequence[Mapping[str, Any]], margin: float, skip: Container[str] = frozenset()
+) -> list[Regression | None]:
     """Each row's regression (None where not judged), in the order given."""
-    history = RunHistory(margin)
+    history = RunHistory(margin, skip)
     out: list[Regression | None] = [None] * len(rows)
     order = sorted(
-        (i for i, r in enumerate(rows) if judged(r)),
+        (i for i, r in enumerate(rows) if history.judged(r)),
         key=lambda i: (rows[i]["start_unix"], str(rows[i]["path"])),
     )
     for i in order:

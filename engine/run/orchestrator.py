@@ -418,8 +418,8 @@ class Orchestrator:
     async def _judge(self, ex: RunExecution, summary: RunSummary) -> Any:
         """The run against its node's earlier runs in the results dir (read once per plan,
         in a thread; engine.analysis.regression)."""
-        if ex.placement is None:
-            return None
+        if ex.placement is None or ex.spec.target_qps is not None or ex.spec.compliance:
+            return None  # no placement: never ran; a QPS step or compliance run: not judged
         from engine.analysis.regression import RunHistory
         from engine.results.store import RecordedRun
 

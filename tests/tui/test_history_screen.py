@@ -7,16 +7,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from console.history_cli import history_cells
+import pytest
+
+from console.history_cli import history_cells, run_compare_lines
 from console.tui.actions import ACTIONS, main_bindings
 from console.tui.app import ConsoleApp
 from console.tui.screens.history import HistoryScreen
 from console.tui.screens.main import MainScreen
 from console.tui.screens.run_details import RunDetailsScreen
 from console.tui.widgets.runs_table import REGRESSION_MARK
+from engine.analysis.compare import compare_runs, find_run
 from engine.analysis.history import load_history
 from engine.config.load import load_config
 from tests.support.config_writer import write_config
+from tests.support.killed_console import batch_killed_when
 from tests.support.pilot import wait_for
 from tests.support.results_builder import ResultsBuilder
 
@@ -66,6 +70,18 @@ async def test_history_screen_shows_the_engines_history(tmp_path: Path) -> None:
         await pilot.press("r")  # regressions only
         await wait_for(pilot, lambda: table.row_count == 1)
         assert "▼ REGRESSION" in table.get_row_at(0)[2].plain
+        await pilot.press("r")  # all runs again
+        await wait_for(pilot, lambda: table.row_count == 3)
+
+        # space marks a run, c compares it with the cursor's: compare's own text.
+        rows = engine.runs.to_dicts()
+        await pilot.press("space", "j", "c")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailsScreen))
+        a, b = (find_run(str(r["path"]), []) for r in rows[:2])
+        assert app.screen.text == "\n".join(run_compare_lines(compare_runs(a, b)))  # type: ignore[attr-defined]
+        assert "wall throughput (model load included)" in app.screen.text  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
 
@@ -94,3 +110,43 @@ async def test_a_run_below_the_previous_median_is_marked_in_the_table_and_detail
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, RunDetailsScreen))
         assert f"vs earlier runs:  {verdict.line('slow')}" in app.screen.text  # type: ignore[union-attr,attr-defined]
+
+
+TWO_STAGES = """
+[[plan]]
+kind = "run"
+name = "first"
+node = "fast"
+benchmark = "demo"
+samples = 30
+
+[[plan]]
+kind = "run"
+name = "second"
+node = "slow"
+benchmark = "demo"
+samples = 240
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(150)
+async def test_a_restarted_console_shows_the_verdict_of_runs_finished_before_it(
+    tmp_path: Path,
+) -> None:
+    # fast ran at ~400 samples/s on earlier days; the killed console ran it at 200.
+    b = ResultsBuilder(tmp_path / "results")
+    for i in range(2):
+        b.run("fast", 30, duration=1.0, benchmark="demo", start=1.7e9 + i * 86_400,
+              metric=("Samples per second", 400.0, "samples/s"))  # fmt: skip
+    cfg = write_config(tmp_path, speeds={"slow": 60, "fast": 200}, plan=TWO_STAGES)
+    batch_killed_when(cfg, tmp_path / "results", started=2, collected=3)
+    app = ConsoleApp(load_config(cfg), config_note="test config")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.state.runs["s1-fast-30"].state == "succeeded")
+        row = app.state.runs["s1-fast-30"]
+        verdict = load_history([tmp_path / "results"], 0.05).regression_of(row.run_dir)  # type: ignore[arg-type]
+        assert verdict is not None and verdict.flagged and row.regression == verdict
+        await pilot.pause(0.3)
+        metric = app.main.runs_table.get_cell("s1-fast-30", "metric")  # type: ignore[union-attr]
+        assert metric.plain.startswith(REGRESSION_MARK)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import statistics
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,11 @@ import pytest
 from engine.analysis.columns import run_row
 from engine.analysis.history import load_history
 from engine.analysis.regression import DEFAULT_MARGIN, MARGIN_DEFAULT_SOURCE, RunHistory, assess
+from engine.checks.compliance import ComplianceRecord
+from engine.checks.qps_search import SEARCH_FILE, QpsSearchResult, QpsStep
 from engine.checks.regression import LOADGEN_METRIC, WALL_THROUGHPUT
 from engine.model import RunState
-from engine.results.store import ResultsStore
+from engine.results.store import ResultsStore, write_run_summary
 from tests.support.paths import DATA
 from tests.support.results_builder import ResultsBuilder
 
@@ -104,6 +107,34 @@ def test_failed_runs_shards_and_other_families_are_kept_apart(tmp_path: Path) ->
     assert rows[other.run_dir]["previous_runs"] == 0
 
 
+def test_compliance_runs_and_qps_search_steps_are_neither_judged_nor_counted(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "r"
+    b = ResultsBuilder(root)
+    b.run("n1", 40, duration=4.0, metric=_metric(10.0), start=1e9)
+    audited = b.run("n1", 40, duration=4.0, metric=_metric(2.0), start=1e9 + 1)
+    record = ComplianceRecord(test="TEST04", source="the model's compliance table")
+    write_run_summary(root / str(audited.run_dir), replace(audited, compliance=record))
+    step = b.run("n1", 40, duration=4.0, metric=_metric(1.0), start=1e9 + 2)
+    steps = (QpsStep(1, "short", 1.0, str(step.run_id), step.run_dir),)
+    search = QpsSearchResult("s", "n1", "demo-llm", 1.0, 20.0, 0.05, 0.1, steps)
+    (root / "qps_s_1").mkdir()
+    (root / "qps_s_1" / SEARCH_FILE).write_text(json.dumps(search.to_json()))
+    after = b.run("n1", 40, duration=4.0, metric=_metric(9.9), start=1e9 + 3)
+    rows = _rows(load_history([root]))
+    assert rows[audited.run_dir]["not_judged"] == "a compliance test's run (TEST04)"
+    assert rows[step.run_dir]["not_judged"].startswith("a QPS search step")
+    assert rows[audited.run_dir]["regression"] is None and rows[step.run_dir]["regression"] is None
+    # Neither counts as an earlier run: the median is the one ordinary run's.
+    assert rows[after.run_dir]["previous_runs"] == 1
+    assert rows[after.run_dir]["previous_median"] == 10.0
+    # The orchestrator's history, read from the dir, leaves them out too.
+    recs = {r.run_dir.name: r for r in ResultsStore(root).runs()}
+    v = RunHistory.of_results_dir(root).judge_run(recs[str(after.run_dir)])
+    assert v is not None and v.previous_runs == 1
+
+
 def test_history_spans_results_dirs_and_days_counting_a_dir_once(tmp_path: Path) -> None:
     day1, day2 = ResultsBuilder(tmp_path / "monday"), ResultsBuilder(tmp_path / "tuesday")
     day1.run("n1", 40, duration=4.0, metric=_metric(20.0), start=1e9)
@@ -148,23 +179,21 @@ def test_the_margin_comes_from_the_newest_snapshot_else_the_default(tmp_path: Pa
     assert load_history([tmp_path / "r"], 0.1).flagged.height == 1
 
 
-def test_the_0_1_0_results_are_judged_from_their_own_summaries() -> None:
+def test_the_0_1_0_results_are_judged_from_their_own_summaries(tmp_path: Path) -> None:
     h = load_history([V010])
     rows = _rows(h)
     assert len(rows) == len(list(ResultsStore(V010).runs())) == 8
-    recorded = {
-        d.name: json.loads((d / "orchestrator_summary.json").read_text())
-        for d in V010.iterdir()
-        if (d / "orchestrator_summary.json").is_file()
-    }
-    # fast's 32-sample sweep run against its 16-sample one: the LoadGen metric of each.
-    first = recorded["fast_20261202_000150"]["loadgen"]["metric"]["value"]
-    second = recorded["fast_20261202_000151"]["loadgen"]["metric"]["value"]
-    r = rows["fast_20261202_000151"]
-    assert (r["basis"], r["value"], r["previous_median"]) == (LOADGEN_METRIC, second, first)
-    assert r["change"] == pytest.approx(second / first - 1) and r["regression"] is False
-    # The crashed run is not judged; the group's shards have no earlier shard; no plan lines.
+    # No two of its runs share node, benchmark, scenario, mode and sample count.
+    assert {r["previous_runs"] for r in rows.values()} == {0, None}
     assert rows["slow_20261202_000153"]["state"] == "failed"
-    assert rows["slow_20261202_000153"]["previous_runs"] is None
-    assert rows["slow_20261202_000152"]["previous_runs"] == 0
+    assert rows["slow_20261202_000153"]["not_judged"] == "its LoadGen results do not stand"
     assert h.flagged.height == 0 and h.plans == 0
+    # A later day's run of fast's 16-sample sweep point is judged against 0.1.0's.
+    recorded = json.loads((V010 / "fast_20261202_000150" / "orchestrator_summary.json").read_text())
+    later = ResultsBuilder(tmp_path / "later").run(
+        "fast", 16, duration=1.0, metric=_metric(70.0), start=recorded["wall"]["start_unix"] + DAY
+    )
+    r = _rows(load_history([V010, tmp_path / "later"]))[later.run_dir]
+    first = recorded["loadgen"]["metric"]["value"]
+    assert (r["basis"], r["previous_median"], r["previous_runs"]) == (LOADGEN_METRIC, first, 1)
+    assert r["change"] == pytest.approx(70.0 / first - 1) and r["regression"] is True

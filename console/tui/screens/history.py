@@ -1,7 +1,9 @@
 """`H`: every recorded run of the config's results dir across days, grouped by node, benchmark,
 scenario and mode, each judged against its node's previous median (the engine's
 `engine.analysis.history`, read in a worker thread; `mlconsole history` shows the same rows
-with the same cells). `r` keeps the flagged runs only; `esc` or `q` goes back.
+with the same cells). `r` keeps the flagged runs only; `space` marks a run (as k9s marks)
+and `c` compares the marked run with the cursor's (`mlconsole compare`'s text); `esc` or `q`
+goes back.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from textual.widgets import DataTable, Footer, Static
 from console.history_cli import history_cells, history_header
 from engine import units
 
+MARK = "● "  # before the node of the run `space` marked for comparison
 # history_cli's cells, the verdict near the left so that it shows at 80 columns too.
 COLUMNS = (
     "Node",
@@ -41,6 +44,8 @@ class HistoryScreen(Screen[None]):
     BINDINGS = [
         Binding("escape,q", "app.pop_screen", "Back", show=True),
         Binding("r", "regressions_only", "Regressions only", show=True),
+        Binding("space", "mark", "Mark", show=True, tooltip="Mark the run to compare"),
+        Binding("c", "compare", "Compare", show=True, tooltip="Compare the marked run with this"),
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
     ]
@@ -53,12 +58,21 @@ class HistoryScreen(Screen[None]):
             self.history = history
             self.reason = reason
 
+    class Compared(Message):
+        """Two runs side by side (`engine.analysis.compare`), as lines; or why not."""
+
+        def __init__(self, title: str, lines: list[str]) -> None:
+            super().__init__()
+            self.title = title
+            self.lines = lines
+
     def __init__(self, results_dir: str, margin: float) -> None:
         super().__init__()
         self.results_dir = results_dir
         self.margin = margin
         self.history: Any = None
         self.flagged_only = False
+        self.marked: str | None = None  # the run dir path `space` marked
 
     def compose(self) -> ComposeResult:
         with Vertical(id="history"):
@@ -106,6 +120,8 @@ class HistoryScreen(Screen[None]):
         frame = h.flagged if self.flagged_only else h.runs
         for row in frame.to_dicts():
             cells = screen_cells(row)
+            if str(row["path"]) == self.marked:
+                cells[0] = f"{MARK}{cells[0]}"
             style = "bold red" if row["regression"] else ""
             table.add_row(*(Text(c, style=style) for c in cells), key=str(row["path"]))
 
@@ -113,6 +129,49 @@ class HistoryScreen(Screen[None]):
         self.flagged_only = not self.flagged_only
         if self.history is not None:
             self._fill()
+
+    def _cursor_path(self) -> str | None:
+        table = self.query_one(DataTable)
+        if self.history is None or table.row_count == 0:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def action_mark(self) -> None:
+        path = self._cursor_path()
+        if path is not None:
+            self.marked = None if self.marked == path else path
+            row = self.query_one(DataTable).cursor_row
+            self._fill()
+            self.query_one(DataTable).move_cursor(row=row, animate=False)
+
+    def action_compare(self) -> None:
+        path = self._cursor_path()
+        if path is None:
+            return
+        if self.marked is None or self.marked == path:
+            self.notify("mark a run with space first, then move to the other", markup=False)
+            return
+        self._compare(self.marked, path)
+
+    @work(thread=True, exit_on_error=False)
+    def _compare(self, a: str, b: str) -> None:
+        from console.history_cli import run_compare_lines
+        from engine.analysis.compare import compare_runs, find_run
+        from engine.errors import MlconsoleError
+
+        try:
+            lines = run_compare_lines(compare_runs(find_run(a, []), find_run(b, [])))
+        except MlconsoleError as exc:
+            lines = [str(exc)]
+        self.post_message(
+            self.Compared(f"compare {Path(a).name} (A) with {Path(b).name} (B)", lines)
+        )
+
+    def on_history_screen_compared(self, message: Compared) -> None:
+        message.stop()
+        from console.tui.screens.run_details import RunDetailsScreen
+
+        self.app.push_screen(RunDetailsScreen(message.title, "\n".join(message.lines)))
 
     def action_cursor_down(self) -> None:
         self.query_one(DataTable).action_cursor_down()

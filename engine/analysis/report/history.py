@@ -30,9 +30,9 @@ def history_section(
         "## History and regressions",
         "",
         "Each run's figure, the LoadGen metric (else the wall throughput; the table says which), "
-        "against the median of the same node's earlier runs of the same benchmark, scenario and "
-        f"mode: a run more than {margin}% worse is flagged as a regression (margin "
-        f"{margin}%: {margin_source}). {len(judged)} of {len(rows)} runs had earlier "
+        "against the median of the same node's earlier runs of the same benchmark, scenario, "
+        f"mode and sample count: a run more than {margin}% worse is flagged as a regression "
+        f"(margin {margin}%: {margin_source}). {len(judged)} of {len(rows)} runs had earlier "
         "runs to compare with.",
         "",
     ]
