@@ -11,7 +11,7 @@ import pytest
 
 from engine.analysis.compare import compare_runs, compare_stage, find_run
 from engine.analysis.history import load_history
-from tests.support.killed_console import mlconsole
+from tests.support.cli import mlconsole
 from tests.support.paths import DATA
 from tests.support.results_builder import ResultsBuilder, standard_results
 

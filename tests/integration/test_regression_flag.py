@@ -11,7 +11,7 @@ from pathlib import Path
 
 from engine.analysis.history import load_history
 from tests.support.config_writer import write_config
-from tests.support.killed_console import mlconsole
+from tests.support.cli import mlconsole
 
 PLAN = '[[plan]]\nkind = "run"\nnode = "gpu1"\nbenchmark = "demo"\nsamples = 60\n'
 
