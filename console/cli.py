@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -196,7 +197,6 @@ def _check_console_argument(arg: str) -> None:
     """Refuse, before the full-screen console opens, an argument that names no config file:
     a mistyped sub-command (`mlconsole frobnicate`) or a missing file would otherwise open the
     console (which waits forever without a terminal)."""
-    from pathlib import Path
 
     path = Path(arg)
     if path.is_file():
@@ -261,7 +261,6 @@ def _dispatch(cmd: str, ns: argparse.Namespace) -> int:
 
 def _inspect(path: str, as_json: bool, round_name: str | None, model: str | None) -> int:
     import json
-    from pathlib import Path
 
     from engine.loadgen.inspect import format_inspection, inspect_path
     from engine.submission.rules import get_round
@@ -285,7 +284,6 @@ def _inspect(path: str, as_json: bool, round_name: str | None, model: str | None
 
 def _export_submission(ns: argparse.Namespace) -> int:
     import os
-    from pathlib import Path
 
     from engine.submission.export import export_submission
     from engine.submission.rules import get_round
@@ -324,19 +322,21 @@ def _export_submission(ns: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _report(results_dir: str, reports_dir: str) -> int:
-    from pathlib import Path
+def warn_unreadable(root: Path) -> None:
+    """A summary that cannot be read is left out of what is shown: say which, and why."""
+    from engine.results.store import ResultsStore
 
+    for problem in ResultsStore(root).unreadable():
+        print(f"mlconsole: skipped: {problem}", file=sys.stderr)
+
+
+def _report(results_dir: str, reports_dir: str) -> int:
     from engine.analysis.report.rebuild import rebuild_reports
 
     root = Path(results_dir)
     if not root.is_dir():
         raise _usage(f"{results_dir}: not a directory")
-    from engine.results.store import ResultsStore
-
-    # A summary that cannot be read is left out of the reports: say which, and why.
-    for problem in ResultsStore(root).unreadable():
-        print(f"mlconsole: skipped: {problem}", file=sys.stderr)
+    warn_unreadable(root)
     paths = rebuild_reports(root, Path(reports_dir))
     for p in paths:
         print(p)

@@ -92,10 +92,14 @@ def default_dirs(config_arg: str | None) -> tuple[list[str], float | None]:
 
 
 def _checked_dirs(dirs: Sequence[str]) -> list[str]:
+    from console.cli import warn_unreadable
+
     for d in dirs:
         if not Path(d).is_dir():
             hint = "" if Path(d).exists() else " (no such directory)"
             raise UsageError(f"{d}: not a results directory{hint}")
+    for d in dirs:
+        warn_unreadable(Path(d))
     return list(dirs)
 
 

@@ -110,6 +110,17 @@ def test_bad_paths_and_arguments_are_one_line_and_exit_2(
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr
 
 
+def test_history_names_a_summary_it_cannot_read(tmp_path: Path) -> None:
+    _two_days(tmp_path / "results")
+    broken = tmp_path / "results" / "fast_broken"
+    broken.mkdir()
+    (broken / "orchestrator_summary.json").write_bytes(b"\x00\xff not json")
+    res = mlconsole("history", str(tmp_path / "results"))
+    assert res.returncode == 0, res.stderr
+    assert "skipped:" in res.stderr and "fast_broken" in res.stderr, res.stderr
+    assert "5 recorded runs" in res.stdout, res.stdout
+
+
 def test_compare_two_runs_by_id_and_by_dir(tmp_path: Path) -> None:
     st = standard_results(tmp_path / "results")
     a, b = st.slow[160], st.fast[160]
