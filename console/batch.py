@@ -15,13 +15,13 @@ from engine.events import (
     Event,
     FleetProgressed,
     GroupFinished,
-    QpsSearchFinished,
-    QpsSearchStepped,
     GroupStarted,
     NodeChecked,
     Notice,
     PlanFinished,
     PlanStarted,
+    QpsSearchFinished,
+    QpsSearchStepped,
     ReportsWritten,
     RunFinished,
     RunProgress,
@@ -36,6 +36,7 @@ from engine.events import (
 from engine.model import RunState
 from engine.results.schema import RunSummary
 from engine.results.summary import FLEET_LABEL, group_label
+from engine.run.plan_progress import PlanProgressTracker
 
 PROGRESS_EVERY_S = 10.0
 PROGRESS_STEPS = 4  # also print at 25 %, 50 %, 75 %
@@ -126,13 +127,29 @@ class BatchPrinter:
         self._stages = 0
         self._gpu_state: dict[str, str] = {}
         self._sources_said: set[str] = set()
+        # The plan's progress, folded from the same events as the TUI's notice bar.
+        self.progress = PlanProgressTracker()
 
     def _print(self, text: str) -> None:
         el = int(time.monotonic() - self.t0)
         self.out.write(f"[{el // 3600:02d}:{el % 3600 // 60:02d}:{el % 60:02d}] {text}\n")
         self.out.flush()
 
+    def plan_line(self) -> str | None:
+        """The plan's progress line (engine.run.plan_progress), as the TUI's notice bar says it;
+        None outside a plan."""
+        plan = self.progress.plan()
+        return plan.line() if plan is not None and not plan.finished else None
+
     def __call__(self, event: Event) -> None:
+        self.progress.apply(event)
+        self._say(event)
+        if isinstance(event, RunFinished):
+            line = self.plan_line()
+            if line:  # after each run ends: how far the plan is, and its ETA
+                self._print(line)
+
+    def _say(self, event: Event) -> None:
         match event:
             case PlanStarted():
                 self._stages = event.stages

@@ -45,6 +45,8 @@ class PlanStarted(Event):
     runs: int
     stages: int
     simulated: bool
+    # (name, kind) of each stage this plan runs, in order (engine.run.plan_progress).
+    stage_list: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

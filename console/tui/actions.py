@@ -25,7 +25,8 @@ class ConsoleAction:
     title: str  # for the palette and the help screen
     show: bool = True  # in the footer
     # "main": a key of the main screen, whatever has the focus (`ConsoleApp.action_<name>`);
-    # "log": a key of the log pane while it has the focus (`LogPane.action_<name>`).
+    # "log": a key of the log pane while it has the focus (`LogPane.action_<name>`);
+    # "table": a key of the runs table while it has the focus (`RunsTable.action_<name>`).
     scope: str = "main"
     # "log": a main key that acts on the log; the footer shows it while the log has the focus.
     panel: str | None = None
@@ -33,6 +34,7 @@ class ConsoleAction:
 
 SCOPE_TITLES = {
     "main": "Keys",
+    "table": "In the runs table (it has the focus at start; pgup pgdn, home end too)",
     "log": "In the log pane (tab to it, or z): these, and the log keys above",
 }
 
@@ -45,8 +47,14 @@ def _log_key(key: str, what: str, label: str, title: str) -> ConsoleAction:
 
 ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction("s", "start_plan", "Start", "Start the plan (every stage of the config)"),
+    # ctrl+g, not g: vim and k9s users press g (gg) for the top row, and a stage must never
+    # start from a key pressed out of habit.
     ConsoleAction(
-        "g", "start_group", "Group", "Start the selected group's stage (asks first)", show=False
+        "ctrl+g",
+        "start_group",
+        "Group",
+        "Start the selected group's stage (asks first)",
+        show=False,
     ),
     ConsoleAction(
         "slash", "filter", "Filter", "Filter the runs: text, state:WORD, node:NAME (esc clears)"
@@ -62,6 +70,21 @@ ACTIONS: tuple[ConsoleAction, ...] = (
         "history",
         "History",
         "Every recorded run across days, regressions flagged (mlconsole history)",
+    ),
+    # k9s's shift+letter sorts by a column; the same key again reverses.
+    ConsoleAction("N", "sort('run')", "Sort", "Sort the runs by name (again: reverse)", show=False),
+    ConsoleAction(
+        "S", "sort('state')", "Sort", "Sort the runs by state, trouble first", show=False
+    ),
+    ConsoleAction(
+        "O", "sort('node')", "Sort", "Sort the runs by node (again: reverse)", show=False
+    ),
+    ConsoleAction(
+        "M",
+        "sort('metric')",
+        "Sort",
+        "Sort the runs by LoadGen metric, highest first",
+        show=False,
     ),
     ConsoleAction("enter", "details", "Details", "Open the selected run's details", show=False),
     ConsoleAction(
@@ -91,6 +114,15 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction("t", "toggle_theme", "Theme", "Switch between the dark and light themes"),
     ConsoleAction("question_mark", "help", "Help", "Show the keys and how quitting works"),
     ConsoleAction("q", "quit_console", "Quit", "Quit (asks when runs are live; they keep going)"),
+    # The runs table's own keys (vim habits), active while it has the focus.
+    ConsoleAction("j", "cursor_down", "Down", "Next row", scope="table", show=False),
+    ConsoleAction("k", "cursor_up", "Up", "Previous row", scope="table", show=False),
+    ConsoleAction("g", "scroll_top", "Top", "First row (vim's gg)", scope="table", show=False),
+    ConsoleAction("G", "scroll_bottom", "Last", "Last row", scope="table", show=False),
+    ConsoleAction(
+        "ctrl+d", "half_page(1)", "½ down", "Half a page down", scope="table", show=False
+    ),
+    ConsoleAction("ctrl+u", "half_page(-1)", "½ up", "Half a page up", scope="table", show=False),
     # The log pane's own keys (less and vim habits), active while it has the focus.
     ConsoleAction("slash", "search", "Search", "Search the log (smartcase)", scope="log"),
     ConsoleAction("n", "next_match", "Next", "Next match (down, wraps around)", scope="log"),
@@ -131,6 +163,11 @@ def log_bindings() -> list[Binding]:
     while the log has the focus)."""
     own = [_binding(a, show=a.show) for a in ACTIONS if a.scope == "log"]
     return own + [_binding(a, show=True) for a in ACTIONS if a.panel == "log"]
+
+
+def table_bindings() -> list[Binding]:
+    """The runs table's own keys (RunsTable.BINDINGS)."""
+    return [_binding(a, show=a.show) for a in ACTIONS if a.scope == "table"]
 
 
 def help_sections() -> list[tuple[str, list[Binding]]]:

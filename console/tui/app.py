@@ -33,6 +33,7 @@ from console.tui.messages import (
     LogSummary,
     OpenFilter,
     RepaintAll,
+    SortRuns,
     StateChanged,
     ToggleFollow,
     ToggleSide,
@@ -412,6 +413,11 @@ class ConsoleApp(App[int]):
             ),
             answer,
         )
+
+    def action_sort(self, column: str) -> None:
+        """N S O M: sort the runs table by a column (again: reverse)."""
+        if self.main is not None:
+            self.main.post_message(SortRuns(column))
 
     def action_filter(self) -> None:
         if self.main is not None:

@@ -94,3 +94,12 @@ class LogCommand(Message):
     def __init__(self, what: str) -> None:
         super().__init__()
         self.what = what
+
+
+class SortRuns(Message):
+    """N S O M: sort the runs table by `column` (a key of row_filter.SORT_COLUMNS); the same
+    column again reverses."""
+
+    def __init__(self, column: str) -> None:
+        super().__init__()
+        self.column = column

@@ -54,3 +54,76 @@ def filter_keys(state: ConsoleState, keys: Sequence[str], text: str) -> list[str
         if any(s in kept for s in g.shards):
             kept.add(g.group_id)
     return [k for k in keys if k in kept]
+
+
+# --- sorting (k9s's shift+letter: the same key again reverses) ------------------------------
+
+# The columns a key sorts by, and the word the table's title uses for each.
+SORT_COLUMNS = {"run": "run", "state": "state", "node": "node", "metric": "LoadGen metric"}
+# A state's place when sorted by state: trouble first, then what goes, what waits, what ended
+# well. States not named here sort after these, by their word.
+_STATE_RANK = (
+    "failed", "cancel_failed", "fetch_failed", "unreachable", "timed_out", "node_failed",
+    "preempted", "out_of_memory", "stalled", "link_lost", "running", "starting", "collecting",
+    "pending", "queued", "planned", "harness_error_after_complete", "succeeded", "finished",
+    "cancelled",
+)  # fmt: skip
+
+
+def _state_key(state: str) -> tuple[int, str]:
+    return (_STATE_RANK.index(state) if state in _STATE_RANK else len(_STATE_RANK), state)
+
+
+def _metric(state: ConsoleState, key: str) -> float | None:
+    if key in state.groups:
+        s = state.groups[key].summary
+        m = s.sum_loadgen_metric if s is not None else None
+    else:
+        s = state.runs[key].summary
+        m = s.loadgen.metric if s is not None else None
+    return m.value if m is not None else None
+
+
+def _sort_value(state: ConsoleState, key: str, column: str) -> tuple[object, ...]:
+    if key in state.groups:
+        g = state.groups[key]
+        name, node, st = f"group {g.name}", ",".join(g.nodes), g.state
+    else:
+        r = state.runs[key]
+        name, node, st = r.run_id, r.node, r.state
+    if column == "state":
+        return (*_state_key(st), name)
+    if column == "node":
+        return (node, name)
+    return (name,)
+
+
+def sort_keys(
+    state: ConsoleState, keys: Sequence[str], column: str | None, reverse: bool = False
+) -> list[str]:
+    """`keys` (table order: a group followed by its shards) sorted by `column`; a group's
+    shards stay under it, sorted among themselves. A run without a LoadGen metric sorts
+    after those with one, whichever the direction. `column` None: `keys` as they are."""
+    if column is None:
+        return list(keys)
+    shard_of = {s: g for g, row in state.groups.items() for s in row.shards}
+    blocks: list[list[str]] = []
+    for key in keys:
+        if shard_of.get(key) in keys and blocks:
+            blocks[-1].append(key)
+        else:
+            blocks.append([key])
+
+    def order(items: list[str]) -> list[str]:
+        if column == "metric":
+            known = [k for k in items if _metric(state, k) is not None]
+            rest = [k for k in items if _metric(state, k) is None]
+            known.sort(key=lambda k: _metric(state, k) or 0.0, reverse=reverse)
+            return known + rest  # missing last, in table order
+        return sorted(items, key=lambda k: _sort_value(state, k, column), reverse=reverse)
+
+    by_top = {b[0]: b for b in blocks}
+    out: list[str] = []
+    for top in order([b[0] for b in blocks]):
+        out += [top, *order(by_top[top][1:])]
+    return out

@@ -16,14 +16,14 @@ from console.tui.rows import Changes, GpuView, GroupRow, NodeView, RunRow
 from engine.events import (
     Event,
     GroupFinished,
-    QpsSearchFinished,
-    QpsSearchStepped,
     GroupStarted,
     NodeChecked,
     NodeStateChanged,
     Notice,
     PlanFinished,
     PlanStarted,
+    QpsSearchFinished,
+    QpsSearchStepped,
     ReportsWritten,
     RunFinished,
     RunLog,
@@ -41,6 +41,7 @@ from engine.events import (
 from engine.fleet.specs import FLEET_NODE
 from engine.model import Config, GpuSample, RunSpec, RunState
 from engine.results.summary import group_label
+from engine.run.plan_progress import PlanProgressTracker
 
 LOG_LINES = 2000  # per run, in memory; the full logs are in the run dir
 SERIES_POINTS = 600  # points kept per chart series
@@ -76,6 +77,9 @@ class ConsoleState:
         self.plan_note = ""
         self.last_notice: Notice | None = None
         self.simulated = bool(config and config.simulated)
+        # The plan's and the groups' progress, as the engine figures it (the batch printer
+        # folds the same events into the same figures).
+        self.progress = PlanProgressTracker()
         if config is not None:
             self._from_config(config)
 
@@ -130,11 +134,16 @@ class ConsoleState:
         return keys
 
     def notice_line(self, config_source: str) -> str:
-        """The notice bar: the config, SIMULATED when node speeds are, the plan's progress and
-        the latest notice."""
-        parts = [f"config: {config_source}"]
+        """The notice bar: the plan's progress while one runs (engine.run.plan_progress, the
+        batch printer's line), SIMULATED when node speeds are, the config, the latest note
+        and notice."""
+        parts = []
+        plan = self.progress.plan()
+        if plan is not None and not plan.finished:
+            parts.append(plan.line())  # first: what an 80-column bar must not cut
         if self.simulated:
             parts.append("node speeds SIMULATED (demo harness)")
+        parts.append(f"config: {config_source}")
         if self.plan_note:
             parts.append(self.plan_note)
         if self.last_notice is not None:
@@ -164,6 +173,7 @@ class ConsoleState:
         return changes
 
     def apply(self, ev: Event, changes: Changes) -> None:
+        self.progress.apply(ev)
         match ev:
             case RunQueued():
                 self._queued(ev.run, changes)
@@ -267,10 +277,10 @@ class ConsoleState:
             case PlanStarted():
                 self.plan_running = True
                 self.simulated = self.simulated or ev.simulated
-                self.plan_note = f"plan: {ev.runs} runs in {ev.stages} stages"
+                self.plan_note = ""  # the plan's progress line says it (notice_line)
                 changes.header = True
             case StageStarted():
-                self.plan_note = f"stage {ev.index + 1}: {ev.name} ({ev.kind})"
+                self.plan_note = ""
                 changes.header = True
             case PlanFinished():
                 self.plan_running = False

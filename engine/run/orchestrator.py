@@ -280,8 +280,11 @@ class Orchestrator:
             for s in plan_stages
         )
         self.bus.publish(
-            PlanStarted(self.config.source, n_runs, len(plan_stages), self.config.simulated)
-        )
+            PlanStarted(
+                self.config.source, n_runs, len(plan_stages), self.config.simulated,
+                tuple((s.name, s.kind) for s in plan_stages),
+            )
+        )  # fmt: skip
         if self.config.simulated:
             self.bus.publish(SimulatedSpeedsNotice(SIMULATED_NOTICE))
         for spec in to_run:

@@ -23,10 +23,11 @@ async def test_g_asks_and_slash_filters_without_firing_keys(tmp_path: Path) -> N
     app = ConsoleApp(load_config(cfg), config_note="test config")
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        # g on the group row: a question, whose first (focused) answer is Back.
+        # ctrl+g on the group row: a question, whose first (focused) answer is Back (g is
+        # the top row, as in vim and k9s).
         table = app.main.runs_table
         table.move_cursor(row=rows(app).index("s2-pair"))
-        await pilot.press("g")
+        await pilot.press("ctrl+g")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         assert app.screen.focused is not None and app.screen.focused.id == "back"
@@ -55,7 +56,7 @@ async def test_g_asks_and_slash_filters_without_firing_keys(tmp_path: Path) -> N
         assert rows(app) == ["s1-slow-150", "s1-fast-150", "s2-pair"]
         assert app.focused is table
         # vim's keys move the cursor; ? lists them, the filter and the log's follow key.
-        await pilot.press("home", "j")
+        await pilot.press("g", "j")
         assert table.selected_key == "s1-fast-150"
         await pilot.press("k")
         assert table.selected_key == "s1-slow-150"

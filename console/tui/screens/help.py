@@ -26,9 +26,9 @@ ABOUT = (
 
 NAVIGATION = (
     "  ↑ ↓  j k     move the cursor (the log follows the cursor's run)\n"
-    "  pgup pgdn    a page up or down\n"
-    "  home  end G  first or last row\n"
-    "  ← →          scroll the table's columns\n"
+    "  pgup pgdn    a page up or down (ctrl+d ctrl+u: half a page)\n"
+    "  g G          first or last row\n"
+    "  ← →          scroll the table's columns (the Run column stays); home end: all the way\n"
     "  tab          next panel (runs, nodes, log); shift+tab back\n"
     "  in the log   ↑ ↓ j k, pgup pgdn, home g, end G, ← → (lines cut, not wrapped)\n"
     "  esc          clear the runs filter; close a dialog or this help"

@@ -31,6 +31,7 @@ from console.tui.messages import (
     LogSummary,
     OpenFilter,
     RepaintAll,
+    SortRuns,
     StateChanged,
     ToggleFollow,
     ToggleSide,
@@ -88,13 +89,16 @@ class MainScreen(Screen[None]):
         self._dirty_nodes: set[str] = set()
         self._rows_added = False
         self._live_wanted = False  # F: the shown run ended; move to the next live one
+        self._notice_text: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="≡")
         yield Static("", id="notice", markup=False)
         with Vertical(id="top"):
-            yield Input(placeholder="filter: text, state:failed, node:NAME (enter keeps, esc clears)",
-                        id="filter")
+            yield Input(
+                placeholder="filter: text, state:failed, node:NAME (enter keeps, esc clears)",
+                id="filter",
+            )
             yield RunsTable(id="runs")
         with Horizontal(id="bottom"):
             yield NodesPanel(id="nodes")
@@ -115,7 +119,6 @@ class MainScreen(Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.runs_table.border_title = "Runs"
         self.runs_table.focus()
         self.set_interval(self.chart_interval_s, self.chart_tick)
 
@@ -319,10 +322,11 @@ class MainScreen(Screen[None]):
         self.runs_table.focus()
 
     def apply_filter(self, text: str) -> None:
-        table = self.runs_table
-        table.filter_text = text
-        table.border_title = f"Runs — filter: {text}" if text.strip() else "Runs"
-        table.sync(self.state)
+        self.runs_table.set_filter(text, self.state)
+
+    @on(SortRuns)
+    def _sort_runs(self, message: SortRuns) -> None:
+        self.runs_table.sort_by(message.column, self.state)
 
     def clear_filter(self) -> bool:
         """esc: drop the filter (returns whether there was one to drop)."""
@@ -374,6 +378,7 @@ class MainScreen(Screen[None]):
         self._dirty_rows, self._dirty_nodes, self._rows_added = set(), set(), False
         with self.app.batch_update():
             self.runs_table.sync(self.state, None if added else sorted(keys))
+            self.paint_notice()  # the plan's ETA moves with the runs' progress
             if nodes:
                 self.nodes_panel.sync(self.state, nodes)
 
@@ -396,7 +401,10 @@ class MainScreen(Screen[None]):
         self.chart_tick()
 
     def paint_notice(self) -> None:
-        self.notice.update(Text(self.state.notice_line(self.config_source)))
+        line = self.state.notice_line(self.config_source)
+        if line != self._notice_text:
+            self._notice_text = line
+            self.notice.update(Text(line))
         self.notice.set_class(self.state.simulated, "-warning")
 
     def chart_tick(self) -> None:
