@@ -124,9 +124,18 @@ class NodeView:
 
     @property
     def telemetry_note(self) -> str | None:
-        """Why there is no GPU telemetry, or None when there is some."""
+        """Why there is no GPU telemetry, or None when there is some.
+
+        The node's own check (preflight) says it first, and its word stays while it holds:
+        the run's sampler asks another way (NVML on the controller, where preflight asked
+        nvidia-smi) and may word the same absence otherwise (`no-driver` for
+        `no-nvidia-smi`), and a card whose reason changes within seconds reads as a node
+        that changes. The sampler's word counts when the check found GPUs (or could not
+        tell): a driver gone since, a link lost (`stale`)."""
         if self.gpus and any(g.utilization_pct is not None for g in self.gpus.values()):
             return None
+        if self.facts is not None and self.facts.gpu_state not in ("ok", "unknown"):
+            return self.facts.gpu_state
         if self.telemetry_state and self.telemetry_state != "ok":
             return self.telemetry_state
         if self.facts is not None and self.facts.gpu_state != "ok":
