@@ -158,7 +158,9 @@ class BatchPrinter:
                 tag = {"warning": "NOTE ", "error": "ERROR "}.get(event.level, "")
                 self._print(f"{tag}{event.message}")
             case StageStarted():
-                self._print(f"stage {event.index + 1}/{self._stages}: {event.name} ({event.kind})")
+                plan = self.progress.plan()  # its place in this plan (a resumed one too)
+                at = f"{plan.stage}/{plan.stages}" if plan else f"{event.index + 1}/{self._stages}"
+                self._print(f"stage {at}: {event.name} ({event.kind})")
             case GroupStarted():
                 shards = ", ".join(f"{s.node} {s.samples}" for s in event.shards)
                 self._print(

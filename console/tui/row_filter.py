@@ -1,4 +1,5 @@
-"""The runs table's `/` filter, k9s-style: which rows a typed text keeps. Pure (no Textual).
+"""The runs table's `/` filter, k9s-style: which rows a typed text keeps; and its sort (N S O
+M), which keeps a group's shards under it. Pure (no Textual).
 
 Words are ANDed; a word matches a row when it is a substring (case-insensitive) of the row's
 run id, node, state (identifier or the words shown), benchmark, scenario, mode or label.
@@ -8,6 +9,7 @@ shards matches, so a matching shard is never shown without its group.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from console.format import state_cell, state_label
@@ -70,6 +72,12 @@ _STATE_RANK = (
 )  # fmt: skip
 
 
+def _natural(text: str) -> tuple[str | int, ...]:
+    """`s1-fast-90` before `s1-fast-100`: the numbers in a name compare as numbers (strings
+    and numbers alternate in the parts, so like always meets like)."""
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(re.split(r"(\d+)", text)))
+
+
 def _state_key(state: str) -> tuple[int, str]:
     return (_STATE_RANK.index(state) if state in _STATE_RANK else len(_STATE_RANK), state)
 
@@ -92,10 +100,10 @@ def _sort_value(state: ConsoleState, key: str, column: str) -> tuple[object, ...
         r = state.runs[key]
         name, node, st = r.run_id, r.node, r.state
     if column == "state":
-        return (*_state_key(st), name)
+        return (*_state_key(st), _natural(name))
     if column == "node":
-        return (node, name)
-    return (name,)
+        return (_natural(node), _natural(name))
+    return (_natural(name),)
 
 
 def sort_keys(

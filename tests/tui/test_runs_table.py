@@ -16,9 +16,14 @@ from pathlib import Path
 
 from console.batch import BatchPrinter
 from console.format import fmt_duration, fmt_num
+from console.tui.row_filter import sort_keys
+from console.tui.state import ConsoleState
+from engine.config.load import load_config
 from engine.events import PlanStarted, RunFinished, RunProgress
+from tests.support.config_writer import write_config
 from tests.support.event_codec import Clock, feed, load_recording, make_app
 from tests.support.pilot import painted_rows
+from tests.support.plans import plan_table
 
 GROUP_ROWS = ["s2-pair", "s2-pair-slow", "s2-pair-fast"]
 
@@ -215,3 +220,14 @@ async def test_the_table_keeps_the_live_rows_on_screen_unless_the_user_moved(
         table.sync(app.state)
         await pilot.pause()
         assert int(table.scroll_y) > 0
+
+
+def test_names_sort_with_their_numbers_as_numbers(tmp_path: Path) -> None:
+    plan = plan_table("sweep", name="sizes", nodes=["n2", "n10"], benchmark="demo",
+                      samples=[20, 100, 9])  # fmt: skip
+    cfg = load_config(write_config(tmp_path, speeds={"n2": 100, "n10": 100}, plan=plan))
+    state = ConsoleState(cfg, lambda: 0.0)
+    by_name = sort_keys(state, state.table_keys(), "run")
+    assert by_name == [f"s1-{n}-{s}" for n in ("n2", "n10") for s in (9, 20, 100)]
+    by_node = sort_keys(state, state.table_keys(), "node", reverse=True)
+    assert [k.split("-")[1] for k in by_node] == ["n10"] * 3 + ["n2"] * 3

@@ -247,10 +247,12 @@ class RunsTable(DataTable):
             self.sort_reverse = not self.sort_reverse
         else:
             self.sort_column, self.sort_reverse = column, column == "metric"
+        self._user_moved()
         self.update_title()
         self.sync(state)
 
     def set_filter(self, text: str, state: ConsoleState) -> None:
+        self._user_moved()
         self.filter_text = text
         self.update_title()
         self.sync(state)
@@ -259,6 +261,11 @@ class RunsTable(DataTable):
 
     def _user_moved(self) -> None:
         self._moved_at = self.clock()
+
+    def _holding(self) -> bool:
+        """Whether the user moved the cursor (or sorted, or filtered) in the last
+        HOLD_AFTER_MOVE_S: then the table does not scroll by itself."""
+        return self._moved_at is not None and self.clock() - self._moved_at < HOLD_AFTER_MOVE_S
 
     def on_click(self, event: events.Click) -> None:
         self._user_moved()
@@ -303,7 +310,7 @@ class RunsTable(DataTable):
     def keep_live_in_view(self, state: ConsoleState) -> None:
         """Scroll so that the live rows are on screen (the first of them at least), unless
         the user moved the cursor in the last HOLD_AFTER_MOVE_S: then the table stays put."""
-        if self._moved_at is not None and self.clock() - self._moved_at < HOLD_AFTER_MOVE_S:
+        if self._holding():
             return
         live = [i for i, k in enumerate(self._keys) if _live(state, k)]
         height = self.scrollable_content_region.height - self.header_height
@@ -370,4 +377,6 @@ class RunsTable(DataTable):
                 key=key,
             )
         if selected in self._cells:
-            self.move_cursor(row=order.index(selected), animate=False, scroll=False)
+            # The cursor stays on its row; in view when the user put it there (a sort or a
+            # filter moves rows), else keep_live_in_view decides what is on screen.
+            self.move_cursor(row=order.index(selected), animate=False, scroll=self._holding())
