@@ -17,6 +17,7 @@ Pure (no I/O, no clock): the same events give the same figures wherever they are
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from engine import units
@@ -35,6 +36,8 @@ from engine.events import (
     StageStarted,
 )
 from engine.model import RunSpec, RunState
+
+RERUN = re.compile(r"\.r\d+$")  # a re-run's id: the run's, then .r1, .r2 (Orchestrator.rerun)
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ class PlanProgressTracker:
     def apply(self, ev: Event) -> None:
         match ev:
             case PlanStarted():
-                self.__init__()  # type: ignore[misc]  # a new plan starts from nothing
+                self.__dict__.update(PlanProgressTracker().__dict__)  # a new plan: afresh
                 self.started = True
                 self.total = ev.runs
                 self.stage_list = ev.stage_list or tuple(("", "") for _ in range(ev.stages))
@@ -136,7 +139,7 @@ class PlanProgressTracker:
                 run = self.runs.get(ev.run_id)
                 if run is not None:
                     run.live, run.ended, run.rate, run.eta_s = False, True, None, 0.0
-                if ev.run_id in self.in_plan and not self._search_step(ev.run_id):
+                if ev.run_id in self.in_plan and self._counts(ev.run_id):
                     self.done.add(ev.run_id)
             case GroupStarted():
                 self.groups[ev.group_id] = tuple(s.run_id for s in ev.shards)
@@ -156,10 +159,15 @@ class PlanProgressTracker:
             case _:
                 pass
 
-    def _search_step(self, run_id: str) -> bool:
-        """A QPS search's steps are counted as one run, when the search ends."""
+    def _counts(self, run_id: str) -> bool:
+        """Whether a run that ended is one of PlanStarted.runs: a run of one of the plan's
+        stages, not a group's calibration run (its stage is `<group>-calibration`) nor a
+        re-run (`<run>.r1`); a QPS search's steps count as one run, when the search ends."""
         stage = self.runs[run_id].spec.stage
-        return self._kind(stage) == "qps_search"
+        known = {n for n, _ in self.stage_list if n}
+        if RERUN.search(run_id) or (known and stage not in known):
+            return False
+        return self._kind(stage) != "qps_search"
 
     def _kind(self, stage: str) -> str:
         return next((k for n, k in self.stage_list if n == stage), "")
