@@ -61,7 +61,7 @@ def filter_keys(state: ConsoleState, keys: Sequence[str], text: str) -> list[str
 # --- sorting (k9s's shift+letter: the same key again reverses) ------------------------------
 
 # The columns a key sorts by, and the word the table's title uses for each.
-SORT_COLUMNS = {"run": "run", "state": "state", "node": "node", "metric": "LoadGen metric"}
+SORT_COLUMNS = {"run": "name", "state": "state", "node": "node", "metric": "LoadGen metric"}
 # A state's place when sorted by state: trouble first, then what goes, what waits, what ended
 # well. States not named here sort after these, by their word.
 _STATE_RANK = (

@@ -59,7 +59,7 @@ async def test_sort_keys_reverse_keep_shards_under_their_group_and_say_so(tmp_pa
             "s1-fast-100",
             "s1-slow-100",
         ]
-        assert "sorted by run ↑" in str(table.border_title)
+        assert "sorted by name ↑" in str(table.border_title)
         await pilot.press("N")
         assert keys(app) == [
             "s1-slow-100",
