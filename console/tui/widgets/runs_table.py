@@ -320,8 +320,9 @@ class RunsTable(DataTable):
         first, last = live[0], live[-1]
         if first >= top and last < top + height:
             return  # all on screen already
-        target = first if last - first >= height or first < top else last - height + 1
-        self.scroll_to(y=max(0, target), animate=False, immediate=True)
+        target = max(0, first if last - first >= height or first < top else last - height + 1)
+        if target != top:
+            self.scroll_to(y=target, animate=False, immediate=True)
 
     @property
     def selected_key(self) -> str | None:
