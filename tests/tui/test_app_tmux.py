@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.config_writer import write_config
-from tests.support.plans import plan_table
+from tests.support.plans import SWEEP_AND_GROUP, plan_table
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -189,5 +189,27 @@ def test_o_hands_the_terminal_to_the_pager_and_the_console_comes_back(
     assert argv[0] == "--from-env", argv
     assert argv[1].endswith("stdout.log") and Path(argv[1]).is_file(), argv
     assert "running LoadGen" in Path(argv[1]).read_text()  # the run's own stdout
+    term.keys("q")
+    term.wait_for("EXIT=0")
+
+
+def test_ctrl_g_reaches_the_console_through_a_real_terminal_and_g_starts_nothing(
+    tmp_path: Path, terminal: callable
+) -> None:
+    """Starting a group's stage moved from g to ctrl+g (issue 13): the key must arrive from a
+    real terminal (tmux sends ^G, a byte some terminals ring the bell with), and g is only the
+    table's top row. Also: shift+o sorts by node, said in the table's title."""
+    cfg = Path(write_config(tmp_path, plan=SWEEP_AND_GROUP).name)
+    term = terminal(console_command(cfg))
+    term.wait_for("group pair", "s Start")
+    term.keys("G", "g", "g")  # the last row (the group), then vim's gg: the top row
+    time.sleep(0.5)
+    assert "Start stage pair?" not in term.screen()
+    term.keys("G", "C-g")
+    term.wait_for("Start stage pair?", "Back")
+    term.keys("Escape")
+    term.wait_gone("Start stage pair?")
+    term.keys("O")
+    term.wait_for("sorted by node ↑")
     term.keys("q")
     term.wait_for("EXIT=0")
