@@ -246,7 +246,7 @@ class PlanProgressTracker:
                 continue
             eta = r.eta_s if r.live else r.planned_eta_s
             if eta is None:
-                why = "no rate yet" if r.live else "no measured rate for its node"
+                why = "no rate yet" if r.live else "node not measured yet"
                 return None, f"{r.spec.run_id}: {why}"
             per_node[r.spec.node] = per_node.get(r.spec.node, 0.0) + eta
         return max(per_node.values(), default=0.0), ""

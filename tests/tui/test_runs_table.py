@@ -14,6 +14,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from textual import events
+
 from console.batch import BatchPrinter
 from console.format import fmt_duration, fmt_num
 from console.tui.row_filter import sort_keys
@@ -220,6 +222,15 @@ async def test_the_table_keeps_the_live_rows_on_screen_unless_the_user_moved(
         table.sync(app.state)
         await pilot.pause()
         assert int(table.scroll_y) > 0
+        # The mouse wheel holds the table where the user scrolled it, as a key does.
+        now[0] += 11
+        for _ in range(5):  # the wheel, as the terminal reports it (Textual's own event)
+            table.post_message(events.MouseScrollUp(table, 2, 2, 0, -1, 0, False, False, False))
+        await pilot.pause()
+        assert table.scroll_y == 0
+        table.sync(app.state)
+        await pilot.pause()
+        assert table.scroll_y == 0
 
 
 def test_names_sort_with_their_numbers_as_numbers(tmp_path: Path) -> None:

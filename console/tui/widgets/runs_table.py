@@ -270,6 +270,12 @@ class RunsTable(DataTable):
     def on_click(self, event: events.Click) -> None:
         self._user_moved()
 
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self._user_moved()  # the wheel: the user is looking at other rows
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self._user_moved()
+
     def action_cursor_down(self) -> None:
         self._user_moved()
         super().action_cursor_down()
