@@ -21,7 +21,8 @@ from console.format import fmt_duration, fmt_num
 from console.tui.row_filter import sort_keys
 from console.tui.state import ConsoleState
 from engine.config.load import load_config
-from engine.events import PlanStarted, RunFinished, RunProgress
+from engine.events import PlanStarted, RunFinished, RunProgress, RunStateChanged
+from engine.model import RunState
 from tests.support.config_writer import write_config
 from tests.support.event_codec import Clock, feed, load_recording, make_app
 from tests.support.pilot import painted_rows
@@ -242,3 +243,15 @@ def test_names_sort_with_their_numbers_as_numbers(tmp_path: Path) -> None:
     assert by_name == [f"s1-{n}-{s}" for n in ("n2", "n10") for s in (9, 20, 100)]
     by_node = sort_keys(state, state.table_keys(), "node", reverse=True)
     assert [k.split("-")[1] for k in by_node] == ["n10"] * 3 + ["n2"] * 3
+
+
+def test_state_sort_puts_trouble_first(tmp_path: Path) -> None:
+    plan = plan_table("sweep", name="sizes", nodes=["n1"], benchmark="demo",
+                      samples=[10, 20, 30, 40])  # fmt: skip
+    cfg = load_config(write_config(tmp_path, speeds={"n1": 100}, plan=plan))
+    state = ConsoleState(cfg, lambda: 0.0)
+    said = {"s1-n1-10": RunState.SUCCEEDED, "s1-n1-20": RunState.RUNNING,
+            "s1-n1-30": RunState.FAILED, "s1-n1-40": RunState.STALLED}  # fmt: skip
+    state.apply_all([RunStateChanged(k, "n1", v) for k, v in said.items()])
+    by_state = sort_keys(state, state.table_keys(), "state")
+    assert by_state == ["s1-n1-30", "s1-n1-40", "s1-n1-20", "s1-n1-10"]
