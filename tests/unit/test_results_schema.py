@@ -136,3 +136,21 @@ def test_run_specs_round_trip_and_0_1_0_journal_lines_still_read() -> None:
         assert spec_to_json(spec) == entry["spec"]
     with pytest.raises(ValueError, match="not a recorded run spec"):
         spec_from_json({"run_id": "x"})
+
+
+def test_every_record_field_is_written_in_order_and_the_wrong_type_reads_as_missing() -> None:
+    """The one codec (engine.results.record): fields in declaration order, each read by its
+    annotation's reader, so a hand-edited file's wrong value is None, never a made-up one."""
+    from engine.results.node_records import HostGpu, HostRecord
+    from engine.results.schema import WallClock
+
+    host = HostRecord(os="Linux", gpus=(HostGpu(0, "A30", 24576.0, "GPU-1"),), cpu_cores=8)
+    written = host.to_json()
+    assert list(written)[:6] == ["os", "python", "loadgen_version", "gpu_state", "driver", "gpus"]
+    assert written["gpus"] == [
+        {"index": 0, "name": "A30", "memory_total_mib": 24576.0, "uuid": "GPU-1"}
+    ]
+    assert HostRecord.from_json(json.loads(json.dumps(written))) == host
+    wall = WallClock.from_json({"start": "x", "start_unix": "soon", "duration_s": True})
+    assert wall == WallClock(start="x")
+    assert HostRecord.from_json({"gpus": [1, {"index": "0"}]}).gpus == (HostGpu(None, None),)

@@ -1,0 +1,83 @@
+"""The one codec of the results files' records: a frozen dataclass is written field by field,
+in declaration order, and read back field by field by the reader its annotation names
+(`engine.results.coerce`: the wrong type reads as missing). A record's to_json/from_json
+says only what differs from that rule (a nested record, a versioned state, a renamed key),
+so adding a field is one line in the dataclass, not three in hand-written mappings that can
+drift apart.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import fields
+from typing import Any, Self, TypeVar
+
+from engine.results.coerce import as_bool, as_float, as_int, as_mapping, as_str, as_strs
+
+R = TypeVar("R")
+
+# Annotations as written (the schema modules use `from __future__ import annotations`).
+READERS: Mapping[str, Callable[[Any], Any]] = {
+    "str | None": as_str,
+    "int | None": as_int,
+    "float | None": as_float,
+    "bool | None": as_bool,
+    "bool": bool,
+    "tuple[str, ...]": as_strs,
+}
+
+
+def plain(value: Any) -> Any:
+    """A field's JSON form: a record's own to_json, an enum's value, a tuple as a list;
+    anything else as it is."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple | list):
+        return [plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return dict(value)
+    to_json = getattr(value, "to_json", None)
+    return to_json() if callable(to_json) else value
+
+
+def record_to_json(record: Any, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Every field of `record` but `skip`, in declaration order."""
+    return {f.name: plain(getattr(record, f.name)) for f in fields(record) if f.name not in skip}
+
+
+def record_from_json(cls: type[R], data: Any, **given: Any) -> R:
+    """`cls` read from `data`: each field by its annotation's reader, except those `given`
+    (already read by the caller: nested records, versioned states, fields under another
+    key). A field with neither is a programming error, named."""
+    d = as_mapping(data)
+    values: dict[str, Any] = {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        if f.name in given:
+            values[f.name] = given[f.name]
+        elif isinstance(f.type, str) and f.type in READERS:
+            values[f.name] = READERS[f.type](d.get(f.name))
+        else:
+            raise TypeError(f"{cls.__name__}.{f.name} ({f.type}) has no reader; pass it")
+    return cls(**values)
+
+
+def records_from_json(read: Callable[[Any], R], data: Any) -> tuple[R, ...]:
+    """A list field of records: its entries that are objects, each read by `read`."""
+    items = data if isinstance(data, list) else []
+    return tuple(read(item) for item in items if isinstance(item, Mapping))
+
+
+class JsonRecord:
+    """A frozen dataclass whose file form is exactly its fields: `to_json` and `from_json` by
+    the rule above. A record with a field that needs more overrides `from_json` and passes
+    that field to `record_from_json`."""
+
+    def to_json(self) -> dict[str, Any]:
+        return record_to_json(self)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Self:
+        return record_from_json(cls, data)
