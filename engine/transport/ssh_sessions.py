@@ -19,12 +19,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import LaunchRefused, LinkLost, TransportError
+from engine.errors import LinkLost, TransportError
 from engine.model import NodeSpec
 from engine.transport import detach
-from engine.transport.base import CommandResult, FetchReport
+from engine.transport.base import CommandResult, FetchReport, FetchTally
 from engine.transport.ssh_connect import LinkState
-from engine.transport.ssh_paths import check_safe_component
+from engine.transport.ssh_paths import fetchable
 
 if TYPE_CHECKING:
     import asyncssh
@@ -327,15 +327,8 @@ class SessionChannel:
         import asyncssh
 
         dest.mkdir(parents=True, exist_ok=True)
-        copied: list[str] = []
-        missing: list[str] = []
-        total = 0
-        for name in names:
-            try:
-                check_safe_component(name, what="file name")
-            except LaunchRefused:
-                missing.append(name)
-                continue
+        tally = FetchTally()
+        for name in fetchable(names, tally):
             remote = f"{remote_dir.rstrip('/')}/{name}"
             local = dest / name
             # No per-request limit: a large log may take long; keepalives notice a dead link.
@@ -350,20 +343,15 @@ class SessionChannel:
                     asyncssh.SFTPNotADirectory,
                     asyncssh.SFTPEOFError,
                 ):
-                    missing.append(name)
+                    tally.miss(name)
                     continue
                 except OSError as exc:
                     if isinstance(exc, ConnectionError):
                         raise
-                    missing.append(name)  # the controller side could not write it
+                    tally.miss(name)  # the controller side could not write it
                     continue
-            got = local.stat().st_size if local.exists() else -1
-            if want is None or got != want:
-                missing.append(name)
-            else:
-                copied.append(name)
-                total += got
-        return FetchReport(tuple(copied), tuple(missing), total)
+            tally.add(name, want, local.stat().st_size if local.exists() else -1)
+        return tally.report()
 
 
 def asyncssh_attrs(mode: int) -> Any:
