@@ -90,6 +90,24 @@ def _node_labels(rows: Sequence[dict[str, Any]]) -> list[str]:
     return [f"{r['node']}\n{r['benchmark']}/{r['scenario']}/{r['mode']}" for r in rows]
 
 
+def _paired_bars(
+    ax: Axes,
+    labels: list[str],
+    ylabel: str,
+    rows: list[dict[str, Any]],
+    *pair: tuple[str, str],
+) -> None:
+    """Two bars a slot, side by side: a row's two columns (each named in the legend), one
+    slot a row, named by `labels`. The projection panel and both scaling panels."""
+    x = list(range(len(rows)))
+    for offset, (column, label) in zip((-0.2, 0.2), pair, strict=True):
+        _bars(ax, [i + offset for i in x], [r[column] for r in rows], 0.4, label=label)
+    ax.set_xticks(x, labels, fontsize=8)
+    ax.margins(y=0.25)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7)
+
+
 def _bars(
     ax: Axes, x: Sequence[float], values: Sequence[float | None], width: float, **kw: Any
 ) -> None:
@@ -194,15 +212,9 @@ def _projection_panel(ax: Axes, rows: list[dict[str, Any]], labels: list[str]) -
     if not rows:
         _note(ax, "no completed single-node run recorded")
         return
-    x = list(range(len(rows)))
-    _bars(ax, [i - 0.2 for i in x], [r["projection_h_wall"] for r in rows], 0.4,
-          label="using wall throughput")  # fmt: skip
-    _bars(ax, [i + 0.2 for i in x], [r["projection_h_loadgen"] for r in rows], 0.4,
-          label="using LoadGen metric (samples/s only)")  # fmt: skip
-    ax.set_xticks(x, labels, fontsize=8)
-    ax.margins(y=0.25)
-    ax.set_ylabel("hours")
-    ax.legend(fontsize=7)
+    _paired_bars(ax, labels, "hours", rows,
+                 ("projection_h_wall", "using wall throughput"),
+                 ("projection_h_loadgen", "using LoadGen metric (samples/s only)"))  # fmt: skip
 
 
 def performance_figure(results: Results) -> Figure:
@@ -238,25 +250,14 @@ def scaling_figure(results: Results) -> Figure:
         _note(left, "no parallel group recorded")
         _note(right, "no parallel group recorded")
     else:
-        x = list(range(len(groups)))
         labels = [f"{g['name']}\n({g['split']} split)" for g in groups]
-        _bars(left, [i - 0.2 for i in x], [g["combined_throughput"] for g in groups], 0.4,
-              label="measured combined (processed / makespan)")  # fmt: skip
-        _bars(left, [i + 0.2 for i in x], [g["ideal_throughput"] for g in groups], 0.4,
-              label="ideal: sum of single-run wall throughputs")  # fmt: skip
-        left.set_xticks(x, labels, fontsize=8)
-        left.margins(y=0.25)
-        left.set_ylabel("samples/s")
-        left.legend(fontsize=7)
-        _bars(right, [i - 0.2 for i in x], [g["scaling_efficiency"] for g in groups], 0.4,
-              label="scaling efficiency (combined / ideal)")  # fmt: skip
-        _bars(right, [i + 0.2 for i in x], [g["speedup"] for g in groups], 0.4,
-              label="speedup (sum of shard durations / makespan)")  # fmt: skip
+        _paired_bars(left, labels, "samples/s", groups,
+                     ("combined_throughput", "measured combined (processed / makespan)"),
+                     ("ideal_throughput", "ideal: sum of single-run wall throughputs"))  # fmt: skip
         right.axhline(1.0, linestyle=":", color="grey")
-        right.set_xticks(x, labels, fontsize=8)
-        right.margins(y=0.25)
-        right.set_ylabel("ratio")
-        right.legend(fontsize=7)
+        _paired_bars(right, labels, "ratio", groups,
+                     ("scaling_efficiency", "scaling efficiency (combined / ideal)"),
+                     ("speedup", "speedup (sum of shard durations / makespan)"))  # fmt: skip
     shown = f", newest {len(groups)} shown" if len(groups) < len(recorded) else ""
     fig.suptitle(f"Parallel groups: {len(recorded)} recorded{shown}{_suffix(results)}")
     fig.subplots_adjust(left=0.07, right=0.97, top=0.85, bottom=0.15, wspace=0.25)
