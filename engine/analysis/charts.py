@@ -67,6 +67,20 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
+def _side_by_side(
+    fig: Figure, left_title: str, right_title: str, *, empty: str | None
+) -> tuple[Axes, Axes]:
+    """A figure's two panels, titled; `empty` is the note both show when there is nothing to
+    draw (None: there is)."""
+    left, right = fig.subplots(1, 2)
+    left.set_title(left_title)
+    right.set_title(right_title)
+    if empty is not None:
+        _note(left, empty)
+        _note(right, empty)
+    return left, right
+
+
 def _note(ax: Axes, text: str) -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, wrap=True)
     ax.set_xticks([])
@@ -243,13 +257,13 @@ def scaling_figure(results: Results) -> Figure:
     recorded = results.groups.sort("start_unix", nulls_last=False).to_dicts()
     groups = recorded[-MAX_GROUPS:]
     fig = _figure(12, 5)
-    left, right = fig.subplots(1, 2)
-    left.set_title("Group throughput: measured vs ideal (sum of single-node runs)")
-    right.set_title("Scaling efficiency and speedup over sequential")
-    if not groups:
-        _note(left, "no parallel group recorded")
-        _note(right, "no parallel group recorded")
-    else:
+    left, right = _side_by_side(
+        fig,
+        "Group throughput: measured vs ideal (sum of single-node runs)",
+        "Scaling efficiency and speedup over sequential",
+        empty=None if groups else "no parallel group recorded",
+    )
+    if groups:
         labels = [f"{g['name']}\n({g['split']} split)" for g in groups]
         _paired_bars(left, labels, "samples/s", groups,
                      ("combined_throughput", "measured combined (processed / makespan)"),
@@ -270,13 +284,13 @@ def scaling_figure(results: Results) -> Figure:
 def comparison_figure(results: Results) -> Figure:
     sweeps = results.sweeps.to_dicts()
     fig = _figure(12, 5)
-    left, right = fig.subplots(1, 2)
-    left.set_title("Wall throughput by samples requested (includes model load)")
-    right.set_title("LoadGen metric by samples requested")
-    if not sweeps:
-        _note(left, "no completed single-node run recorded")
-        _note(right, "no completed single-node run recorded")
-    else:
+    left, right = _side_by_side(
+        fig,
+        "Wall throughput by samples requested (includes model load)",
+        "LoadGen metric by samples requested",
+        empty=None if sweeps else "no completed single-node run recorded",
+    )
+    if sweeps:
         colors = _colors([r["node"] for r in sweeps])
         series: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
         for r in sweeps:
