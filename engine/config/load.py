@@ -214,14 +214,7 @@ def _node(sec: Section) -> NodeSpec:
         REQUIRED if transport == "ssh" else None,
         expected="a host name or address (ssh nodes need one)",
     )
-    env = sec.scalar_map("env", what="environment variables") or {}
-    for var in env:
-        if not valid_env_name(var):
-            raise sec.source.error(
-                (*sec.at("env"), var),
-                f'"{var}" is not a valid shell variable name',
-                "letters, digits and _, not starting with a digit",
-            )
+    env = _env(sec)
     node_vars = sec.scalar_map("vars", what="template values") or {}
     for var in node_vars:
         if not _PLACEHOLDER_NAME.match(var):
@@ -419,10 +412,8 @@ def _request_extra(sec: Section) -> dict[str, Any]:
     return dict(extra.data)
 
 
-def _service(sec: Section) -> ServiceSpec:
-    name = str(sec.path[-1])
-    sec.check_keys(SERVICE_KEYS, f"a service ([services.{name}])")
-    d = ServiceSpec(name=name, port=1)
+def _env(sec: Section) -> dict[str, str]:
+    """A node's or a service's `env` table: each name a shell variable name."""
     env = sec.scalar_map("env", what="environment variables") or {}
     for var in env:
         if not valid_env_name(var):
@@ -431,6 +422,14 @@ def _service(sec: Section) -> ServiceSpec:
                 f'"{var}" is not a valid shell variable name',
                 "letters, digits and _, not starting with a digit",
             )
+    return env
+
+
+def _service(sec: Section) -> ServiceSpec:
+    name = str(sec.path[-1])
+    sec.check_keys(SERVICE_KEYS, f"a service ([services.{name}])")
+    d = ServiceSpec(name=name, port=1)
+    env = _env(sec)
     health = sec.string("health_path", d.health_path)
     if not health.startswith("/"):
         raise sec.error(

@@ -274,16 +274,9 @@ class Section:
         return value
 
     def choice(self, key: str, kind: type[StrEnum], default: Any = None) -> Any:
-        names = [str(member) for member in kind]
-        expected = f"one of {quoted_list(names)}"
-        if key not in self.data:
-            return self._absent(key, default, expected)
-        value = self.data[key]
-        if not isinstance(value, str):
-            raise self._wrong(key, value, expected)
-        if value not in names:
-            raise self.error(key, f'got "{value}"{suggestion(value, names)}', expected)
-        return kind(value)
+        """A member of `kind` by its value (`default` as given when the key is absent)."""
+        value = self.word(key, [str(member) for member in kind], default)
+        return kind(value) if key in self.data else value
 
     def word(self, key: str, choices: Sequence[str], default: Any = None) -> Any:
         """A string from a fixed list that has no enum of its own."""
