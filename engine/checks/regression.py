@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine import figures, units
+from engine.results.record import record_to_json
 
 LOADGEN_METRIC = "LoadGen metric"
 WALL_THROUGHPUT = "wall throughput"
@@ -59,17 +60,7 @@ class Regression:
         return f"{head}{figure} is {change} {where} previous median {median} ({runs}; {margin})"
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "basis": self.basis,
-            "unit": self.unit,
-            "value": self.value,
-            "previous_median": self.previous_median,
-            "previous_runs": self.previous_runs,
-            "change": self.change,
-            "margin": self.margin,
-            "regression": self.flagged,
-            "higher_is_better": self.higher_is_better,
-        }
+        return record_to_json(self, skip=("flagged",), regression=self.flagged)
 
 
 def judge(measure: Measure, previous: Sequence[float], margin: float) -> Regression:

@@ -7,6 +7,7 @@ user needs to look at its logs.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +61,13 @@ def json_safe(value: Any) -> Any:
     if hasattr(value, "to_dict"):
         return value.to_dict()
     return value
+
+
+def record_dict(record: Any, **derived: Any) -> dict[str, Any]:
+    """A parsed file's dataclass as JSON: its fields in declaration order, then the `derived`
+    figures its properties compute, made `json_safe`."""
+    values = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    return json_safe(values | derived)
 
 
 _MODES = {

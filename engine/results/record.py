@@ -43,9 +43,11 @@ def plain(value: Any) -> Any:
     return to_json() if callable(to_json) else value
 
 
-def record_to_json(record: Any, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Every field of `record` but `skip`, in declaration order."""
-    return {f.name: plain(getattr(record, f.name)) for f in fields(record) if f.name not in skip}
+def record_to_json(record: Any, *, skip: tuple[str, ...] = (), **derived: Any) -> dict[str, Any]:
+    """Every field of `record` but `skip`, in declaration order, then the `derived` values its
+    properties compute (written for readers of the file, never read back)."""
+    values = {f.name: getattr(record, f.name) for f in fields(record) if f.name not in skip}
+    return {name: plain(value) for name, value in (values | derived).items()}
 
 
 def record_from_json(cls: type[R], data: Any, **given: Any) -> R:

@@ -113,18 +113,7 @@ class Eligibility:
         return tuple(b.text for b in self.broken)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "round": self.round,
-            "benchmark": self.benchmark,
-            "scenario": self.scenario,
-            "mode": self.mode,
-            "eligible": self.eligible,
-            "development_run": self.development_run,
-            "broken": [b.to_json() for b in self.broken],
-            "checked": list(self.checked),
-            "margins": [m.to_json() for m in self.margins],
-            "model": self.model,
-        }
+        return record_to_json(self, eligible=self.eligible, development_run=self.development_run)
 
     @classmethod
     def from_json(cls, d: Any) -> Eligibility | None:
