@@ -112,6 +112,44 @@ NODE_COLUMNS = aggregate(
 _Key = tuple[str | None, str | None, str | None, str | None]
 
 
+@dataclass(frozen=True)
+class _Measured:
+    """What a bucket of completed runs (a node's, or a sweep point's) measured together."""
+
+    unit: str | None  # LoadGen's metric unit, when the runs share one
+    values: list[float]  # their LoadGen metric values (none when units are mixed)
+    walls: list[Mapping[str, Any]]  # the runs with both a processed count and a duration
+    processed: int | None  # summed over `walls`
+    duration: float | None
+
+    @classmethod
+    def of(cls, rs: Sequence[Mapping[str, Any]]) -> _Measured:
+        units = {r["metric_unit"] for r in rs if r["metric_value"] is not None}
+        # Mixed units (e.g. a harness that changed) cannot be averaged: leave the metric missing.
+        unit = next(iter(units)) if len(units) == 1 else None
+        values = [r["metric_value"] for r in rs if r["metric_value"] is not None] if unit else []
+        # Wall throughput over the runs that have both figures: summed samples / summed time.
+        walls = [r for r in rs if r["samples_processed"] is not None and r["duration_s"]]
+        processed = sum(r["samples_processed"] for r in walls) if walls else None
+        duration = sum(r["duration_s"] for r in walls) if walls else None
+        return cls(unit, values, walls, processed, duration)
+
+    @property
+    def mean(self) -> float | None:
+        return sum(self.values) / len(self.values) if self.values else None
+
+    @property
+    def best(self) -> float | None:
+        """The highest rate, or the lowest latency."""
+        if not self.values:
+            return None
+        return max(self.values) if self.unit in RATE_UNITS else min(self.values)
+
+    @property
+    def wall_throughput(self) -> float | None:
+        return figures.wall_throughput(self.processed, self.duration)
+
+
 def _node_rows(
     rows: Sequence[Mapping[str, Any]], baseline_setting: str | None
 ) -> list[dict[str, Any]]:
@@ -123,18 +161,8 @@ def _node_rows(
             buckets.setdefault(key, []).append(r)
     out = []
     for (node, bench, scen, mode), rs in sorted(buckets.items(), key=lambda kv: str(kv[0])):
-        units = {r["metric_unit"] for r in rs if r["metric_value"] is not None}
+        m = _Measured.of(rs)
         names = {r["metric_name"] for r in rs if r["metric_value"] is not None}
-        # Mixed units (e.g. a harness that changed) cannot be averaged: leave the metric missing.
-        unit = next(iter(units)) if len(units) == 1 else None
-        values = [r["metric_value"] for r in rs if r["metric_value"] is not None] if unit else []
-        best = None
-        if values:
-            best = max(values) if unit in RATE_UNITS else min(values)
-        # Wall throughput over the runs that have both figures: summed samples / summed time.
-        walls = [r for r in rs if r["samples_processed"] is not None and r["duration_s"]]
-        processed = sum(r["samples_processed"] for r in walls) if walls else None
-        duration = sum(r["duration_s"] for r in walls) if walls else None
         sizes = {r["dataset_size"] for r in rs if r["dataset_size"]}
         out.append(
             {
@@ -147,14 +175,14 @@ def _node_rows(
                 "run_dirs": [r["run_dir"] for r in rs],
                 "invalid_runs": [r["run_dir"] for r in rs if r["validity"] == "INVALID"],
                 "metric_name": next(iter(names)) if len(names) == 1 else None,
-                "metric_unit": unit,
-                "metric_runs": len(values),
-                "best_metric": best,
-                "mean_metric": sum(values) / len(values) if values else None,
-                "wall_runs": [r["run_dir"] for r in walls],
-                "samples_processed_sum": processed,
-                "duration_s_sum": duration,
-                "wall_throughput": figures.wall_throughput(processed, duration),
+                "metric_unit": m.unit,
+                "metric_runs": len(m.values),
+                "best_metric": m.best,
+                "mean_metric": m.mean,
+                "wall_runs": [r["run_dir"] for r in m.walls],
+                "samples_processed_sum": m.processed,
+                "duration_s_sum": m.duration,
+                "wall_throughput": m.wall_throughput,
                 "dataset_size": next(iter(sizes)) if len(sizes) == 1 else None,
             }
         )
@@ -229,12 +257,7 @@ def _sweep_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             buckets.setdefault(key, []).append(r)
     out = []
     for (node, bench, scen, mode, n), rs in sorted(buckets.items(), key=lambda kv: str(kv[0][:4])):
-        units = {r["metric_unit"] for r in rs if r["metric_value"] is not None}
-        unit = next(iter(units)) if len(units) == 1 else None
-        values = [r["metric_value"] for r in rs if r["metric_value"] is not None] if unit else []
-        walls = [r for r in rs if r["samples_processed"] is not None and r["duration_s"]]
-        processed = sum(r["samples_processed"] for r in walls) if walls else None
-        duration = sum(r["duration_s"] for r in walls) if walls else None
+        m = _Measured.of(rs)
         out.append(
             {
                 "node": node,
@@ -244,12 +267,12 @@ def _sweep_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "samples_requested": n,
                 "runs": len(rs),
                 "run_dirs": [r["run_dir"] for r in rs],
-                "metric_unit": unit,
-                "mean_metric": sum(values) / len(values) if values else None,
-                "samples_processed_sum": processed,
-                "duration_s_sum": duration,
-                "mean_duration_s": duration / len(walls) if walls else None,
-                "wall_throughput": figures.wall_throughput(processed, duration),
+                "metric_unit": m.unit,
+                "mean_metric": m.mean,
+                "samples_processed_sum": m.processed,
+                "duration_s_sum": m.duration,
+                "mean_duration_s": m.duration / len(m.walls) if m.duration is not None else None,
+                "wall_throughput": m.wall_throughput,
             }
         )
     out.sort(key=lambda r: (str(r["node"]), str(r["benchmark"]), r["samples_requested"]))
