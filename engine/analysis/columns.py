@@ -44,6 +44,12 @@ def frame_of(columns: Sequence[Column[Any]], rows: Sequence[Mapping[str, Any]]) 
     return pl.DataFrame(cols, schema=polars_schema(columns))
 
 
+# A run's family: one node's runs of one benchmark, scenario and mode. The aggregates group by
+# it and lead with it (FAMILY_COLUMNS), so history, node and sweep frames name it alike.
+FAMILY = ("node", "benchmark", "scenario", "mode")
+FAMILY_COLUMNS = tuple((name, pl.Utf8) for name in FAMILY)
+
+
 def aggregate(*spec: tuple[str, Any]) -> tuple[Column[Mapping[str, Any]], ...]:
     """Columns of a frame whose rows an aggregation builds as dicts: each reads its name."""
     return tuple(Column(name, dtype, itemgetter(name)) for name, dtype in spec)

@@ -31,6 +31,8 @@ import polars as pl
 
 from engine import figures
 from engine.analysis.columns import (
+    FAMILY,
+    FAMILY_COLUMNS,
     GROUP_COLUMNS,
     RUN_COLUMNS,
     SHARD_COLUMNS,
@@ -84,10 +86,7 @@ class Results:
 # --- per node ----------------------------------------------------------------------------------
 
 NODE_COLUMNS = aggregate(
-    ("node", pl.Utf8),
-    ("benchmark", pl.Utf8),
-    ("scenario", pl.Utf8),
-    ("mode", pl.Utf8),
+    *FAMILY_COLUMNS,
     ("simulated", pl.Boolean),
     ("runs", pl.Int64),
     ("run_dirs", pl.List(pl.Utf8)),
@@ -109,7 +108,7 @@ NODE_COLUMNS = aggregate(
     ("projection_h_wall", pl.Float64),
     ("projection_h_loadgen", pl.Float64),
 )
-_Key = tuple[str | None, str | None, str | None, str | None]
+_Key = tuple[str | None, ...]  # a FAMILY
 
 
 @dataclass(frozen=True)
@@ -157,7 +156,7 @@ def _node_rows(
     buckets: dict[_Key, list[Mapping[str, Any]]] = {}
     for r in rows:
         if r["ok"] and r["group_id"] is None and r["kind"] != FLEET_KIND:
-            key = (r["node"], r["benchmark"], r["scenario"], r["mode"])
+            key = tuple(r[k] for k in FAMILY)
             buckets.setdefault(key, []).append(r)
     out = []
     for (node, bench, scen, mode), rs in sorted(buckets.items(), key=lambda kv: str(kv[0])):
@@ -232,10 +231,7 @@ def _add_relative(rows: list[dict[str, Any]], baseline_setting: str | None) -> N
 # --- sweeps ------------------------------------------------------------------------------------
 
 SWEEP_COLUMNS = aggregate(
-    ("node", pl.Utf8),
-    ("benchmark", pl.Utf8),
-    ("scenario", pl.Utf8),
-    ("mode", pl.Utf8),
+    *FAMILY_COLUMNS,
     ("samples_requested", pl.Int64),
     ("runs", pl.Int64),
     ("run_dirs", pl.List(pl.Utf8)),
@@ -253,7 +249,7 @@ def _sweep_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for r in rows:
         single = r["group_id"] is None and r["kind"] != FLEET_KIND
         if r["ok"] and single and r["samples_requested"] is not None:
-            key = (r["node"], r["benchmark"], r["scenario"], r["mode"], r["samples_requested"])
+            key = (*(r[k] for k in FAMILY), r["samples_requested"])
             buckets.setdefault(key, []).append(r)
     out = []
     for (node, bench, scen, mode, n), rs in sorted(buckets.items(), key=lambda kv: str(kv[0][:4])):
