@@ -14,7 +14,7 @@ import asyncio
 import shlex
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,17 +46,18 @@ def _exit_code(exit_status: int | None, exit_signal: Any) -> int | None:
     return None
 
 
-async def _close_file(f: Any) -> None:
-    """Close a remote file handle without ever hanging a cleanup: when the task is being
-    cancelled (shutdown cancels asyncssh's own reader task too, so no reply would come) the
-    handle is left to the end of the SFTP session."""
+async def _settle(closing: Callable[[], Awaitable[Any]]) -> None:
+    """Wait (5 s at most, never raising) for the server's side of a cleanup: a remote file's
+    close, a channel's close. Never when the task is being cancelled: shutdown cancels
+    asyncssh's own reader task too, so no reply would come; what is left open ends with the
+    SFTP session or the connection."""
     import asyncssh
 
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         return
     try:
-        await asyncio.wait_for(f.close(), 5.0)
+        await asyncio.wait_for(closing(), 5.0)
     except (TimeoutError, asyncssh.Error, OSError):
         pass
 
@@ -215,13 +216,7 @@ class SessionChannel:
             except (asyncssh.Error, OSError):
                 pass
         proc.close()
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            return
-        try:
-            await asyncio.wait_for(proc.wait_closed(), 5.0)
-        except (TimeoutError, asyncssh.Error, OSError):
-            pass
+        await _settle(proc.wait_closed)
 
     async def stream_lines(self, argv: Sequence[str]) -> AsyncIterator[str]:
         """Lines of a long-running command. Stopping the iteration (break + aclose) signals the
@@ -288,7 +283,7 @@ class SessionChannel:
                         break  # short read: the end of the file as it is now
                 return b"".join(parts)
             finally:
-                await _close_file(f)
+                await _settle(f.close)
 
     async def size(self, path: str) -> int | None:
         import asyncssh
