@@ -12,7 +12,7 @@ from typing import Any
 
 from engine.model import RunState
 from engine.results.coerce import as_float, as_mapping, as_str
-from engine.results.record import record_from_json, record_to_json
+from engine.results.record import copied, record_from_json, record_to_json
 from engine.results.schema import (
     GROUP_SUMMARY_FILE,
     GROUP_SUMMARY_SCHEMA_ID,
@@ -46,21 +46,12 @@ class ShardRecord:
 
     @classmethod
     def of(cls, run: RunSummary) -> ShardRecord:
-        return cls(
-            node=run.node,
-            run_id=run.run_id,
-            run_dir=run.run_dir,
-            state=run.state,
-            shard_start=run.shard_start,
-            samples_requested=run.samples_requested,
-            samples_processed=run.samples_processed,
-            duration_s=run.wall.duration_s,
-            start_unix=run.wall.start_unix,
-            end_unix=run.wall.end_unix,
-            validity=run.loadgen.validity,
-            metric=run.loadgen.metric,
-            wall_throughput=run.wall_throughput,
-        )
+        """The run summary's fields of the same names, its wall clock's and LoadGen's."""
+        wall, loadgen = run.wall, run.loadgen
+        return copied(
+            cls, run, duration_s=wall.duration_s, start_unix=wall.start_unix,
+            end_unix=wall.end_unix, validity=loadgen.validity, metric=loadgen.metric,
+        )  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
         return record_to_json(self)

@@ -66,6 +66,14 @@ def record_from_json(cls: type[R], data: Any, **given: Any) -> R:
     return cls(**values)
 
 
+def copied(cls: type[R], source: Any, **given: Any) -> R:
+    """`cls` with each field taken from `source`'s attribute of the same name, except those
+    `given`: a record of what another object holds (a summary's host from the probed facts,
+    a group's shard from its run's summary)."""
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    return cls(**{n: given[n] if n in given else getattr(source, n) for n in names})
+
+
 def records_from_json(read: Callable[[Any], R], data: Any) -> tuple[R, ...]:
     """A list field of records: its entries that are objects, each read by `read`."""
     items = data if isinstance(data, list) else []
