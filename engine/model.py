@@ -1,4 +1,11 @@
-"""Domain objects. Frozen dataclasses; plain dicts stop at the file boundary (TOML in, JSON out)."""
+"""Domain objects. Frozen dataclasses; plain dicts stop at the file boundary (TOML in, JSON out).
+
+Why one module of about 500 lines: it is the vocabulary every layer speaks (what to run: the
+states, specs, plan and config; what nodes report: GPUs, facts, partitions, runtimes), as
+declarations with no logic beyond small properties. Every package imports it, and one import
+path for the whole vocabulary keeps the layer contracts simple; the facts half (about 100
+lines) would be the part to move out if it grows.
+"""
 
 from __future__ import annotations
 
