@@ -62,10 +62,9 @@ too: `spec_to_json` and `spec_from_json`. The group summary's classes are in
 `engine.results.group_schema`, the node parts (host, telemetry) in `engine.results.node_records`,
 the field readers in `engine.results.coerce`.
 
-Why one module of about 450 lines (60 of them the layout above): the run summary's writer, its
-reader, the versions it reads and the layout are one contract with every results dir already
-written; they change together, so they are read together. Its parts already live apart (group
-summary, node records, field readers).
+The run summary's writer, its reader, the versions it reads and the layout are one contract
+with every results dir already written; they change together, so they are read together. Its
+parts live apart (group summary, node records, field readers, the record codec).
 """
 
 from __future__ import annotations
