@@ -9,10 +9,8 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from engine import figures, units
-from engine.results.record import record_to_json
 
 LOADGEN_METRIC = "LoadGen metric"
 WALL_THROUGHPUT = "wall throughput"
@@ -58,9 +56,6 @@ class Regression:
         margin = f"margin {units.num(self.margin * 100, 3)}%"
         head = "REGRESSION: " if self.flagged else ""
         return f"{head}{figure} is {change} {where} previous median {median} ({runs}; {margin})"
-
-    def to_json(self) -> dict[str, Any]:
-        return record_to_json(self, skip=("flagged",), regression=self.flagged)
 
 
 def judge(measure: Measure, previous: Sequence[float], margin: float) -> Regression:
