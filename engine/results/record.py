@@ -9,6 +9,7 @@ drift apart.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import fields
 from typing import Any, Self, TypeVar
@@ -43,11 +44,20 @@ def plain(value: Any) -> Any:
     return to_json() if callable(to_json) else value
 
 
+@functools.cache
+def _fields(cls: type) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+    """Each field's name and its annotation's reader (None: none), once per class (a report
+    reads thousands of summaries)."""
+    return tuple(
+        (f.name, READERS.get(f.type) if isinstance(f.type, str) else None) for f in fields(cls)
+    )
+
+
 def record_to_json(record: Any, *, skip: tuple[str, ...] = (), **derived: Any) -> dict[str, Any]:
     """Every field of `record` but `skip`, in declaration order, then the `derived` values its
     properties compute (written for readers of the file, never read back)."""
-    values = {f.name: getattr(record, f.name) for f in fields(record) if f.name not in skip}
-    return {name: plain(value) for name, value in (values | derived).items()}
+    out = {n: plain(getattr(record, n)) for n, _ in _fields(type(record)) if n not in skip}
+    return out | {name: plain(value) for name, value in derived.items()}
 
 
 def record_from_json(cls: type[R], data: Any, **given: Any) -> R:
@@ -56,13 +66,13 @@ def record_from_json(cls: type[R], data: Any, **given: Any) -> R:
     key). A field with neither is a programming error, named."""
     d = as_mapping(data)
     values: dict[str, Any] = {}
-    for f in fields(cls):  # type: ignore[arg-type]
-        if f.name in given:
-            values[f.name] = given[f.name]
-        elif isinstance(f.type, str) and f.type in READERS:
-            values[f.name] = READERS[f.type](d.get(f.name))
+    for name, read in _fields(cls):
+        if name in given:
+            values[name] = given[name]
+        elif read is not None:
+            values[name] = read(d.get(name))
         else:
-            raise TypeError(f"{cls.__name__}.{f.name} ({f.type}) has no reader; pass it")
+            raise TypeError(f"{cls.__name__}.{name} has no reader for its type; pass it")
     return cls(**values)
 
 
@@ -70,8 +80,7 @@ def copied(cls: type[R], source: Any, **given: Any) -> R:
     """`cls` with each field taken from `source`'s attribute of the same name, except those
     `given`: a record of what another object holds (a summary's host from the probed facts,
     a group's shard from its run's summary)."""
-    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
-    return cls(**{n: given[n] if n in given else getattr(source, n) for n in names})
+    return cls(**{n: given[n] if n in given else getattr(source, n) for n, _ in _fields(cls)})
 
 
 def records_from_json(read: Callable[[Any], R], data: Any) -> tuple[R, ...]:
