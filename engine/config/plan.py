@@ -376,20 +376,12 @@ def _concurrency(sec: Section, kind: str) -> tuple[int | None, ...]:
         if not sec.has("concurrency"):
             return (None,)
         return (sec.integer("concurrency", None, low=1),)
-    value = sec.data.get("concurrency", REQUIRED)
     expected = "a non-empty array of concurrency limits (queries in flight), e.g. [1, 4, 16, 64]"
-    if value is REQUIRED:
+    if not sec.has("concurrency"):
         raise sec.error("concurrency", "is missing", expected)
-    if not isinstance(value, list) or not value:
-        raise sec.error(
-            "concurrency", f"got {'an empty array' if value == [] else describe(value)}", expected
-        )
-    for i, v in enumerate(value, start=1):
-        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-            raise sec.source.error((*sec.at("concurrency"), i), f"got {describe(v)}", expected)
-    if len(set(value)) != len(value):
-        raise sec.error("concurrency", "lists a limit twice", expected)
-    return tuple(value)
+    return sec.distinct_integers(
+        "concurrency", low=1, expected=expected, twice="lists a limit twice"
+    )
 
 
 def _unique(base: str, taken: set[str]) -> str:

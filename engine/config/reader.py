@@ -299,6 +299,28 @@ class Section:
             raise self._wrong(key, value, expected)
         return Section(self.source, value, self.at(key))
 
+    def distinct_integers(
+        self,
+        key: str,
+        *,
+        low: int,
+        expected: str,
+        twice: str,
+        show: Callable[[object], str] = describe,
+    ) -> tuple[int, ...]:
+        """The array at `key` (present): not empty, each an integer >= `low`, none twice
+        (`twice` says so). `show` writes a wrong item in the message."""
+        value = self.data[key]
+        if not isinstance(value, list) or not value:
+            shown = "an empty array" if value == [] else describe(value)
+            raise self.error(key, f"got {shown}", expected)
+        for index, item in enumerate(value, start=1):
+            if not isinstance(item, int) or isinstance(item, bool) or item < low:
+                raise self.source.error((*self.at(key), index), f"got {show(item)}", expected)
+        if len(set(value)) != len(value):
+            raise self.error(key, twice, expected)
+        return tuple(value)
+
     def scalar_map(self, key: str, *, what: str) -> dict[str, str] | None:
         """A table of strings, integers or floats (booleans refused: "true" or "True"?),
         returned with string values."""

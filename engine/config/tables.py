@@ -141,18 +141,10 @@ def _check_node_paths(sec: Section) -> None:
 def _gpus(sec: Section) -> tuple[int, ...] | None:
     if not sec.has("gpus"):
         return None
-    value = sec.data["gpus"]
     expected = "a non-empty array of distinct GPU indexes >= 0 (leave gpus out to use every GPU)"
-    if not isinstance(value, list) or not value:
-        raise sec.error(
-            "gpus", "got " + ("an empty array" if value == [] else describe(value)), expected
-        )
-    for index, gpu in enumerate(value, start=1):
-        if not isinstance(gpu, int) or isinstance(gpu, bool) or gpu < 0:
-            raise sec.source.error((*sec.at("gpus"), index), f"got {gpu!r}", expected)
-    if len(set(value)) != len(value):
-        raise sec.error("gpus", "lists a GPU twice", expected)
-    return tuple(value)
+    return sec.distinct_integers(
+        "gpus", low=0, expected=expected, twice="lists a GPU twice", show=repr
+    )
 
 
 def benchmark_table(sec: Section) -> Benchmark:
