@@ -207,7 +207,7 @@ class AccuracyRecord:
         return "met" if all(c.met for c in self.checks) else "missed"
 
     def to_json(self) -> dict[str, Any]:
-        return record_to_json(self, verdict=self.verdict)
+        return record_to_json(self, after="level", verdict=self.verdict)
 
     @classmethod
     def from_json(cls, data: Any) -> AccuracyRecord | None:

@@ -63,11 +63,16 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def record_dict(record: Any, **derived: Any) -> dict[str, Any]:
-    """A parsed file's dataclass as JSON: its fields in declaration order, then the `derived`
-    figures its properties compute, made `json_safe`."""
-    values = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
-    return json_safe(values | derived)
+def record_dict(record: Any, *, after: str | None = None, **derived: Any) -> dict[str, Any]:
+    """A parsed file's dataclass as JSON: its fields in declaration order and the `derived`
+    figures its properties compute right after the field `after` (None: at the end), made
+    `json_safe`."""
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(record):
+        values[f.name] = getattr(record, f.name)
+        if f.name == after:
+            values |= derived
+    return json_safe(values if after is not None else values | derived)
 
 
 _MODES = {

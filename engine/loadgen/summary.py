@@ -183,7 +183,9 @@ class Summary:
         return self.queries_processed * spq
 
     def to_dict(self) -> dict[str, Any]:
-        return record_dict(self, samples_processed=self.samples_processed)
+        return record_dict(
+            self, after="queries_processed", samples_processed=self.samples_processed
+        )
 
 
 class _SummaryReader:

@@ -53,11 +53,20 @@ def _fields(cls: type) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
     )
 
 
-def record_to_json(record: Any, *, skip: tuple[str, ...] = (), **derived: Any) -> dict[str, Any]:
-    """Every field of `record` but `skip`, in declaration order, then the `derived` values its
-    properties compute (written for readers of the file, never read back)."""
-    out = {n: plain(getattr(record, n)) for n, _ in _fields(type(record)) if n not in skip}
-    return out | {name: plain(value) for name, value in derived.items()}
+def record_to_json(
+    record: Any, *, skip: tuple[str, ...] = (), after: str | None = None, **derived: Any
+) -> dict[str, Any]:
+    """Every field of `record` but `skip`, in declaration order, and the `derived` values its
+    properties compute (written for readers of the file, never read back) right after the
+    field `after` (None: at the end), where the file has always had them."""
+    extra = {name: plain(value) for name, value in derived.items()}
+    out: dict[str, Any] = {}
+    for name, _ in _fields(type(record)):
+        if name not in skip:
+            out[name] = plain(getattr(record, name))
+        if name == after:
+            out |= extra
+    return out if after is not None else out | extra
 
 
 def record_from_json(cls: type[R], data: Any, **given: Any) -> R:

@@ -113,7 +113,9 @@ class Eligibility:
         return tuple(b.text for b in self.broken)
 
     def to_json(self) -> dict[str, Any]:
-        return record_to_json(self, eligible=self.eligible, development_run=self.development_run)
+        return record_to_json(
+            self, after="mode", eligible=self.eligible, development_run=self.development_run
+        )
 
     @classmethod
     def from_json(cls, d: Any) -> Eligibility | None:

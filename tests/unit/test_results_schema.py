@@ -154,3 +154,17 @@ def test_every_record_field_is_written_in_order_and_the_wrong_type_reads_as_miss
     wall = WallClock.from_json({"start": "x", "start_unix": "soon", "duration_s": True})
     assert wall == WallClock(start="x")
     assert HostRecord.from_json({"gpus": [1, {"index": "0"}]}).gpus == (HostGpu(None, None),)
+
+
+def test_derived_keys_stay_where_the_files_have_always_had_them() -> None:
+    """The verdicts a record's properties compute are written beside what they judge, in the
+    order 0.1.x files have them (readers of the raw JSON look there)."""
+    from engine.checks.accuracy import AccuracyRecord
+    from engine.submission.eligibility import BrokenRule, Eligibility
+
+    e = Eligibility("v6.0", "llama3.1-8b", "Offline", "performance", (BrokenRule("r", "t", "s"),))
+    assert list(e.to_json())[:6] == [
+        "round", "benchmark", "scenario", "mode", "eligible", "development_run"
+    ]  # fmt: skip
+    a = AccuracyRecord("scored", "score.py", 0, level="99")
+    assert list(a.to_json())[6:8] == ["level", "verdict"]
