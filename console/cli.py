@@ -224,17 +224,19 @@ def _usage(message: str) -> Exception:
 def _dispatch(cmd: str, ns: argparse.Namespace) -> int:
     if cmd == "check":
         return _check(ns.config, ns.json)
-    if cmd == "inspect":
-        return _inspect(ns.path, ns.json, ns.round, ns.benchmark)
-    if cmd == "report":
-        return _report(ns.results_dir, ns.reports_dir)
+    if cmd in ("inspect", "report", "export-submission"):
+        from console import results_cli
+
+        if cmd == "inspect":
+            return results_cli.run_inspect(ns.path, ns.json, ns.round, ns.benchmark)
+        if cmd == "report":
+            return results_cli.run_report(ns.results_dir, ns.reports_dir)
+        return results_cli.run_export_submission(ns)
     if cmd == "attach":
         from console.attach import attach_target
 
         config, results_dir = attach_target(ns.target, ns.results_dir)
         return _batch(config, None, attach=True, results_dir=results_dir, resume=not ns.follow_only)
-    if cmd == "export-submission":
-        return _export_submission(ns)
     if cmd in ("history", "compare"):
         from console import history_cli
 
@@ -257,90 +259,6 @@ def _dispatch(cmd: str, ns: argparse.Namespace) -> int:
             print(f"wrote {path}; edit its nodes and plan, then: mlconsole --batch {path}")
         return EXIT_OK
     raise _usage(f"unknown command {cmd}")
-
-
-def _inspect(path: str, as_json: bool, round_name: str | None, model: str | None) -> int:
-    import json
-
-    from engine.loadgen.inspect import format_inspection, inspect_path
-    from engine.submission.rules import get_round
-    from engine.submission.view import checker_view, format_checker_view
-
-    p = Path(path)
-    if not p.exists():
-        raise _usage(f"{path}: no such file or directory")
-    try:
-        get_round(round_name)
-    except KeyError as exc:
-        raise _usage(f"--round: {exc.args[0]}") from None
-    data = inspect_path(p)
-    data["checker"] = checker_view(p, round_name, model)
-    if as_json:
-        print(json.dumps(data, indent=2, default=str))
-    else:
-        print("\n".join([format_inspection(data), *format_checker_view(data["checker"])]))
-    return EXIT_OK
-
-
-def _export_submission(ns: argparse.Namespace) -> int:
-    import os
-
-    from engine.submission.export import export_submission
-    from engine.submission.rules import get_round
-
-    root = Path(ns.results_dir)
-    if not root.is_dir():
-        raise _usage(f"{ns.results_dir}: not a directory")
-    try:
-        get_round(ns.round)
-    except KeyError as exc:
-        raise _usage(f"--round: {exc.args[0]}") from None
-    checkout = ns.inference_checkout or os.environ.get("MLCONSOLE_INFERENCE_CHECKOUT")
-    if checkout and not Path(checkout).is_dir():
-        raise _usage(f"--inference-checkout {checkout}: not a directory")
-    ex = export_submission(
-        root,
-        Path(ns.out_dir),
-        round_name=ns.round,
-        division=ns.division,
-        submitter=ns.submitter,
-        system=ns.system,
-        runs=ns.runs,
-        inference_checkout=Path(checkout) if checkout else None,
-    )
-    print(f"wrote {len(ex.files)} files under {ex.root}")
-    for file, fields in ex.unknown.items():
-        print(f"not known, fill in: {file}: {', '.join(fields)}")
-    for m in ex.missing:
-        print(f"missing: {m}")
-    print(f"notes: {Path(ns.out_dir) / 'export_notes.md'}")
-    if ex.checker is not None:
-        verdict = "passed" if ex.checker.returncode == 0 else "FAILED"
-        print(f"submission checker {verdict} (exit {ex.checker.returncode}; {ex.checker.log}):")
-        print(ex.checker.tail)
-        return EXIT_OK if ex.checker.returncode == 0 else EXIT_FAILED
-    return EXIT_OK
-
-
-def warn_unreadable(root: Path) -> None:
-    """A summary that cannot be read is left out of what is shown: say which, and why."""
-    from engine.results.store import ResultsStore
-
-    for problem in ResultsStore(root).unreadable():
-        print(f"mlconsole: skipped: {problem}", file=sys.stderr)
-
-
-def _report(results_dir: str, reports_dir: str) -> int:
-    from engine.analysis.report.rebuild import rebuild_reports
-
-    root = Path(results_dir)
-    if not root.is_dir():
-        raise _usage(f"{results_dir}: not a directory")
-    warn_unreadable(root)
-    paths = rebuild_reports(root, Path(reports_dir))
-    for p in paths:
-        print(p)
-    return EXIT_OK
 
 
 def _check(config_path: str, as_json: bool) -> int:

@@ -92,7 +92,7 @@ def default_dirs(config_arg: str | None) -> tuple[list[str], float | None]:
 
 
 def _checked_dirs(dirs: Sequence[str]) -> list[str]:
-    from console.cli import warn_unreadable
+    from console.results_cli import warn_unreadable
 
     for d in dirs:
         if not Path(d).is_dir():

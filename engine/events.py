@@ -159,8 +159,8 @@ class GroupFinished(Event):
 
 
 @dataclass(frozen=True)
-class QpsSearchStepped(Event):
-    """A QPS search ran one step; `result` is qps_search.json as written after it."""
+class QpsSearchEvent(Event):
+    """A QPS search's record changed: `result` is qps_search.json as written."""
 
     search_id: str
     search_dir: str
@@ -168,10 +168,13 @@ class QpsSearchStepped(Event):
 
 
 @dataclass(frozen=True)
-class QpsSearchFinished(Event):
-    search_id: str
-    search_dir: str
-    result: QpsSearchResult
+class QpsSearchStepped(QpsSearchEvent):
+    """The search ran one step."""
+
+
+@dataclass(frozen=True)
+class QpsSearchFinished(QpsSearchEvent):
+    """The search ended: `result` holds its verdict."""
 
 
 @dataclass(frozen=True)

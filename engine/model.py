@@ -1,9 +1,16 @@
-"""Domain objects. Frozen dataclasses; plain dicts stop at the file boundary (TOML in, JSON out)."""
+"""Domain objects. Frozen dataclasses; plain dicts stop at the file boundary (TOML in, JSON out).
+
+Why one module of about 500 lines: it is the vocabulary every layer speaks (what to run: the
+states, specs, plan and config; what nodes report: GPUs, facts, partitions, runtimes), as
+declarations with no logic beyond small properties. Every package imports it, and one import
+path for the whole vocabulary keeps the layer contracts simple; the facts half (about 100
+lines) would be the part to move out if it grows.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 
 
@@ -178,6 +185,23 @@ class NodeSpec:
 
 
 @dataclass(frozen=True)
+class Generation:
+    """What a fleet run's every request says about generation (sent explicitly: servers'
+    defaults differ). None: left out of the request. A benchmark's own values default to
+    these; `engine.fleet.api.Sampling` is this plus the wire format's own fields."""
+
+    max_tokens: int = 128
+    min_tokens: int | None = 1
+    temperature: float | None = 0.0
+    top_p: float | None = 1.0
+    top_k: int | None = 1
+    seed: int | None = 42
+
+
+_GENERATION = Generation()
+
+
+@dataclass(frozen=True)
 class Benchmark:
     """A harness and how to drive it."""
 
@@ -209,16 +233,21 @@ class Benchmark:
     # Fleet runs (engine/fleet): the controller-side dataset and what each request asks for.
     dataset: str | None = None  # a path on the controller, or "synthetic"
     prompt_field: str = "tok_input"
-    max_tokens: int = 128
-    min_tokens: int | None = 1
-    temperature: float | None = 0.0
-    top_p: float | None = 1.0
-    top_k: int | None = 1
-    seed: int | None = 42
+    # Each a config key of its own (the flat [benchmarks.*] table); `generation` groups them.
+    max_tokens: int = _GENERATION.max_tokens
+    min_tokens: int | None = _GENERATION.min_tokens
+    temperature: float | None = _GENERATION.temperature
+    top_p: float | None = _GENERATION.top_p
+    top_k: int | None = _GENERATION.top_k
+    seed: int | None = _GENERATION.seed
     request_extra: Mapping[str, object] = field(default_factory=dict)
     # Sharding a harness without a shard offset: the node-side dataset file to slice.
     shard_dataset: str | None = None
     container: ContainerSpec | None = None  # the harness runs in this container
+
+    @property
+    def generation(self) -> Generation:
+        return Generation(**{f.name: getattr(self, f.name) for f in fields(Generation)})
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,20 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
+def _side_by_side(
+    fig: Figure, left_title: str, right_title: str, *, empty: str | None
+) -> tuple[Axes, Axes]:
+    """A figure's two panels, titled; `empty` is the note both show when there is nothing to
+    draw (None: there is)."""
+    left, right = fig.subplots(1, 2)
+    left.set_title(left_title)
+    right.set_title(right_title)
+    if empty is not None:
+        _note(left, empty)
+        _note(right, empty)
+    return left, right
+
+
 def _note(ax: Axes, text: str) -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, wrap=True)
     ax.set_xticks([])
@@ -88,6 +102,24 @@ def _node_labels(rows: Sequence[dict[str, Any]]) -> list[str]:
     if len(families) <= 1:
         return [str(r["node"]) for r in rows]
     return [f"{r['node']}\n{r['benchmark']}/{r['scenario']}/{r['mode']}" for r in rows]
+
+
+def _paired_bars(
+    ax: Axes,
+    labels: list[str],
+    ylabel: str,
+    rows: list[dict[str, Any]],
+    *pair: tuple[str, str],
+) -> None:
+    """Two bars a slot, side by side: a row's two columns (each named in the legend), one
+    slot a row, named by `labels`. The projection panel and both scaling panels."""
+    x = list(range(len(rows)))
+    for offset, (column, label) in zip((-0.2, 0.2), pair, strict=True):
+        _bars(ax, [i + offset for i in x], [r[column] for r in rows], 0.4, label=label)
+    ax.set_xticks(x, labels, fontsize=8)
+    ax.margins(y=0.25)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7)
 
 
 def _bars(
@@ -194,15 +226,9 @@ def _projection_panel(ax: Axes, rows: list[dict[str, Any]], labels: list[str]) -
     if not rows:
         _note(ax, "no completed single-node run recorded")
         return
-    x = list(range(len(rows)))
-    _bars(ax, [i - 0.2 for i in x], [r["projection_h_wall"] for r in rows], 0.4,
-          label="using wall throughput")  # fmt: skip
-    _bars(ax, [i + 0.2 for i in x], [r["projection_h_loadgen"] for r in rows], 0.4,
-          label="using LoadGen metric (samples/s only)")  # fmt: skip
-    ax.set_xticks(x, labels, fontsize=8)
-    ax.margins(y=0.25)
-    ax.set_ylabel("hours")
-    ax.legend(fontsize=7)
+    _paired_bars(ax, labels, "hours", rows,
+                 ("projection_h_wall", "using wall throughput"),
+                 ("projection_h_loadgen", "using LoadGen metric (samples/s only)"))  # fmt: skip
 
 
 def performance_figure(results: Results) -> Figure:
@@ -231,32 +257,21 @@ def scaling_figure(results: Results) -> Figure:
     recorded = results.groups.sort("start_unix", nulls_last=False).to_dicts()
     groups = recorded[-MAX_GROUPS:]
     fig = _figure(12, 5)
-    left, right = fig.subplots(1, 2)
-    left.set_title("Group throughput: measured vs ideal (sum of single-node runs)")
-    right.set_title("Scaling efficiency and speedup over sequential")
-    if not groups:
-        _note(left, "no parallel group recorded")
-        _note(right, "no parallel group recorded")
-    else:
-        x = list(range(len(groups)))
+    left, right = _side_by_side(
+        fig,
+        "Group throughput: measured vs ideal (sum of single-node runs)",
+        "Scaling efficiency and speedup over sequential",
+        empty=None if groups else "no parallel group recorded",
+    )
+    if groups:
         labels = [f"{g['name']}\n({g['split']} split)" for g in groups]
-        _bars(left, [i - 0.2 for i in x], [g["combined_throughput"] for g in groups], 0.4,
-              label="measured combined (processed / makespan)")  # fmt: skip
-        _bars(left, [i + 0.2 for i in x], [g["ideal_throughput"] for g in groups], 0.4,
-              label="ideal: sum of single-run wall throughputs")  # fmt: skip
-        left.set_xticks(x, labels, fontsize=8)
-        left.margins(y=0.25)
-        left.set_ylabel("samples/s")
-        left.legend(fontsize=7)
-        _bars(right, [i - 0.2 for i in x], [g["scaling_efficiency"] for g in groups], 0.4,
-              label="scaling efficiency (combined / ideal)")  # fmt: skip
-        _bars(right, [i + 0.2 for i in x], [g["speedup"] for g in groups], 0.4,
-              label="speedup (sum of shard durations / makespan)")  # fmt: skip
+        _paired_bars(left, labels, "samples/s", groups,
+                     ("combined_throughput", "measured combined (processed / makespan)"),
+                     ("ideal_throughput", "ideal: sum of single-run wall throughputs"))  # fmt: skip
         right.axhline(1.0, linestyle=":", color="grey")
-        right.set_xticks(x, labels, fontsize=8)
-        right.margins(y=0.25)
-        right.set_ylabel("ratio")
-        right.legend(fontsize=7)
+        _paired_bars(right, labels, "ratio", groups,
+                     ("scaling_efficiency", "scaling efficiency (combined / ideal)"),
+                     ("speedup", "speedup (sum of shard durations / makespan)"))  # fmt: skip
     shown = f", newest {len(groups)} shown" if len(groups) < len(recorded) else ""
     fig.suptitle(f"Parallel groups: {len(recorded)} recorded{shown}{_suffix(results)}")
     fig.subplots_adjust(left=0.07, right=0.97, top=0.85, bottom=0.15, wspace=0.25)
@@ -269,13 +284,13 @@ def scaling_figure(results: Results) -> Figure:
 def comparison_figure(results: Results) -> Figure:
     sweeps = results.sweeps.to_dicts()
     fig = _figure(12, 5)
-    left, right = fig.subplots(1, 2)
-    left.set_title("Wall throughput by samples requested (includes model load)")
-    right.set_title("LoadGen metric by samples requested")
-    if not sweeps:
-        _note(left, "no completed single-node run recorded")
-        _note(right, "no completed single-node run recorded")
-    else:
+    left, right = _side_by_side(
+        fig,
+        "Wall throughput by samples requested (includes model load)",
+        "LoadGen metric by samples requested",
+        empty=None if sweeps else "no completed single-node run recorded",
+    )
+    if sweeps:
         colors = _colors([r["node"] for r in sweeps])
         series: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
         for r in sweeps:

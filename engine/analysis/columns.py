@@ -14,7 +14,6 @@ from typing import Any, Generic, TypeVar
 import polars as pl
 
 from engine import figures
-from engine.model import RunState
 from engine.results.group_schema import ShardRecord
 from engine.results.store import TELEMETRY, RecordedGroup, RecordedRun
 
@@ -44,6 +43,12 @@ def frame_of(columns: Sequence[Column[Any]], rows: Sequence[Mapping[str, Any]]) 
     return pl.DataFrame(cols, schema=polars_schema(columns))
 
 
+# A run's family: one node's runs of one benchmark, scenario and mode. The aggregates group by
+# it and lead with it (FAMILY_COLUMNS), so history, node and sweep frames name it alike.
+FAMILY = ("node", "benchmark", "scenario", "mode")
+FAMILY_COLUMNS = tuple((name, pl.Utf8) for name in FAMILY)
+
+
 def aggregate(*spec: tuple[str, Any]) -> tuple[Column[Mapping[str, Any]], ...]:
     """Columns of a frame whose rows an aggregation builds as dicts: each reads its name."""
     return tuple(Column(name, dtype, itemgetter(name)) for name, dtype in spec)
@@ -52,23 +57,20 @@ def aggregate(*spec: tuple[str, Any]) -> tuple[Column[Mapping[str, Any]], ...]:
 # --- per run -----------------------------------------------------------------------------------
 
 
-def _at(path: str) -> Callable[[RecordedRun], Any]:
-    """The run summary's field at a dotted path; None where a part on the way is None."""
+def _walk(x: Any, parts: Sequence[str]) -> Any:
+    """`x`'s field at a dotted path (split in `parts`); None where a part on the way is None
+    (`compliance.test` of a run that had no compliance test)."""
+    for part in parts:
+        if x is None:
+            return None
+        x = getattr(x, part)
+    return x
+
+
+def _at(path: str) -> Callable[[RecordedRun | RecordedGroup], Any]:
+    """The run's or the group's summary field at a dotted path."""
     parts = path.split(".")
-
-    def read(rec: RecordedRun) -> Any:
-        x: Any = rec.summary
-        for part in parts:
-            if x is None:
-                return None
-            x = getattr(x, part)
-        return x
-
-    return read
-
-
-def _state(state: RunState | None) -> str | None:
-    return None if state is None else state.value
+    return lambda rec: _walk(rec.summary, parts)
 
 
 def _mismatch(rec: RecordedRun) -> bool | None:
@@ -134,12 +136,8 @@ RUN_COLUMNS: tuple[Column[RecordedRun], ...] = (
     Column("token_metric_unit", pl.Utf8, _at("loadgen.token_metric.unit")),
     Column("loadgen_problems", pl.List(pl.Utf8), lambda r: list(r.summary.loadgen.problems)),
     Column("wall_throughput", pl.Float64, _at("wall_throughput")),
-    Column("state", pl.Utf8, lambda r: _state(r.summary.state)),
-    Column(
-        "compliance_test",
-        pl.Utf8,
-        lambda r: r.summary.compliance.test if r.summary.compliance else None,
-    ),
+    Column("state", pl.Utf8, _at("state.value")),
+    Column("compliance_test", pl.Utf8, _at("compliance.test")),
     Column("ok", pl.Boolean, _at("ok")),
     Column("exit_code", pl.Int64, _at("exit.code")),
     Column("exit_detail", pl.Utf8, _at("exit.detail")),
@@ -163,10 +161,6 @@ def run_row(rec: RecordedRun) -> dict[str, Any]:
 # --- groups ------------------------------------------------------------------------------------
 
 
-def _group_at(name: str) -> Callable[[RecordedGroup], Any]:
-    return lambda g: getattr(g.summary, name)
-
-
 def _singles(g: RecordedGroup) -> list[float | None]:
     return [g.summary.single_run_throughputs.get(n) for n in g.summary.nodes]
 
@@ -175,7 +169,7 @@ GROUP_COLUMNS: tuple[Column[RecordedGroup], ...] = (
     Column("group_dir", pl.Utf8, lambda g: g.group_dir.name),
     Column("path", pl.Utf8, lambda g: str(g.group_dir)),
     *(
-        Column(name, dtype, _group_at(name))
+        Column(name, dtype, _at(name))
         for name, dtype in (
             ("group_id", pl.Utf8),
             ("name", pl.Utf8),
@@ -186,12 +180,12 @@ GROUP_COLUMNS: tuple[Column[RecordedGroup], ...] = (
         )
     ),
     Column("nodes", pl.List(pl.Utf8), lambda g: list(g.summary.nodes)),
-    Column("split", pl.Utf8, _group_at("split")),
-    Column("split_source", pl.Utf8, _group_at("split_source")),
-    Column("simulated", pl.Boolean, _group_at("simulated")),
+    Column("split", pl.Utf8, _at("split")),
+    Column("split_source", pl.Utf8, _at("split_source")),
+    Column("simulated", pl.Boolean, _at("simulated")),
     Column("shards", pl.Int64, lambda g: len(g.summary.shards)),
     *(
-        Column(name, dtype, _group_at(name))
+        Column(name, dtype, _at(name))
         for name, dtype in (
             ("total_samples_requested", pl.Int64),
             ("samples_processed", pl.Int64),
@@ -201,18 +195,10 @@ GROUP_COLUMNS: tuple[Column[RecordedGroup], ...] = (
             ("combined_throughput", pl.Float64),
         )
     ),
-    Column(
-        "sum_loadgen_metric",
-        pl.Float64,
-        lambda g: g.summary.sum_loadgen_metric.value if g.summary.sum_loadgen_metric else None,
-    ),
-    Column(
-        "sum_loadgen_unit",
-        pl.Utf8,
-        lambda g: g.summary.sum_loadgen_metric.unit if g.summary.sum_loadgen_metric else None,
-    ),
-    Column("sequential_s", pl.Float64, _group_at("sequential_s")),
-    Column("speedup", pl.Float64, _group_at("speedup")),
+    Column("sum_loadgen_metric", pl.Float64, _at("sum_loadgen_metric.value")),
+    Column("sum_loadgen_unit", pl.Utf8, _at("sum_loadgen_metric.unit")),
+    Column("sequential_s", pl.Float64, _at("sequential_s")),
+    Column("speedup", pl.Float64, _at("speedup")),
     # The ideal: the same nodes side by side at their single-run wall throughputs.
     Column(
         "ideal_throughput",
@@ -224,7 +210,7 @@ GROUP_COLUMNS: tuple[Column[RecordedGroup], ...] = (
         pl.List(pl.Utf8),
         lambda g: [g.summary.single_run_sources.get(n) or "" for n in g.summary.nodes],
     ),
-    Column("scaling_efficiency", pl.Float64, _group_at("scaling_efficiency")),
+    Column("scaling_efficiency", pl.Float64, _at("scaling_efficiency")),
     Column(
         "projection_h_combined",
         pl.Float64,
@@ -235,8 +221,9 @@ GROUP_COLUMNS: tuple[Column[RecordedGroup], ...] = (
 _Shard = tuple[RecordedGroup, ShardRecord]
 
 
-def _shard_at(name: str) -> Callable[[_Shard], Any]:
-    return lambda gs: getattr(gs[1], name)
+def _shard_at(path: str) -> Callable[[_Shard], Any]:
+    parts = path.split(".")
+    return lambda gs: _walk(gs[1], parts)
 
 
 def _single_of(pick: str) -> Callable[[_Shard], Any]:
@@ -265,10 +252,10 @@ SHARD_COLUMNS: tuple[Column[_Shard], ...] = (
             ("end_unix", pl.Float64),
         )
     ),
-    Column("state", pl.Utf8, lambda gs: _state(gs[1].state)),
+    Column("state", pl.Utf8, _shard_at("state.value")),
     Column("validity", pl.Utf8, _shard_at("validity")),
-    Column("metric_value", pl.Float64, lambda gs: gs[1].metric.value if gs[1].metric else None),
-    Column("metric_unit", pl.Utf8, lambda gs: gs[1].metric.unit if gs[1].metric else None),
+    Column("metric_value", pl.Float64, _shard_at("metric.value")),
+    Column("metric_unit", pl.Utf8, _shard_at("metric.unit")),
     Column("wall_throughput", pl.Float64, _shard_at("wall_throughput")),
     Column("single_run_throughput", pl.Float64, _single_of("single_run_throughputs")),
     Column("single_run_source", pl.Utf8, _single_of("single_run_sources")),

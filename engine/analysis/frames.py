@@ -31,6 +31,8 @@ import polars as pl
 
 from engine import figures
 from engine.analysis.columns import (
+    FAMILY,
+    FAMILY_COLUMNS,
     GROUP_COLUMNS,
     RUN_COLUMNS,
     SHARD_COLUMNS,
@@ -84,10 +86,7 @@ class Results:
 # --- per node ----------------------------------------------------------------------------------
 
 NODE_COLUMNS = aggregate(
-    ("node", pl.Utf8),
-    ("benchmark", pl.Utf8),
-    ("scenario", pl.Utf8),
-    ("mode", pl.Utf8),
+    *FAMILY_COLUMNS,
     ("simulated", pl.Boolean),
     ("runs", pl.Int64),
     ("run_dirs", pl.List(pl.Utf8)),
@@ -109,7 +108,45 @@ NODE_COLUMNS = aggregate(
     ("projection_h_wall", pl.Float64),
     ("projection_h_loadgen", pl.Float64),
 )
-_Key = tuple[str | None, str | None, str | None, str | None]
+_Key = tuple[str | None, ...]  # a FAMILY
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """What a bucket of completed runs (a node's, or a sweep point's) measured together."""
+
+    unit: str | None  # LoadGen's metric unit, when the runs share one
+    values: list[float]  # their LoadGen metric values (none when units are mixed)
+    walls: list[Mapping[str, Any]]  # the runs with both a processed count and a duration
+    processed: int | None  # summed over `walls`
+    duration: float | None
+
+    @classmethod
+    def of(cls, rs: Sequence[Mapping[str, Any]]) -> _Measured:
+        units = {r["metric_unit"] for r in rs if r["metric_value"] is not None}
+        # Mixed units (e.g. a harness that changed) cannot be averaged: leave the metric missing.
+        unit = next(iter(units)) if len(units) == 1 else None
+        values = [r["metric_value"] for r in rs if r["metric_value"] is not None] if unit else []
+        # Wall throughput over the runs that have both figures: summed samples / summed time.
+        walls = [r for r in rs if r["samples_processed"] is not None and r["duration_s"]]
+        processed = sum(r["samples_processed"] for r in walls) if walls else None
+        duration = sum(r["duration_s"] for r in walls) if walls else None
+        return cls(unit, values, walls, processed, duration)
+
+    @property
+    def mean(self) -> float | None:
+        return sum(self.values) / len(self.values) if self.values else None
+
+    @property
+    def best(self) -> float | None:
+        """The highest rate, or the lowest latency."""
+        if not self.values:
+            return None
+        return max(self.values) if self.unit in RATE_UNITS else min(self.values)
+
+    @property
+    def wall_throughput(self) -> float | None:
+        return figures.wall_throughput(self.processed, self.duration)
 
 
 def _node_rows(
@@ -119,22 +156,12 @@ def _node_rows(
     buckets: dict[_Key, list[Mapping[str, Any]]] = {}
     for r in rows:
         if r["ok"] and r["group_id"] is None and r["kind"] != FLEET_KIND:
-            key = (r["node"], r["benchmark"], r["scenario"], r["mode"])
+            key = tuple(r[k] for k in FAMILY)
             buckets.setdefault(key, []).append(r)
     out = []
     for (node, bench, scen, mode), rs in sorted(buckets.items(), key=lambda kv: str(kv[0])):
-        units = {r["metric_unit"] for r in rs if r["metric_value"] is not None}
+        m = _Measured.of(rs)
         names = {r["metric_name"] for r in rs if r["metric_value"] is not None}
-        # Mixed units (e.g. a harness that changed) cannot be averaged: leave the metric missing.
-        unit = next(iter(units)) if len(units) == 1 else None
-        values = [r["metric_value"] for r in rs if r["metric_value"] is not None] if unit else []
-        best = None
-        if values:
-            best = max(values) if unit in RATE_UNITS else min(values)
-        # Wall throughput over the runs that have both figures: summed samples / summed time.
-        walls = [r for r in rs if r["samples_processed"] is not None and r["duration_s"]]
-        processed = sum(r["samples_processed"] for r in walls) if walls else None
-        duration = sum(r["duration_s"] for r in walls) if walls else None
         sizes = {r["dataset_size"] for r in rs if r["dataset_size"]}
         out.append(
             {
@@ -147,14 +174,14 @@ def _node_rows(
                 "run_dirs": [r["run_dir"] for r in rs],
                 "invalid_runs": [r["run_dir"] for r in rs if r["validity"] == "INVALID"],
                 "metric_name": next(iter(names)) if len(names) == 1 else None,
-                "metric_unit": unit,
-                "metric_runs": len(values),
-                "best_metric": best,
-                "mean_metric": sum(values) / len(values) if values else None,
-                "wall_runs": [r["run_dir"] for r in walls],
-                "samples_processed_sum": processed,
-                "duration_s_sum": duration,
-                "wall_throughput": figures.wall_throughput(processed, duration),
+                "metric_unit": m.unit,
+                "metric_runs": len(m.values),
+                "best_metric": m.best,
+                "mean_metric": m.mean,
+                "wall_runs": [r["run_dir"] for r in m.walls],
+                "samples_processed_sum": m.processed,
+                "duration_s_sum": m.duration,
+                "wall_throughput": m.wall_throughput,
                 "dataset_size": next(iter(sizes)) if len(sizes) == 1 else None,
             }
         )
@@ -204,10 +231,7 @@ def _add_relative(rows: list[dict[str, Any]], baseline_setting: str | None) -> N
 # --- sweeps ------------------------------------------------------------------------------------
 
 SWEEP_COLUMNS = aggregate(
-    ("node", pl.Utf8),
-    ("benchmark", pl.Utf8),
-    ("scenario", pl.Utf8),
-    ("mode", pl.Utf8),
+    *FAMILY_COLUMNS,
     ("samples_requested", pl.Int64),
     ("runs", pl.Int64),
     ("run_dirs", pl.List(pl.Utf8)),
@@ -225,16 +249,11 @@ def _sweep_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for r in rows:
         single = r["group_id"] is None and r["kind"] != FLEET_KIND
         if r["ok"] and single and r["samples_requested"] is not None:
-            key = (r["node"], r["benchmark"], r["scenario"], r["mode"], r["samples_requested"])
+            key = (*(r[k] for k in FAMILY), r["samples_requested"])
             buckets.setdefault(key, []).append(r)
     out = []
     for (node, bench, scen, mode, n), rs in sorted(buckets.items(), key=lambda kv: str(kv[0][:4])):
-        units = {r["metric_unit"] for r in rs if r["metric_value"] is not None}
-        unit = next(iter(units)) if len(units) == 1 else None
-        values = [r["metric_value"] for r in rs if r["metric_value"] is not None] if unit else []
-        walls = [r for r in rs if r["samples_processed"] is not None and r["duration_s"]]
-        processed = sum(r["samples_processed"] for r in walls) if walls else None
-        duration = sum(r["duration_s"] for r in walls) if walls else None
+        m = _Measured.of(rs)
         out.append(
             {
                 "node": node,
@@ -244,12 +263,12 @@ def _sweep_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "samples_requested": n,
                 "runs": len(rs),
                 "run_dirs": [r["run_dir"] for r in rs],
-                "metric_unit": unit,
-                "mean_metric": sum(values) / len(values) if values else None,
-                "samples_processed_sum": processed,
-                "duration_s_sum": duration,
-                "mean_duration_s": duration / len(walls) if walls else None,
-                "wall_throughput": figures.wall_throughput(processed, duration),
+                "metric_unit": m.unit,
+                "mean_metric": m.mean,
+                "samples_processed_sum": m.processed,
+                "duration_s_sum": m.duration,
+                "mean_duration_s": m.duration / len(m.walls) if m.duration is not None else None,
+                "wall_throughput": m.wall_throughput,
             }
         )
     out.sort(key=lambda r: (str(r["node"]), str(r["benchmark"]), r["samples_requested"]))

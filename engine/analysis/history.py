@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from engine.analysis.columns import aggregate, frame_of
+from engine.analysis.columns import FAMILY, FAMILY_COLUMNS, aggregate, frame_of
 from engine.analysis.frames import Results, load_results, snapshot_setting
 from engine.analysis.regression import (
     DEFAULT_MARGIN,
@@ -40,10 +40,7 @@ HISTORY_COLUMNS = aggregate(
     ("kind", pl.Utf8),
     ("plan_id", pl.Utf8),
     ("stage", pl.Utf8),
-    ("node", pl.Utf8),
-    ("benchmark", pl.Utf8),
-    ("scenario", pl.Utf8),
-    ("mode", pl.Utf8),
+    *FAMILY_COLUMNS,
     ("group_id", pl.Utf8),
     ("samples_requested", pl.Int64),
     ("start_unix", pl.Float64),
@@ -66,7 +63,7 @@ HISTORY_COLUMNS = aggregate(
     ("not_judged", pl.Utf8),  # why the run was not judged (None: judged)
     ("compliance_test", pl.Utf8),
 )
-GROUP_KEYS = ("node", "benchmark", "scenario", "mode")
+GROUP_KEYS = FAMILY
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.results.record import record_to_json
+
 ACCURACY_FILE = "accuracy.txt"
 LEVELS = ("99", "99.9")
 _FRACTION = {"99": 0.99, "99.9": 0.999}
@@ -205,18 +207,7 @@ class AccuracyRecord:
         return "met" if all(c.met for c in self.checks) else "missed"
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "state": self.state,
-            "command": self.command,
-            "exit_code": self.exit_code,
-            "detail": self.detail,
-            "file": self.file,
-            "scores": dict(self.scores),
-            "level": self.level,
-            "verdict": self.verdict,
-            "checks": [c.to_json() for c in self.checks],
-            "targets_source": self.targets_source,
-        }
+        return record_to_json(self, after="level", verdict=self.verdict)
 
     @classmethod
     def from_json(cls, data: Any) -> AccuracyRecord | None:

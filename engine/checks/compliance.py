@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.model import ComplianceTest
+from engine.results.record import record_to_json
 
 TESTS = ("TEST01", "TEST04", "TEST06")
 # LoadGen model names that take TEST06 (and neither TEST01 nor TEST04).
@@ -128,14 +129,7 @@ class ComplianceRecord:
     verify_detail: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "test": self.test, "source": self.source, "placed_at": self.placed_at,
-            "removed": self.removed, "removal_detail": self.removal_detail,
-            "applied": self.applied, "verify_command": self.verify_command,
-            "verify_exit_code": self.verify_exit_code, "verify_file": self.verify_file,
-            "verify_passed": self.verify_passed, "verify_lines": list(self.verify_lines),
-            "verify_detail": self.verify_detail,
-        }  # fmt: skip
+        return record_to_json(self)
 
     @classmethod
     def from_json(cls, d: Any) -> ComplianceRecord | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from engine import figures, units
 
@@ -57,19 +56,6 @@ class Regression:
         margin = f"margin {units.num(self.margin * 100, 3)}%"
         head = "REGRESSION: " if self.flagged else ""
         return f"{head}{figure} is {change} {where} previous median {median} ({runs}; {margin})"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "basis": self.basis,
-            "unit": self.unit,
-            "value": self.value,
-            "previous_median": self.previous_median,
-            "previous_runs": self.previous_runs,
-            "change": self.change,
-            "margin": self.margin,
-            "regression": self.flagged,
-            "higher_is_better": self.higher_is_better,
-        }
 
 
 def judge(measure: Measure, previous: Sequence[float], margin: float) -> Regression:

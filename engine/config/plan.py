@@ -9,6 +9,7 @@ shards when the stage starts (it may measure the nodes first).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from engine.config.reader import (
@@ -45,12 +46,47 @@ KIND_KEYS: Mapping[str, tuple[str, ...]] = {
     "fleet": (*_FLEET, "concurrency"),
     "concurrency_sweep": (*_FLEET, "concurrency"),
     "compliance": (*_COMMON, "samples", "test", "audit_config", "verify_command"),
-    "qps_search": (*_COMMON, "samples", "confirm_samples", "low_qps", "high_qps", "tolerance",
-                   "backoff", "max_steps", "short_user_conf"),
+    "qps_search": (
+        *_COMMON,
+        "samples",
+        "confirm_samples",
+        "low_qps",
+        "high_qps",
+        "tolerance",
+        "backoff",
+        "max_steps",
+        "short_user_conf",
+    ),
 }
 # Scenarios a fleet run can drive: LoadGen's throughput scenarios over streamed tokens.
 FLEET_SCENARIOS = (Scenario.OFFLINE, Scenario.SERVER)
 ALL_STAGE_KEYS = tuple(dict.fromkeys(k for keys in KIND_KEYS.values() for k in keys))
+
+
+@dataclass(frozen=True)
+class StageHead:
+    """What every kind of [[plan]] stage reads first: its table, its place in the plan, its
+    name and kind, nodes, benchmark, scenario and mode. Each kind's builder takes one and
+    reads the rest of the table."""
+
+    sec: Section
+    number: int
+    name: str
+    kind: str
+    nodes: tuple[str, ...]
+    bench: Benchmark
+    scenario: Scenario
+    mode: Mode
+
+    @property
+    def spec_id(self) -> str:
+        """The id of the stage's one spec (its group, fleet run or QPS search)."""
+        return f"s{self.number}-{self.name}"
+
+    def spec_fields(self) -> dict[str, Any]:
+        """The fields a group's and a fleet run's spec take from the stage as they are."""
+        return {"name": self.name, "nodes": self.nodes, "benchmark": self.bench.name,
+                "scenario": self.scenario, "mode": self.mode}  # fmt: skip
 
 
 def build_plan(
@@ -120,8 +156,9 @@ def _stage(
     bench = benchmarks[bench_name]
     scenario: Scenario = sec.choice("scenario", Scenario, bench.scenario)
     mode: Mode = sec.choice("mode", Mode, bench.mode)
+    head = StageHead(sec, number, name, kind, stage_nodes, bench, scenario, mode)
     if kind in ("fleet", "concurrency_sweep"):
-        fleet = _fleet(sec, number, name, kind, stage_nodes, bench, scenario, mode, services, nodes)
+        fleet = _fleet(head, services, nodes)
         return Stage(name=name, kind=kind, fleet=fleet), bench_name, stage_nodes
     if not bench.command:
         raise sec.error(
@@ -130,12 +167,12 @@ def _stage(
             f"a command in [benchmarks.{bench.name}] (only fleet stages need none)",
         )
     if kind == "group":
-        group = _group(sec, number, name, stage_nodes, bench, scenario, mode)
+        group = _group(head)
         return Stage(name=name, kind=kind, group=group), bench_name, stage_nodes
     if kind == "qps_search":
         from engine.config.qps_search import qps_search
 
-        search = qps_search(sec, number, name, stage_nodes, bench, scenario, mode)
+        search = qps_search(head)
         return Stage(name=name, kind=kind, search=search), bench_name, stage_nodes
     compliance = None
     if kind == "compliance":
@@ -244,15 +281,8 @@ def _sweep_counts(sec: Section, bench: Benchmark) -> list[int]:
     return [_samples(sec, ("samples", i), v, bench) for i, v in enumerate(value, start=1)]
 
 
-def _group(
-    sec: Section,
-    number: int,
-    name: str,
-    stage_nodes: tuple[str, ...],
-    bench: Benchmark,
-    scenario: Scenario,
-    mode: Mode,
-) -> GroupSpec:
+def _group(head: StageHead) -> GroupSpec:
+    sec, bench, stage_nodes = head.sec, head.bench, head.nodes
     key = "nodes" if sec.has("nodes") else "node"
     if len(stage_nodes) < 2:
         raise sec.error(
@@ -275,12 +305,8 @@ def _group(
             f"at least {len(stage_nodes)} (one sample per node)",
         )
     return GroupSpec(
-        group_id=f"s{number}-{name}",
-        name=name,
-        nodes=stage_nodes,
-        benchmark=bench.name,
-        scenario=scenario,
-        mode=mode,
+        **head.spec_fields(),
+        group_id=head.spec_id,
         total_samples=total,
         split=sec.choice("split", Split, Split.AUTO),
         calibrate=sec.boolean("calibrate", False),
@@ -288,17 +314,9 @@ def _group(
 
 
 def _fleet(
-    sec: Section,
-    number: int,
-    name: str,
-    kind: str,
-    stage_nodes: tuple[str, ...],
-    bench: Benchmark,
-    scenario: Scenario,
-    mode: Mode,
-    services: Mapping[str, ServiceSpec],
-    nodes: Mapping[str, NodeSpec],
+    head: StageHead, services: Mapping[str, ServiceSpec], nodes: Mapping[str, NodeSpec]
 ) -> FleetSpec:
+    sec, bench, stage_nodes, scenario = head.sec, head.bench, head.nodes, head.scenario
     service_name = sec.string("service", REQUIRED, expected="the name of a [services.*] table")
     if service_name not in services:
         raise sec.error(
@@ -318,7 +336,7 @@ def _fleet(
                 raise sec.source.error(
                     ("services", service_name, "command"),
                     f"unknown placeholder {{{placeholder}}}: not built in and not in the vars of "
-                    f"node {', '.join(lacking)} (plan[{number}] starts it there)",
+                    f"node {', '.join(lacking)} (plan[{head.number}] starts it there)",
                     "one of " + ", ".join(sorted(SERVICE_PLACEHOLDERS)) + " or a node var",
                 )
     if scenario not in FLEET_SCENARIOS:
@@ -341,20 +359,15 @@ def _fleet(
             raise sec.error("target_qps", "got 0", "a number of queries per second > 0")
     elif scenario == Scenario.SERVER:
         raise sec.error("target_qps", "is missing", "the Server scenario's queries per second")
-    concurrency = _concurrency(sec, kind)
     return FleetSpec(
-        fleet_id=f"s{number}-{name}",
-        name=name,
-        nodes=stage_nodes,
+        **head.spec_fields(),
+        fleet_id=head.spec_id,
         service=service_name,
-        benchmark=bench.name,
-        scenario=scenario,
-        mode=mode,
         samples=samples,
         target_qps=target,
         max_retries=sec.integer("max_retries", 2, low=0, high=20),
-        concurrency=concurrency,
-        sweep=kind == "concurrency_sweep",
+        concurrency=_concurrency(sec, head.kind),
+        sweep=head.kind == "concurrency_sweep",
     )
 
 
@@ -363,20 +376,12 @@ def _concurrency(sec: Section, kind: str) -> tuple[int | None, ...]:
         if not sec.has("concurrency"):
             return (None,)
         return (sec.integer("concurrency", None, low=1),)
-    value = sec.data.get("concurrency", REQUIRED)
     expected = "a non-empty array of concurrency limits (queries in flight), e.g. [1, 4, 16, 64]"
-    if value is REQUIRED:
+    if not sec.has("concurrency"):
         raise sec.error("concurrency", "is missing", expected)
-    if not isinstance(value, list) or not value:
-        raise sec.error(
-            "concurrency", f"got {'an empty array' if value == [] else describe(value)}", expected
-        )
-    for i, v in enumerate(value, start=1):
-        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-            raise sec.source.error((*sec.at("concurrency"), i), f"got {describe(v)}", expected)
-    if len(set(value)) != len(value):
-        raise sec.error("concurrency", "lists a limit twice", expected)
-    return tuple(value)
+    return sec.distinct_integers(
+        "concurrency", low=1, expected=expected, twice="lists a limit twice"
+    )
 
 
 def _unique(base: str, taken: set[str]) -> str:

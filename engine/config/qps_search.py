@@ -3,21 +3,19 @@ loads (engine/checks/qps_search.py holds the arithmetic, engine/run/qps_search.p
 
 from __future__ import annotations
 
-from engine.config.reader import REQUIRED, Section
-from engine.model import Benchmark, Mode, QpsSearchSpec, Scenario
+from typing import TYPE_CHECKING
+
+from engine.config.reader import REQUIRED
+from engine.model import Mode, QpsSearchSpec, Scenario
+
+if TYPE_CHECKING:
+    from engine.config.plan import StageHead
 
 
-def qps_search(
-    sec: Section,
-    number: int,
-    name: str,
-    stage_nodes: tuple[str, ...],
-    bench: Benchmark,
-    scenario: Scenario,
-    mode: Mode,
-) -> QpsSearchSpec:
+def qps_search(head: StageHead) -> QpsSearchSpec:
     from engine.config.plan import _samples
 
+    sec, bench, stage_nodes, scenario = head.sec, head.bench, head.nodes, head.scenario
     if len(stage_nodes) != 1:
         raise sec.error("nodes" if sec.has("nodes") else "node",
                         f"a QPS search runs on one node, got {len(stage_nodes)}",
@@ -25,8 +23,8 @@ def qps_search(
     if scenario != Scenario.SERVER:
         raise sec.error("scenario", f'a QPS search finds a Server target_qps, got "{scenario}"',
                         'scenario = "Server" (here or in the benchmark)')  # fmt: skip
-    if mode != Mode.PERFORMANCE:
-        raise sec.error("mode", f'got "{mode}"', '"performance"')
+    if head.mode != Mode.PERFORMANCE:
+        raise sec.error("mode", f'got "{head.mode}"', '"performance"')
     samples = _samples(sec, ("samples",), sec.data.get("samples", REQUIRED), bench)
     confirm = samples
     if sec.has("confirm_samples"):
@@ -43,7 +41,7 @@ def qps_search(
     extra = sec.string("short_user_conf", "", allow_empty=True,
                        expected="user.conf lines for the short runs")  # fmt: skip
     return QpsSearchSpec(
-        search_id=f"s{number}-{name}", name=name, node=stage_nodes[0], benchmark=bench.name,
+        search_id=head.spec_id, name=head.name, node=stage_nodes[0], benchmark=bench.name,
         scenario=scenario, samples=samples, confirm_samples=confirm, low_qps=float(low),
         high_qps=float(high), tolerance=float(tolerance), backoff=float(backoff),
         max_steps=sec.integer("max_steps", 10, low=2, high=50), short_user_conf=extra,

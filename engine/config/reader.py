@@ -274,16 +274,9 @@ class Section:
         return value
 
     def choice(self, key: str, kind: type[StrEnum], default: Any = None) -> Any:
-        names = [str(member) for member in kind]
-        expected = f"one of {quoted_list(names)}"
-        if key not in self.data:
-            return self._absent(key, default, expected)
-        value = self.data[key]
-        if not isinstance(value, str):
-            raise self._wrong(key, value, expected)
-        if value not in names:
-            raise self.error(key, f'got "{value}"{suggestion(value, names)}', expected)
-        return kind(value)
+        """A member of `kind` by its value (`default` as given when the key is absent)."""
+        value = self.word(key, [str(member) for member in kind], default)
+        return kind(value) if key in self.data else value
 
     def word(self, key: str, choices: Sequence[str], default: Any = None) -> Any:
         """A string from a fixed list that has no enum of its own."""
@@ -305,6 +298,28 @@ class Section:
         if not isinstance(value, dict):
             raise self._wrong(key, value, expected)
         return Section(self.source, value, self.at(key))
+
+    def distinct_integers(
+        self,
+        key: str,
+        *,
+        low: int,
+        expected: str,
+        twice: str,
+        show: Callable[[object], str] = describe,
+    ) -> tuple[int, ...]:
+        """The array at `key` (present): not empty, each an integer >= `low`, none twice
+        (`twice` says so). `show` writes a wrong item in the message."""
+        value = self.data[key]
+        if not isinstance(value, list) or not value:
+            shown = "an empty array" if value == [] else describe(value)
+            raise self.error(key, f"got {shown}", expected)
+        for index, item in enumerate(value, start=1):
+            if not isinstance(item, int) or isinstance(item, bool) or item < low:
+                raise self.source.error((*self.at(key), index), f"got {show(item)}", expected)
+        if len(set(value)) != len(value):
+            raise self.error(key, twice, expected)
+        return tuple(value)
 
     def scalar_map(self, key: str, *, what: str) -> dict[str, str] | None:
         """A table of strings, integers or floats (booleans refused: "true" or "True"?),

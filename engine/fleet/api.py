@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine.model import Generation
+
 COMPLETIONS_PATH = "/v1/completions"
 MODELS_PATH = "/v1/models"
 HEALTH_PATH = "/health"
@@ -34,15 +36,10 @@ DONE = "[DONE]"
 
 
 @dataclass(frozen=True)
-class Sampling:
-    """What every request says explicitly about generation (server defaults differ)."""
+class Sampling(Generation):
+    """What every request says explicitly about generation (`engine.model.Generation`: server
+    defaults differ), and the wire format's own asks."""
 
-    max_tokens: int = 128
-    min_tokens: int | None = 1
-    temperature: float | None = 0.0
-    top_p: float | None = 1.0
-    top_k: int | None = 1
-    seed: int | None = 42
     return_token_ids: bool = True
     extra: Mapping[str, Any] | None = None
 

@@ -54,26 +54,34 @@ class FleetRequest:
 
 
 @dataclass(frozen=True)
-class FleetProgress:
+class QueryCounts:
+    """The queries LoadGen issued and what came of them so far: each progress tick and the
+    outcome carry them (`counts` reads them off the SUT and the dispatcher)."""
+
     issued: int
     completed: int
     failed: int
-    in_flight: int
     retries: int
     output_tokens: int
+
+
+def counts(sut: FleetSut, d: Dispatcher) -> dict[str, int]:
+    """QueryCounts' fields, now."""
+    return {"issued": sut.issued, "completed": d.completed, "failed": d.failed,
+            "retries": d.retries, "output_tokens": d.output_tokens}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FleetProgress(QueryCounts):
+    in_flight: int
     per_endpoint: Mapping[str, tuple[int, int, bool]]  # node -> (queries, in flight, up)
 
 
-@dataclass
-class FleetOutcome:
+@dataclass(frozen=True)
+class FleetOutcome(QueryCounts):
     """What the test did. `failed_reason` is None when every query was answered."""
 
     sut_name: str
-    issued: int
-    completed: int
-    failed: int
-    retries: int
-    output_tokens: int
     endpoints: list[dict[str, Any]]
     failed_reason: str | None
     failures: list[str]
@@ -146,12 +154,8 @@ async def run_fleet(
     if reason is None and dispatcher.failed:
         reason = f"{dispatcher.failed} of {sut.issued} queries failed after retries"
     return FleetOutcome(
+        **counts(sut, dispatcher),
         sut_name=sut.sut_name,
-        issued=sut.issued,
-        completed=dispatcher.completed,
-        failed=dispatcher.failed,
-        retries=dispatcher.retries,
-        output_tokens=dispatcher.output_tokens,
         endpoints=dispatcher.endpoint_stats(),
         failed_reason=reason,
         failures=list(sut.failures),
@@ -169,12 +173,8 @@ async def run_fleet(
 
 def _progress(sut: FleetSut, d: Dispatcher) -> FleetProgress:
     return FleetProgress(
-        issued=sut.issued,
-        completed=d.completed,
-        failed=d.failed,
+        **counts(sut, d),
         in_flight=d.in_flight,
-        retries=d.retries,
-        output_tokens=d.output_tokens,
         per_endpoint={e.node: (e.stats.queries, e.in_flight, e.up) for e in d.endpoints},
     )
 

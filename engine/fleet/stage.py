@@ -15,7 +15,7 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -232,12 +232,7 @@ async def _one(
         loadgen_model=bench.model,
         dataset=bench.dataset or "",
         sampling=api.Sampling(
-            max_tokens=bench.max_tokens,
-            min_tokens=bench.min_tokens,
-            temperature=bench.temperature,
-            top_p=bench.top_p,
-            top_k=bench.top_k,
-            seed=bench.seed,
+            **asdict(bench.generation),
             return_token_ids=service.return_token_ids,
             extra=dict(bench.request_extra) or None,
         ),

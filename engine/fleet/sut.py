@@ -20,6 +20,7 @@ import sys
 import time
 from array import array
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import mlperf_loadgen as lg
@@ -35,28 +36,24 @@ NAME_PREFIX = "mlconsole fleet Network SUT"
 SWITCH_INTERVAL_S = 0.0005
 
 
+@dataclass(eq=False)
 class FleetSut:
-    """LoadGen's callbacks on one side, the dispatcher's sink on the other."""
+    """LoadGen's callbacks on one side, the dispatcher's sink on the other (it makes itself
+    the dispatcher's sink). The counts are what LoadGen was sent, on the loop's thread."""
 
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        dispatcher: Dispatcher,
-        prompts: Prompts,
-        template: api.BodyTemplate,
-        expected_tokens: int,
-    ) -> None:
-        self.loop = loop
-        self.dispatcher = dispatcher
-        self.prompts = prompts
-        self.template = template
-        self.expected_tokens = expected_tokens
-        self.issued = 0
-        self.first_tokens = 0
-        self.answered = 0
-        self.failures: list[str] = []
-        self.sut_name = NAME_PREFIX
-        dispatcher.sink = self
+    loop: asyncio.AbstractEventLoop
+    dispatcher: Dispatcher
+    prompts: Prompts
+    template: api.BodyTemplate
+    expected_tokens: int
+    issued: int = field(default=0, init=False)
+    first_tokens: int = field(default=0, init=False)
+    answered: int = field(default=0, init=False)
+    failures: list[str] = field(default_factory=list, init=False)
+    sut_name: str = field(default=NAME_PREFIX, init=False)
+
+    def __post_init__(self) -> None:
+        self.dispatcher.sink = self
 
     # --- LoadGen's threads --------------------------------------------------------------------
 

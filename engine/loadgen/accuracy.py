@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.loadgen.records import Problem, json_safe
+from engine.loadgen.records import Problem, record_dict
 
 _JSON_CHECK_LIMIT = 16 << 20  # whole-file JSON validation only below this size
 # The line truncate_accuracy_log.py puts between the kept head and tail of the file.
@@ -33,17 +33,7 @@ class AccuracyLog:
     problems: tuple[Problem, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return json_safe(
-            {
-                "path": self.path,
-                "entries": self.entries,
-                "opened": self.opened,
-                "closed": self.closed,
-                "size_bytes": self.size_bytes,
-                "truncated": self.truncated,
-                "problems": list(self.problems),
-            }
-        )
+        return record_dict(self)
 
 
 def parse_accuracy(path: str | Path) -> AccuracyLog:

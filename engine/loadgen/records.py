@@ -7,6 +7,7 @@ user needs to look at its logs.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +61,18 @@ def json_safe(value: Any) -> Any:
     if hasattr(value, "to_dict"):
         return value.to_dict()
     return value
+
+
+def record_dict(record: Any, *, after: str | None = None, **derived: Any) -> dict[str, Any]:
+    """A parsed file's dataclass as JSON: its fields in declaration order and the `derived`
+    figures its properties compute right after the field `after` (None: at the end), made
+    `json_safe`."""
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(record):
+        values[f.name] = getattr(record, f.name)
+        if f.name == after:
+            values |= derived
+    return json_safe(values if after is not None else values | derived)
 
 
 _MODES = {

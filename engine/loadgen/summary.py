@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.loadgen.records import Metric, Problem, json_safe, normalise_mode, read_text
+from engine.loadgen.records import Metric, Problem, normalise_mode, read_text, record_dict
 
 
 def _number(text: str) -> float | None:
@@ -183,31 +183,8 @@ class Summary:
         return self.queries_processed * spq
 
     def to_dict(self) -> dict[str, Any]:
-        return json_safe(
-            {
-                "path": self.path,
-                "scenario": self.scenario,
-                "mode": self.mode,
-                "sut_name": self.sut_name,
-                "headline": self.headline,
-                "token_metric": self.token_metric,
-                "metrics": list(self.metrics),
-                "validity": self.validity,
-                "conditions": self.conditions,
-                "recommendations": self.recommendations,
-                "early_stopping": {k: list(v) for k, v in self.early_stopping.items()},
-                "early_stopping_estimate": self.early_stopping_estimate,
-                "queries_processed": self.queries_processed,
-                "samples_processed": self.samples_processed,
-                "additional_stats": self.additional_stats,
-                "test_parameters": self.test_parameters,
-                "notices": self.notices,
-                "warnings_count": self.warnings_count,
-                "errors_count": self.errors_count,
-                "accuracy_footer": self.accuracy_footer,
-                "complete": self.complete,
-                "problems": list(self.problems),
-            }
+        return record_dict(
+            self, after="queries_processed", samples_processed=self.samples_processed
         )
 
 

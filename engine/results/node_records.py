@@ -6,40 +6,28 @@ rule as the rest of the schema (`engine.results.coerce`): the wrong type reads a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from engine.results.coerce import as_float, as_int, as_mapping, as_str
+from engine.results.coerce import as_mapping
+from engine.results.record import (
+    JsonRecord,
+    record_from_json,
+    record_to_json,
+    records_from_json,
+)
 
 
 @dataclass(frozen=True)
-class HostGpu:
+class HostGpu(JsonRecord):
     index: int | None
     name: str | None
     memory_total_mib: float | None = None
     uuid: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "name": self.name,
-            "memory_total_mib": self.memory_total_mib,
-            "uuid": self.uuid,
-        }
-
-    @classmethod
-    def from_json(cls, data: Any) -> HostGpu:
-        d = as_mapping(data)
-        return cls(
-            as_int(d.get("index")),
-            as_str(d.get("name")),
-            as_float(d.get("memory_total_mib")),
-            as_str(d.get("uuid")),
-        )
-
 
 @dataclass(frozen=True)
-class HostRecord:
+class HostRecord(JsonRecord):
     """What the preflight probe learned about the node (None: not probed)."""
 
     os: str | None = None
@@ -55,38 +43,10 @@ class HostRecord:
     cpu_sockets: int | None = None
     memory_bytes: int | None = None  # MemTotal
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "os": self.os,
-            "python": self.python,
-            "loadgen_version": self.loadgen_version,
-            "gpu_state": self.gpu_state,
-            "driver": self.driver,
-            "gpus": [g.to_json() for g in self.gpus],
-            "os_name": self.os_name,
-            "cpu_model": self.cpu_model,
-            "cpu_cores": self.cpu_cores,
-            "cpu_sockets": self.cpu_sockets,
-            "memory_bytes": self.memory_bytes,
-        }
-
     @classmethod
     def from_json(cls, data: Any) -> HostRecord:
-        d = as_mapping(data)
-        gpus = d.get("gpus") if isinstance(d.get("gpus"), list) else []
-        return cls(
-            os=as_str(d.get("os")),
-            python=as_str(d.get("python")),
-            loadgen_version=as_str(d.get("loadgen_version")),
-            gpu_state=as_str(d.get("gpu_state")),
-            driver=as_str(d.get("driver")),
-            gpus=tuple(HostGpu.from_json(g) for g in gpus if isinstance(g, Mapping)),
-            os_name=as_str(d.get("os_name")),
-            cpu_model=as_str(d.get("cpu_model")),
-            cpu_cores=as_int(d.get("cpu_cores")),
-            cpu_sockets=as_int(d.get("cpu_sockets")),
-            memory_bytes=as_int(d.get("memory_bytes")),
-        )
+        gpus = records_from_json(HostGpu.from_json, as_mapping(data).get("gpus"))
+        return record_from_json(cls, data, gpus=gpus)
 
 
 @dataclass(frozen=True)
@@ -103,31 +63,13 @@ class GpuUsage:
     extra: Mapping[str, Any] = field(default_factory=dict)  # the other recorded fields, kept
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            **self.extra,
-            "gpu": self.gpu,
-            "name": self.name,
-            "samples": self.samples,
-            "util_mean": self.util_mean,
-            "util_p95": self.util_p95,
-            "util_max": self.util_max,
-            "mem_peak_mib": self.mem_peak_mib,
-        }
+        return {**self.extra, **record_to_json(self, skip=("extra",))}
 
     @classmethod
     def from_json(cls, data: Any) -> GpuUsage:
-        d = as_mapping(data)
-        known = ("gpu", "name", "samples", "util_mean", "util_p95", "util_max", "mem_peak_mib")
-        return cls(
-            gpu=as_int(d.get("gpu")),
-            name=as_str(d.get("name")),
-            samples=as_int(d.get("samples")),
-            util_mean=as_float(d.get("util_mean")),
-            util_p95=as_float(d.get("util_p95")),
-            util_max=as_float(d.get("util_max")),
-            mem_peak_mib=as_float(d.get("mem_peak_mib")),
-            extra={k: v for k, v in d.items() if k not in known},
-        )
+        known = {f.name for f in fields(cls)} - {"extra"}
+        extra = {k: v for k, v in as_mapping(data).items() if k not in known}
+        return record_from_json(cls, data, extra=extra)
 
 
 @dataclass(frozen=True)
@@ -149,14 +91,8 @@ class TelemetryRecord:
 
     @classmethod
     def from_json(cls, data: Any) -> TelemetryRecord:
-        d = as_mapping(data)
-        gpus = d.get("gpus") if isinstance(d.get("gpus"), list) else []
-        return cls(
-            state=as_str(d.get("state")),
-            detail=as_str(d.get("detail")),
-            samples=as_int(d.get("samples")),
-            gpus=tuple(GpuUsage.from_json(g) for g in gpus if isinstance(g, Mapping)),
-        )
+        gpus = records_from_json(GpuUsage.from_json, as_mapping(data).get("gpus"))
+        return record_from_json(cls, data, gpus=gpus)
 
 
 # --- the run summary ---------------------------------------------------------------------------

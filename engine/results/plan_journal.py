@@ -31,7 +31,6 @@ from typing import Any
 from engine.events import RunFinished
 from engine.model import RunSpec
 from engine.results.schema import (
-    RUN_SUMMARY_FILE,
     RunSummary,
     SummaryUnreadable,
     read_run_summary,
@@ -211,10 +210,8 @@ def recorded_shards(
         if spec.run_id in followed:
             out[spec.run_id] = followed[spec.run_id]
         elif (run_dir := plan.finished_runs.get(spec.run_id)) is not None:
-            try:
-                out[spec.run_id] = read_run_summary(root / run_dir / RUN_SUMMARY_FILE)
-            except SummaryUnreadable:
-                continue
+            if (summary := _recorded(root, run_dir)) is not None:
+                out[spec.run_id] = summary
     return out
 
 
@@ -223,13 +220,19 @@ def recorded_outcomes(root: Path, plan: PlanRecord) -> list[RunFinished]:
     its recorded summary: what a restarted console shows for them."""
     out = []
     for run_id, run_dir in plan.finished_runs.items():
-        try:
-            s = read_run_summary(root / run_dir / RUN_SUMMARY_FILE)
-        except SummaryUnreadable:
-            continue
-        if s.node is not None and s.state is not None:
+        s = _recorded(root, run_dir)
+        if s is not None and s.node is not None and s.state is not None:
             out.append(RunFinished(run_id, s.node, s.state, str(root / run_dir), s))
     return out
+
+
+def _recorded(root: Path, run_dir: str) -> RunSummary | None:
+    """The summary a finished run left in its dir; None when it cannot be read (the run then
+    counts as not recorded: a shard runs again, a restarted console does not show it)."""
+    try:
+        return read_run_summary(root / run_dir)
+    except SummaryUnreadable:
+        return None
 
 
 def plans_of_runs(entries: Iterable[Mapping[str, Any]]) -> dict[str, str]:

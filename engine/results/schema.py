@@ -62,10 +62,9 @@ too: `spec_to_json` and `spec_from_json`. The group summary's classes are in
 `engine.results.group_schema`, the node parts (host, telemetry) in `engine.results.node_records`,
 the field readers in `engine.results.coerce`.
 
-Why one module of about 450 lines (60 of them the layout above): the run summary's writer, its
-reader, the versions it reads and the layout are one contract with every results dir already
-written; they change together, so they are read together. Its parts already live apart (group
-summary, node records, field readers).
+The run summary's writer, its reader, the versions it reads and the layout are one contract
+with every results dir already written; they change together, so they are read together. Its
+parts live apart (group summary, node records, field readers, the record codec).
 """
 
 from __future__ import annotations
@@ -80,8 +79,9 @@ from engine.checks.accuracy import AccuracyRecord
 from engine.checks.compliance import ComplianceRecord, test_from_json, test_to_json
 from engine.errors import MlconsoleError
 from engine.model import Mode, RunSpec, RunState, Scenario
-from engine.results.coerce import as_bool, as_float, as_int, as_mapping, as_str, as_strs
+from engine.results.coerce import as_float, as_int, as_mapping, as_str
 from engine.results.node_records import HostRecord, TelemetryRecord
+from engine.results.record import JsonRecord, record_from_json
 from engine.submission.eligibility import Eligibility
 from engine.submission.headline import CheckerHeadline
 
@@ -121,7 +121,7 @@ def run_state(value: Any, version: int = SCHEMA_VERSION) -> RunState | None:
 
 
 @dataclass(frozen=True)
-class Metric:
+class Metric(JsonRecord):
     """A LoadGen figure as its summary names it (`key` is the summary's field name)."""
 
     name: str | None
@@ -129,23 +129,13 @@ class Metric:
     unit: str | None
     key: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "value": self.value, "unit": self.unit, "key": self.key}
-
     @classmethod
-    def from_json(cls, data: Any) -> Metric | None:
-        if not isinstance(data, Mapping):
-            return None
-        return cls(
-            as_str(data.get("name")),
-            as_float(data.get("value")),
-            as_str(data.get("unit")),
-            as_str(data.get("key")),
-        )
+    def from_json(cls, data: Any) -> Metric | None:  # type: ignore[override]
+        return record_from_json(cls, data) if isinstance(data, Mapping) else None
 
 
 @dataclass(frozen=True)
-class WallClock:
+class WallClock(JsonRecord):
     """Launch to exit on the node's clock; `start`/`end` are the same instants in ISO 8601."""
 
     start: str | None = None
@@ -154,29 +144,9 @@ class WallClock:
     end_unix: float | None = None
     duration_s: float | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "start": self.start,
-            "end": self.end,
-            "start_unix": self.start_unix,
-            "end_unix": self.end_unix,
-            "duration_s": self.duration_s,
-        }
-
-    @classmethod
-    def from_json(cls, data: Any) -> WallClock:
-        d = as_mapping(data)
-        return cls(
-            as_str(d.get("start")),
-            as_str(d.get("end")),
-            as_float(d.get("start_unix")),
-            as_float(d.get("end_unix")),
-            as_float(d.get("duration_s")),
-        )
-
 
 @dataclass(frozen=True)
-class LoadgenRecord:
+class LoadgenRecord(JsonRecord):
     """What LoadGen's logs said: `complete` is None when the file does not say."""
 
     complete: bool | None = False
@@ -190,34 +160,14 @@ class LoadgenRecord:
     incomplete_reasons: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "complete": self.complete,
-            "validity": self.validity,
-            "validity_reasons": list(self.validity_reasons),
-            "metric": self.metric.to_json() if self.metric else None,
-            "token_metric": self.token_metric.to_json() if self.token_metric else None,
-            "generated_total": self.generated_total,
-            "errors": self.errors,
-            "warnings": self.warnings,
-            "incomplete_reasons": list(self.incomplete_reasons),
-            "problems": list(self.problems),
-        }
-
     @classmethod
     def from_json(cls, data: Any) -> LoadgenRecord:
         d = as_mapping(data)
-        return cls(
-            complete=as_bool(d.get("complete")),
-            validity=as_str(d.get("validity")),
-            validity_reasons=as_strs(d.get("validity_reasons")),
+        return record_from_json(
+            cls,
+            d,
             metric=Metric.from_json(d.get("metric")),
             token_metric=Metric.from_json(d.get("token_metric")),
-            generated_total=as_int(d.get("generated_total")),
-            errors=as_int(d.get("errors")),
-            warnings=as_int(d.get("warnings")),
-            incomplete_reasons=as_strs(d.get("incomplete_reasons")),
-            problems=as_strs(d.get("problems")),
         )
 
 
@@ -348,40 +298,29 @@ class RunSummary:
     def from_json(cls, data: Mapping[str, Any], *, source: str = "run summary") -> RunSummary:
         """Any readable version; raises SummaryUnreadable (naming `source`) otherwise."""
         version = checked_version(data, RUN_SUMMARY_SCHEMA_ID, source)
-        return cls(
-            run_id=as_str(data.get("run_id")),
-            run_dir=as_str(data.get("run_dir")),
-            node=as_str(data.get("node")),
-            benchmark=as_str(data.get("benchmark")),
-            scenario=as_str(data.get("scenario")),
-            mode=as_str(data.get("mode")),
+        return record_from_json(
+            cls,
+            data,
             exit=ExitRecord.from_json(data.get("exit"), version),
-            samples_requested=as_int(data.get("samples_requested")),
-            shard_start=as_int(data.get("shard_start")),
-            group_id=as_str(data.get("group_id")),
-            stage=as_str(data.get("stage")),
-            label=as_str(data.get("label")),
-            dataset_size=as_int(data.get("dataset_size")),
-            simulated=bool(data.get("simulated")),
-            samples_processed=as_int(data.get("samples_processed")),
             wall=WallClock.from_json(data.get("wall")),
             loadgen=LoadgenRecord.from_json(data.get("loadgen")),
             wall_throughput=as_float(as_mapping(data.get("wall_throughput")).get("value")),
             host=HostRecord.from_json(data.get("host")),
             telemetry=TelemetryRecord.from_json(data.get("telemetry")),
-            files=as_strs(data.get("files")),
-            mlconsole_version=as_str(data.get("mlconsole_version")),
             schema_version=version,
             kind=as_str(data.get("kind")) or "run",
             fleet=data.get("fleet") if isinstance(data.get("fleet"), Mapping) else None,
-            eligibility=Eligibility.from_json(as_mapping(data.get("submission")).get("eligibility")),
+            eligibility=Eligibility.from_json(
+                as_mapping(data.get("submission")).get("eligibility")
+            ),
             checker_headline=CheckerHeadline.from_json(
                 as_mapping(data.get("submission")).get("checker_headline")
             ),
             accuracy=AccuracyRecord.from_json(data.get("accuracy")),
             compliance=ComplianceRecord.from_json(data.get("compliance")),
             container={str(k): str(v) for k, v in data["container"].items()}
-            if isinstance(data.get("container"), Mapping) else None,
+            if isinstance(data.get("container"), Mapping)
+            else None,
         )
 
 

@@ -15,6 +15,7 @@ from engine import __version__, figures
 from engine.model import Benchmark, NodeFacts, RunSpec, RunState
 from engine.results.group_schema import GroupSummary, ShardRecord
 from engine.results.node_records import HostGpu, HostRecord, TelemetryRecord
+from engine.results.record import copied
 from engine.results.schema import ExitRecord, LoadgenRecord, Metric, RunSummary, WallClock
 from engine.submission.eligibility import assess_logs
 from engine.submission.headline import checker_headline
@@ -68,19 +69,8 @@ def loadgen_record(logs: Any | None) -> LoadgenRecord:
 def host_record(facts: NodeFacts | None) -> HostRecord:
     if facts is None:
         return HostRecord()
-    return HostRecord(
-        os=facts.os,
-        python=facts.python,
-        loadgen_version=facts.loadgen_version,
-        gpu_state=facts.gpu_state,
-        driver=facts.driver,
-        gpus=tuple(HostGpu(g.index, g.name, g.memory_total_mib, g.uuid) for g in facts.gpus),
-        os_name=facts.os_name,
-        cpu_model=facts.cpu_model,
-        cpu_cores=facts.cpu_cores,
-        cpu_sockets=facts.cpu_sockets,
-        memory_bytes=facts.memory_bytes,
-    )
+    # The record's fields are the facts' own names.
+    return copied(HostRecord, facts, gpus=tuple(copied(HostGpu, g) for g in facts.gpus))
 
 
 def build_run_summary(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.loadgen.parse import RunLogs, read_run_logs
+from engine.results.record import record_to_json
 from engine.submission.rules import (
     EARLY_STOPPING_SCENARIOS,
     PERF_CHECK,
@@ -44,13 +45,7 @@ class BrokenRule:
     limit: Any = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "text": self.text,
-            "source": self.source,
-            "value": self.value,
-            "limit": self.limit,
-        }
+        return record_to_json(self)
 
     @classmethod
     def from_json(cls, d: Any) -> BrokenRule | None:
@@ -80,7 +75,7 @@ class Margin:
         return f"{self.name} {_ms(self.value_ns)} vs {_ms(self.limit_ns)} limit ({pct:.0f}% {side})"
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "value_ns": self.value_ns, "limit_ns": self.limit_ns}
+        return record_to_json(self)
 
 
 @dataclass(frozen=True)
@@ -118,18 +113,9 @@ class Eligibility:
         return tuple(b.text for b in self.broken)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "round": self.round,
-            "benchmark": self.benchmark,
-            "scenario": self.scenario,
-            "mode": self.mode,
-            "eligible": self.eligible,
-            "development_run": self.development_run,
-            "broken": [b.to_json() for b in self.broken],
-            "checked": list(self.checked),
-            "margins": [m.to_json() for m in self.margins],
-            "model": self.model,
-        }
+        return record_to_json(
+            self, after="mode", eligible=self.eligible, development_run=self.development_run
+        )
 
     @classmethod
     def from_json(cls, d: Any) -> Eligibility | None:

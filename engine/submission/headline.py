@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from engine.results.record import record_to_json
 from engine.submission.rules import Round, get_round, resolve_benchmark
 
 # The checker's units (CONSTANTS UNIT_DICT, SPECIAL_UNIT_DICT).
@@ -43,15 +44,7 @@ class CheckerHeadline:
         return f"{self.value:.6g} {self.unit} ({self.key}, {self.round})"
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "round": self.round,
-            "benchmark": self.benchmark,
-            "scenario": self.scenario,
-            "key": self.key,
-            "value": self.value,
-            "unit": self.unit,
-            "missing": self.missing,
-        }
+        return record_to_json(self)
 
     @classmethod
     def from_json(cls, d: Any) -> CheckerHeadline | None:

@@ -83,6 +83,30 @@ class FetchReport:
         return not self.missing
 
 
+@dataclass
+class FetchTally:
+    """A fetch in progress. Every transport's `fetch` counts each file here, so the rule that
+    a copy counts only when its size is the node's is written once."""
+
+    copied: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    total: int = 0
+
+    def miss(self, name: str) -> None:
+        self.missing.append(name)
+
+    def add(self, name: str, want: int | None, got: int) -> None:
+        """`want`: the node's size (None: unknown); `got`: what landed on the controller."""
+        if want is None or got != want:
+            self.missing.append(name)
+        else:
+            self.copied.append(name)
+            self.total += got
+
+    def report(self) -> FetchReport:
+        return FetchReport(tuple(self.copied), tuple(self.missing), self.total)
+
+
 class PortForward(Protocol):
     """A controller-side port that reaches a port on (or near) the node."""
 

@@ -16,6 +16,7 @@ from engine.transport import detach
 from engine.transport.base import (
     CommandResult,
     FetchReport,
+    FetchTally,
     LaunchRequest,
     ProcessStatus,
     RunHandle,
@@ -163,22 +164,16 @@ class LocalTransport:
         dest.mkdir(parents=True, exist_ok=True)
 
         def copy() -> FetchReport:
-            copied, missing, total = [], [], 0
+            tally = FetchTally()
             for name in names:
                 src = Path(remote_dir) / name
                 try:
                     want = src.stat().st_size
                     if src.resolve() != (dest / name).resolve():
                         shutil.copyfile(src, dest / name)
-                    got = (dest / name).stat().st_size
+                    tally.add(name, want, (dest / name).stat().st_size)
                 except OSError:
-                    missing.append(name)
-                    continue
-                if got != want:
-                    missing.append(name)
-                else:
-                    copied.append(name)
-                    total += got
-            return FetchReport(tuple(copied), tuple(missing), total)
+                    tally.miss(name)
+            return tally.report()
 
         return await asyncio.to_thread(copy)

@@ -27,11 +27,11 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import LaunchRefused, LinkLost, TransportError
+from engine.errors import LinkLost, TransportError
 from engine.model import NodeSpec
-from engine.transport.base import CommandResult, FetchReport
+from engine.transport.base import CommandResult, FetchReport, FetchTally
 from engine.transport.ssh_connect import LinkState
-from engine.transport.ssh_paths import check_safe_component
+from engine.transport.ssh_paths import fetchable
 
 if TYPE_CHECKING:
     import asyncssh
@@ -320,31 +320,18 @@ class AgentChannel:
     async def fetch(self, remote_dir: str, names: Sequence[str], dest: Path) -> FetchReport:
         """Copy files by pipelined reads, each file's size checked against the node's."""
         dest.mkdir(parents=True, exist_ok=True)
-        copied: list[str] = []
-        missing: list[str] = []
-        total = 0
-        for name in names:
-            try:
-                check_safe_component(name, what="file name")
-            except LaunchRefused:
-                missing.append(name)
-                continue
+        tally = FetchTally()
+        for name in fetchable(names, tally):
             remote = f"{remote_dir.rstrip('/')}/{name}"
             want = await self.size(remote)
             if want is None:
-                missing.append(name)
+                tally.miss(name)
                 continue
             try:
-                got = await self._copy(remote, want, dest / name)
+                tally.add(name, want, await self._copy(remote, want, dest / name))
             except OSError:
-                missing.append(name)  # the controller side could not write it
-                continue
-            if got != want:
-                missing.append(name)
-            else:
-                copied.append(name)
-                total += got
-        return FetchReport(tuple(copied), tuple(missing), total)
+                tally.miss(name)  # the controller side could not write it
+        return tally.report()
 
     async def _copy(self, remote: str, size: int, local: Path) -> int:
         offsets = list(range(0, size, FETCH_CHUNK))

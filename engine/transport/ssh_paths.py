@@ -8,7 +8,10 @@ node's work dir.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 from engine.errors import LaunchRefused
+from engine.transport.base import FetchTally
 
 _FORBIDDEN_CHARS = frozenset("/\\\0\n\r")
 
@@ -42,3 +45,15 @@ def check_node_path(path: str, *, what: str = "path") -> None:
         raise LaunchRefused(f"the {what} {path!r} contains a NUL or newline")
     if ".." in path.split("/"):
         raise LaunchRefused(f"the {what} {path!r} contains '..'; give it without climbing up")
+
+
+def fetchable(names: Sequence[str], tally: FetchTally) -> Iterator[str]:
+    """The names an SSH fetch may copy; each one that is not a plain file name is counted
+    missing in `tally` and never reaches the node."""
+    for name in names:
+        try:
+            check_safe_component(name, what="file name")
+        except LaunchRefused:
+            tally.miss(name)
+            continue
+        yield name

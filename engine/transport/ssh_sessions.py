@@ -14,17 +14,17 @@ import asyncio
 import shlex
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import LaunchRefused, LinkLost, TransportError
+from engine.errors import LinkLost, TransportError
 from engine.model import NodeSpec
 from engine.transport import detach
-from engine.transport.base import CommandResult, FetchReport
+from engine.transport.base import CommandResult, FetchReport, FetchTally
 from engine.transport.ssh_connect import LinkState
-from engine.transport.ssh_paths import check_safe_component
+from engine.transport.ssh_paths import fetchable
 
 if TYPE_CHECKING:
     import asyncssh
@@ -46,17 +46,18 @@ def _exit_code(exit_status: int | None, exit_signal: Any) -> int | None:
     return None
 
 
-async def _close_file(f: Any) -> None:
-    """Close a remote file handle without ever hanging a cleanup: when the task is being
-    cancelled (shutdown cancels asyncssh's own reader task too, so no reply would come) the
-    handle is left to the end of the SFTP session."""
+async def _settle(closing: Callable[[], Awaitable[Any]]) -> None:
+    """Wait (5 s at most, never raising) for the server's side of a cleanup: a remote file's
+    close, a channel's close. Never when the task is being cancelled: shutdown cancels
+    asyncssh's own reader task too, so no reply would come; what is left open ends with the
+    SFTP session or the connection."""
     import asyncssh
 
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         return
     try:
-        await asyncio.wait_for(f.close(), 5.0)
+        await asyncio.wait_for(closing(), 5.0)
     except (TimeoutError, asyncssh.Error, OSError):
         pass
 
@@ -215,13 +216,7 @@ class SessionChannel:
             except (asyncssh.Error, OSError):
                 pass
         proc.close()
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            return
-        try:
-            await asyncio.wait_for(proc.wait_closed(), 5.0)
-        except (TimeoutError, asyncssh.Error, OSError):
-            pass
+        await _settle(proc.wait_closed)
 
     async def stream_lines(self, argv: Sequence[str]) -> AsyncIterator[str]:
         """Lines of a long-running command. Stopping the iteration (break + aclose) signals the
@@ -288,7 +283,7 @@ class SessionChannel:
                         break  # short read: the end of the file as it is now
                 return b"".join(parts)
             finally:
-                await _close_file(f)
+                await _settle(f.close)
 
     async def size(self, path: str) -> int | None:
         import asyncssh
@@ -327,15 +322,8 @@ class SessionChannel:
         import asyncssh
 
         dest.mkdir(parents=True, exist_ok=True)
-        copied: list[str] = []
-        missing: list[str] = []
-        total = 0
-        for name in names:
-            try:
-                check_safe_component(name, what="file name")
-            except LaunchRefused:
-                missing.append(name)
-                continue
+        tally = FetchTally()
+        for name in fetchable(names, tally):
             remote = f"{remote_dir.rstrip('/')}/{name}"
             local = dest / name
             # No per-request limit: a large log may take long; keepalives notice a dead link.
@@ -350,20 +338,15 @@ class SessionChannel:
                     asyncssh.SFTPNotADirectory,
                     asyncssh.SFTPEOFError,
                 ):
-                    missing.append(name)
+                    tally.miss(name)
                     continue
                 except OSError as exc:
                     if isinstance(exc, ConnectionError):
                         raise
-                    missing.append(name)  # the controller side could not write it
+                    tally.miss(name)  # the controller side could not write it
                     continue
-            got = local.stat().st_size if local.exists() else -1
-            if want is None or got != want:
-                missing.append(name)
-            else:
-                copied.append(name)
-                total += got
-        return FetchReport(tuple(copied), tuple(missing), total)
+            tally.add(name, want, local.stat().st_size if local.exists() else -1)
+        return tally.report()
 
 
 def asyncssh_attrs(mode: int) -> Any:

@@ -90,6 +90,17 @@ def finish(proc: subprocess.Popen, out: Path, t0: float, timeout: float = 30) ->
     return Run(proc.returncode, stdout, stderr, out, time.monotonic() - t0)
 
 
+def flags(**options: object) -> list[str]:
+    """The harness's command-line flags: `total_sample_count=60` is `--total-sample-count 60`,
+    `trace=True` is `--trace`."""
+    out: list[str] = []
+    for key, value in options.items():
+        out.append("--" + key.replace("_", "-"))
+        if value is not True:
+            out.append(str(value))
+    return out
+
+
 def harness(tmp_path: Path, *args: str, name: str = "out", timeout: float = 30) -> Run:
     proc, out, t0 = start(tmp_path, *args, name=name)
     return finish(proc, out, t0, timeout)
@@ -127,15 +138,7 @@ def assert_progress(run: Run, total: int) -> None:
 
 def test_offline_run_issues_exactly_the_requested_samples_at_the_simulated_speed(tmp_path):
     run = harness(
-        tmp_path,
-        "--scenario",
-        "Offline",
-        "--total-sample-count",
-        "300",
-        "--speed",
-        "200",
-        "--shard-start",
-        "1000",
+        tmp_path, *flags(scenario="Offline", total_sample_count=300, speed=200, shard_start=1000)
     )
     assert_complete(run)
     first = run.stdout.splitlines()[0]
@@ -156,15 +159,7 @@ def test_offline_run_issues_exactly_the_requested_samples_at_the_simulated_speed
 
 def test_server_run_issues_n_queries_at_the_target_qps(tmp_path):
     run = harness(
-        tmp_path,
-        "--scenario",
-        "Server",
-        "--total-sample-count",
-        "200",
-        "--speed",
-        "200",
-        "--target-qps",
-        "150",
+        tmp_path, *flags(scenario="Server", total_sample_count=200, speed=200, target_qps=150)
     )
     assert_complete(run)
     d = run.detail
@@ -181,15 +176,7 @@ def test_singlestream_has_one_sample_in_flight_so_latency_is_the_service_time(tm
     # enough that a loaded machine's few ms of wake-up delay stay inside the tolerance.)
     run = harness(
         tmp_path,
-        "--scenario",
-        "SingleStream",
-        "--total-sample-count",
-        "60",
-        "--speed",
-        "50",
-        "--concurrency",
-        "2",
-        "--trace",
+        *flags(scenario="SingleStream", total_sample_count=60, speed=50, concurrency=2, trace=True),
     )
     assert_complete(run)
     d = run.detail
@@ -203,15 +190,7 @@ def test_singlestream_has_one_sample_in_flight_so_latency_is_the_service_time(tm
 def test_multistream_rounds_a_partial_query_up_to_eight_samples(tmp_path):
     # 50 samples -> ceil(50/8) = 7 queries of 8 = 56 samples; each query is two rounds of the
     # 4 slots at 80 ms per sample = 160 ms.
-    run = harness(
-        tmp_path,
-        "--scenario",
-        "MultiStream",
-        "--total-sample-count",
-        "50",
-        "--speed",
-        "50",
-    )
+    run = harness(tmp_path, *flags(scenario="MultiStream", total_sample_count=50, speed=50))
     assert_complete(run)
     d = run.detail
     assert d["result_query_count"] == 7
@@ -225,15 +204,7 @@ def test_multistream_rounds_a_partial_query_up_to_eight_samples(tmp_path):
 
 def test_accuracy_mode_logs_every_sample_once_with_its_dataset_index(tmp_path):
     run = harness(
-        tmp_path,
-        "--mode",
-        "accuracy",
-        "--total-sample-count",
-        "40",
-        "--speed",
-        "400",
-        "--shard-start",
-        "500",
+        tmp_path, *flags(mode="accuracy", total_sample_count=40, speed=400, shard_start=500)
     )
     assert run.rc == 0, run.stderr
     assert "Result is" not in run.summary  # LoadGen writes no result in accuracy mode
@@ -252,16 +223,7 @@ def test_token_run_reports_tokens_per_second_ttft_and_tpot(tmp_path):
     # 20 ms per sample, first token after 5 ms, then 7 more tokens 15/7 ms apart.
     run = harness(
         tmp_path,
-        "--scenario",
-        "Server",
-        "--total-sample-count",
-        "100",
-        "--speed",
-        "200",
-        "--target-qps",
-        "100",
-        "--tokens",
-        "8",
+        *flags(scenario="Server", total_sample_count=100, speed=200, target_qps=100, tokens=8),
     )
     assert_complete(run)
     d = run.detail
@@ -360,15 +322,7 @@ def test_bad_arguments_exit_2(tmp_path, args):
 
 def test_exit_code_after_a_complete_summary_and_load_time_outside_loadgen(tmp_path):
     run = harness(
-        tmp_path,
-        "--total-sample-count",
-        "40",
-        "--speed",
-        "400",
-        "--exit-code-after",
-        "7",
-        "--load-time",
-        "0.5",
+        tmp_path, *flags(total_sample_count=40, speed=400, exit_code_after=7, load_time=0.5)
     )
     assert run.rc == 7
     assert "Result is : VALID" in run.summary and run.detail["num_errors"] == 0
@@ -383,15 +337,7 @@ def test_exit_code_after_a_complete_summary_and_load_time_outside_loadgen(tmp_pa
 
 def test_crash_after_leaves_an_incomplete_run(tmp_path):
     run = harness(
-        tmp_path,
-        "--total-sample-count",
-        "100",
-        "--speed",
-        "400",
-        "--crash-after",
-        "10",
-        "--progress-every",
-        "5",
+        tmp_path, *flags(total_sample_count=100, speed=400, crash_after=10, progress_every=5)
     )
     assert run.rc == 3
     assert "Result is" not in run.summary

@@ -26,7 +26,8 @@ from engine.model import (
     Scenario,
     Stage,
 )
-from engine.run.preflight import check_nodes, facts_table, facts_to_json, parse_probe, probe
+from engine.run.node_probe import parse_probe
+from engine.run.preflight import check_nodes, facts_table, facts_to_json, probe
 from engine.transport.local import LocalTransport
 from tests.support.paths import DOUBLES_DIR
 from tests.support.sshd import SshLab

@@ -213,15 +213,9 @@ def test_plan_stages_runs_and_group(tmp_path: Path) -> None:
     smoke, sweep, group, accuracy = plan.stages
     assert smoke.runs == (
         RunSpec(
-            run_id="s1-fast-100",
-            node="fast",
-            benchmark="demo",
-            scenario=Scenario.OFFLINE,
-            mode=Mode.PERFORMANCE,
-            samples=100,
-            stage="smoke",
-            label="fast, 100 samples",
-        ),
+            "s1-fast-100", "fast", "demo", Scenario.OFFLINE, Mode.PERFORMANCE, 100,
+            stage="smoke", label="fast, 100 samples",
+        ),  # fmt: skip
     )
     # Each node's runs in the order written, one node after the other.
     assert [r.run_id for r in sweep.runs] == [

@@ -121,14 +121,7 @@ user_conf = "{model}.{scenario}.min_query_count = {samples}"
         "evil.toml",
     )
     node, bench = config.nodes["evil"], config.benchmarks["echo"]
-    run = RunSpec(
-        run_id="s1-evil-5",
-        node="evil",
-        benchmark="echo",
-        scenario=Scenario.SERVER,
-        mode=Mode.PERFORMANCE,
-        samples=5,
-    )
+    run = RunSpec("s1-evil-5", "evil", "echo", Scenario.SERVER, Mode.PERFORMANCE, 5)
     out_dir = str(tmp_path / "run dir; touch MARKER")
     rendered = render_run(
         node, bench, run, output_dir=out_dir, user_conf_path=f"{out_dir}/user.conf"
@@ -157,16 +150,8 @@ dataset_size = 13368
 model = "llama"
 """
     )
-    run = RunSpec(
-        run_id="s3-n1-40",
-        node="n1",
-        benchmark="b",
-        scenario=Scenario.OFFLINE,
-        mode=Mode.ACCURACY,
-        samples=40,
-        shard_start=120,
-        group_id="s3-pair",
-    )
+    run = RunSpec("s3-n1-40", "n1", "b", Scenario.OFFLINE, Mode.ACCURACY, 40,
+                  shard_start=120, group_id="s3-pair")  # fmt: skip
     rendered = render_run(
         config.nodes["n1"],
         config.benchmarks["b"],

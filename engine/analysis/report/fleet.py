@@ -10,18 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from engine.analysis.report.format import MISSING, cell, exact, missing, num, seconds
+from engine.analysis.report.format import MISSING, exact, missing, num, seconds, table
 from engine.results.summary import FLEET_LABEL as ONE_RESULT
 from engine.results.summary import group_label
 
 SEPARATE_RUNS = group_label()
 INTERACTIVITY_CHART = "throughput_interactivity.png"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
-    return out
 
 
 def _ms(x: float | None) -> str:
@@ -66,7 +60,7 @@ def fleet_sections(
                 f["state"] or MISSING,
             ]
         )
-    out += _table(
+    out += table(
         [
             "Fleet run (dir)",
             "Nodes",
@@ -89,7 +83,7 @@ def fleet_sections(
         if not mine:
             continue
         out += ["", f"#### {f['run_id']}: each node's share", ""]
-        out += _table(
+        out += table(
             [
                 "Node",
                 "Queries (share)",
@@ -137,7 +131,7 @@ def sweep_sections(fleets: Sequence[Mapping[str, Any]]) -> list[str]:
             f"(chart: `charts/{INTERACTIVITY_CHART}`).",
             "",
         ]
-        out += _table(
+        out += table(
             [
                 "Concurrency",
                 "System tokens/s (LoadGen)",

@@ -8,12 +8,12 @@ figures to 4 significant digits; a missing figure as "—" followed by why it is
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from engine.units import MISSING, duration, hours, num, percent, ratio
 
 __all__ = ["MISSING", "cell", "exact", "hours", "missing", "names", "num", "percent", "ratio"]
-__all__ += ["projection", "reasons", "seconds"]
+__all__ += ["projection", "reasons", "seconds", "table"]
 
 
 def missing(reason: str) -> str:
@@ -62,3 +62,10 @@ def names(items: Iterable[str], limit: int = 6) -> str:
 def cell(text: object) -> str:
     """A markdown table cell: pipes and newlines would break the row."""
     return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    """A markdown table's lines: the header, the rule, one line per row of cells."""
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return out

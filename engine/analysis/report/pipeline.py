@@ -5,6 +5,11 @@ Every number comes from an `engine.analysis.frames.Results` frame and names the 
 group dir) it comes from; insights are sentences computed from those numbers, never canned claims. A
 missing figure is "—" with the reason. The text holds no clock time, so rebuilding unchanged
 results gives an identical file.
+
+Why one module of about 490 lines: it is one document, its sections in the order they are
+read, each a method over the same frames, links and missing-figure rules. What stands on its
+own is already apart: the insights, the fleet and QPS-search sections, the history section
+and the number formats (`engine.analysis.report.*`).
 """
 
 from __future__ import annotations
@@ -19,7 +24,6 @@ from engine.analysis.history import History
 from engine.analysis.history_chart import HISTORY
 from engine.analysis.report.format import (
     MISSING,
-    cell,
     exact,
     missing,
     names,
@@ -27,6 +31,7 @@ from engine.analysis.report.format import (
     projection,
     ratio,
     seconds,
+    table,
 )
 from engine.analysis.report.history import history_section, regression_note
 from engine.analysis.report.insights import Rows, families, family, insight_lines
@@ -48,12 +53,6 @@ def _rel(path: Path, start: Path) -> str:
         return os.path.relpath(path, start)
     except ValueError:  # another drive (Windows)
         return str(path)
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
-    return out
 
 
 class PipelineReport:
@@ -227,7 +226,7 @@ class PipelineReport:
                         names(n["run_dirs"]),
                     ]
                 )
-            out += _table(
+            out += table(
                 [
                     "Node",
                     "Benchmark / scenario / mode",
@@ -268,7 +267,7 @@ class PipelineReport:
             ]
             for r in self.runs
         ]
-        return out + _table(
+        return out + table(
             [
                 "Run dir",
                 "Run id",
@@ -324,7 +323,7 @@ class PipelineReport:
                     self._or_missing(num(g["scaling_efficiency"], 3), g, "eff"),
                 ]
             )
-        out += _table(
+        out += table(
             [
                 "Group (dir)",
                 "Nodes",
@@ -342,7 +341,7 @@ class PipelineReport:
         for g in self.groups:
             mine = [s for s in self.shards if s["group_dir"] == g["group_dir"]]
             out += ["", f"#### {g['name']} shards", ""]
-            out += _table(
+            out += table(
                 [
                     "Node",
                     "Run dir",
@@ -425,7 +424,7 @@ class PipelineReport:
             )
         if not rows:
             return [*out, "No completed run to project from."]
-        return out + _table(["Node", "Benchmark", "Throughput used", "Projection", "From"], rows)
+        return out + table(["Node", "Benchmark", "Throughput used", "Projection", "From"], rows)
 
     def artifacts(self) -> list[str]:
         out = ["## Artifacts", ""]
@@ -474,7 +473,9 @@ class PipelineReport:
         self, size: int | None, tp: float | None, hours: float | None, unit: Any, what: str
     ) -> str:
         if hours is not None:
-            return f"{num(size)} samples / {num(tp)} samples/s ({what}) / 3600 = {projection(hours)}"
+            return (
+                f"{num(size)} samples / {num(tp)} samples/s ({what}) / 3600 = {projection(hours)}"
+            )
         if not size:
             return missing("dataset size unknown")
         if tp is None:
