@@ -27,8 +27,8 @@ from engine.config.reader import (
     NAME_RULE,
     Section,
     Source,
-    quoted_list,
     suggestion,
+    unknown_name,
     valid_name,
 )
 from engine.config.snapshot import snapshot_toml
@@ -117,9 +117,7 @@ def parse_config(text: str, file: str = "<config>") -> Config:
     if settings.baseline_node is not None and settings.baseline_node not in nodes:
         raise source.error(
             ("settings", "baseline_node"),
-            f'names no node "{settings.baseline_node}"'
-            + suggestion(settings.baseline_node, list(nodes)),
-            f"one of the [nodes.*] names: {quoted_list(list(nodes)) or '(none defined)'}",
+            *unknown_name("node", "nodes", settings.baseline_node, list(nodes)),
         )
     return Config(
         source=file,

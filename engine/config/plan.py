@@ -19,6 +19,7 @@ from engine.config.reader import (
     describe,
     quoted_list,
     suggestion,
+    unknown_name,
     valid_name,
 )
 from engine.model import (
@@ -148,10 +149,7 @@ def _stage(
     bench_name = sec.string("benchmark", REQUIRED, expected="the name of a [benchmarks.*] table")
     if bench_name not in benchmarks:
         raise sec.error(
-            "benchmark",
-            f'names no benchmark "{bench_name}"{suggestion(bench_name, list(benchmarks))}',
-            "one of the [benchmarks.*] names: "
-            + (quoted_list(list(benchmarks)) or "(none defined)"),
+            "benchmark", *unknown_name("benchmark", "benchmarks", bench_name, list(benchmarks))
         )
     bench = benchmarks[bench_name]
     scenario: Scenario = sec.choice("scenario", Scenario, bench.scenario)
@@ -243,11 +241,7 @@ def _stage_nodes(sec: Section, nodes: Mapping[str, NodeSpec]) -> tuple[str, ...]
         raise sec.error("nodes", "is missing", expected)
     for name in names:
         if name not in nodes:
-            raise sec.error(
-                key,
-                f'names no node "{name}"{suggestion(name, list(nodes))}',
-                "one of the [nodes.*] names: " + (quoted_list(list(nodes)) or "(none defined)"),
-            )
+            raise sec.error(key, *unknown_name("node", "nodes", name, list(nodes)))
     doubled = sorted({n for n in names if names.count(n) > 1})
     if doubled:
         raise sec.error(key, f'lists node "{doubled[0]}" twice', "each node at most once")
@@ -320,9 +314,7 @@ def _fleet(
     service_name = sec.string("service", REQUIRED, expected="the name of a [services.*] table")
     if service_name not in services:
         raise sec.error(
-            "service",
-            f'names no service "{service_name}"{suggestion(service_name, list(services))}',
-            "one of the [services.*] names: " + (quoted_list(list(services)) or "(none defined)"),
+            "service", *unknown_name("service", "services", service_name, list(services))
         )
     service = services[service_name]
     if service.command is not None:

@@ -82,6 +82,15 @@ def quoted_list(names: Sequence[str]) -> str:
     return ", ".join(f'"{n}"' for n in names)
 
 
+def unknown_name(word: str, table: str, name: str, names: Sequence[str]) -> tuple[str, str]:
+    """The message and the expectation when a key names a [table.*] the config lacks: one
+    wording for a stage's benchmark, node and service and for settings.baseline_node."""
+    return (
+        f'names no {word} "{name}"{suggestion(name, names)}',
+        f"one of the [{table}.*] names: {quoted_list(names) or '(none defined)'}",
+    )
+
+
 # --- where a key is written ---------------------------------------------------------------------
 
 _HEADER = re.compile(r"^\s*(\[\[?)([^\[\]]+)\]\]?\s*(?:#.*)?$")
