@@ -252,8 +252,9 @@ class Orchestrator:
         t0 = time.monotonic()
         self._stop = False
         # The reports at the end need polars and matplotlib (about 1 s of imports): load them
-        # in a thread while the first runs go, not after the last one ends.
-        self._prewarm = asyncio.create_task(asyncio.to_thread(_import_report_libraries))
+        # in a thread while the first runs go, not after the last one ends; and only once the
+        # first launch is under way, since their imports hold the GIL the launch needs.
+        self._prewarm = asyncio.create_task(_prewarm_report_libraries())
         names = stages
         if resume is not None:
             names = [n for n in resume.remaining_stages if stages is None or n in stages]
@@ -666,6 +667,14 @@ def _plan_nodes(stages: Sequence[Stage]) -> list[str]:
         if stage.search is not None:
             names[stage.search.node] = None
     return list(names)
+
+
+PREWARM_DELAY_S = 1.0  # preflight, settings probe and launch take 0.05 to 0.3 s
+
+
+async def _prewarm_report_libraries() -> None:
+    await asyncio.sleep(PREWARM_DELAY_S)
+    await asyncio.to_thread(_import_report_libraries)
 
 
 def _import_report_libraries() -> None:
