@@ -327,7 +327,11 @@ def warn_unreadable(root: Path) -> None:
     from engine.results.store import ResultsStore
 
     for problem in ResultsStore(root).unreadable():
-        print(f"mlconsole: skipped: {problem}", file=sys.stderr)
+        _say_skipped(problem)
+
+
+def _say_skipped(problem: str) -> None:
+    print(f"mlconsole: skipped: {problem}", file=sys.stderr)
 
 
 def _report(results_dir: str, reports_dir: str) -> int:
@@ -336,8 +340,7 @@ def _report(results_dir: str, reports_dir: str) -> int:
     root = Path(results_dir)
     if not root.is_dir():
         raise _usage(f"{results_dir}: not a directory")
-    warn_unreadable(root)
-    paths = rebuild_reports(root, Path(reports_dir))
+    paths = rebuild_reports(root, Path(reports_dir), skipped=_say_skipped)
     for p in paths:
         print(p)
     return EXIT_OK

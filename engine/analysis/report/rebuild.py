@@ -8,6 +8,7 @@ export key, the end of a plan) and gives the same files for the same results.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -69,13 +70,22 @@ def write_pipeline_report(
 
 
 def rebuild_reports(
-    results_dir: Path, reports_dir: Path, *, baseline_node: str | None = None
+    results_dir: Path,
+    reports_dir: Path,
+    *,
+    baseline_node: str | None = None,
+    skipped: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Every run's report, the charts and the pipeline report, from the summaries under
-    `results_dir` read once. Idempotent: unchanged results leave the files byte-identical."""
+    `results_dir` read once. Idempotent: unchanged results leave the files byte-identical.
+
+    `skipped` is told, before anything is written, one sentence per summary that could not
+    be read (and is left out)."""
     from engine.analysis.frames import load_results
 
     results = load_results(results_dir, baseline_node=baseline_node)
+    for problem in results.unreadable if skipped is not None else ():
+        skipped(problem)
     from engine.analysis.history import history_of
     from engine.analysis.report.qps import write_search_reports
 
