@@ -22,6 +22,7 @@ from engine.events import (
     PlanStarted,
     QpsSearchFinished,
     QpsSearchStepped,
+    ReportsFailed,
     ReportsWritten,
     RunFinished,
     RunProgress,
@@ -236,12 +237,16 @@ class BatchPrinter:
                 for w in f.warnings:  # e.g. a container runtime that does not answer
                     self._print(f"node {f.node}: warning: {w}")
             case ReportsWritten():
+                # After the outcome line: the reports are written once the outcome is out.
                 if event.paths:
                     md = [str(p) for p in event.paths if str(p).endswith("pipeline_report.md")]
+                    took = "" if event.elapsed_s is None else f" ({event.elapsed_s:.1f} s)"
                     self._print(
-                        f"reports: {len(event.paths)} files written"
+                        f"reports: {len(event.paths)} files in {event.reports_dir or '?'}{took}"
                         + (f"; pipeline report {md[0]}" if md else "")
                     )
+            case ReportsFailed():
+                self._print(f"ERROR reports not written: {event.sentence}")
             case PlanFinished():
                 self._print(
                     f"done in {fmt_duration(event.elapsed_s)}: {len(event.succeeded)} "

@@ -353,10 +353,14 @@ def _batch(
     async def go() -> tuple[int, object]:
         orch = Orchestrator(config)
         orch.bus.add_listener(printer)
-        interrupted = False
+        interrupted = over = False
 
         def on_signal() -> None:
             nonlocal interrupted
+            if over:  # the outcome is out: nothing to cancel, and the reports are not lost
+                print("mlconsole: interrupted: the plan is over; writing its reports, then "
+                      "exiting", file=sys.stderr)  # fmt: skip
+                return
             if interrupted:
                 return
             interrupted = True
@@ -379,10 +383,15 @@ def _batch(
                 outcome = plan_outcome(summaries, 0.0)
             else:
                 outcome = await orch.run_plan(stages)
+            over = True
         finally:
-            await orch.close()
+            await orch.close()  # writes every report still pending before it returns
         if interrupted:
             return EXIT_INTERRUPTED, outcome
+        if orch.reports.failures:
+            print("mlconsole: reports not written: " + "; ".join(orch.reports.failures),
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_FAILED, outcome
         return (EXIT_OK if outcome.ok else EXIT_FAILED), outcome
 
     code, outcome = asyncio.run(go())

@@ -83,7 +83,11 @@ def warn_unreadable(root: Path) -> None:
     from engine.results.store import ResultsStore
 
     for problem in ResultsStore(root).unreadable():
-        print(f"mlconsole: skipped: {problem}", file=sys.stderr)
+        say_skipped(problem)
+
+
+def say_skipped(problem: str) -> None:
+    print(f"mlconsole: skipped: {problem}", file=sys.stderr)
 
 
 def run_report(results_dir: str, reports_dir: str) -> int:
@@ -92,8 +96,7 @@ def run_report(results_dir: str, reports_dir: str) -> int:
     root = Path(results_dir)
     if not root.is_dir():
         raise UsageError(f"{results_dir}: not a directory")
-    warn_unreadable(root)
-    paths = rebuild_reports(root, Path(reports_dir))
+    paths = rebuild_reports(root, Path(reports_dir), skipped=say_skipped)
     for p in paths:
         print(p)
     return EXIT_OK

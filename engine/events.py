@@ -228,8 +228,28 @@ class TelemetrySampled(Event):
 
 
 @dataclass(frozen=True)
+class ReportsPending(Event):
+    """The reports (every run's, the charts, the pipeline report) will be written after the
+    plan's outcome, by the orchestrator's reports writer (engine/run/reports_writer.py)."""
+
+    reports_dir: str
+
+
+@dataclass(frozen=True)
 class ReportsWritten(Event):
+    """The reports were rebuilt: `paths` written, `elapsed_s` the writer's time for them."""
+
     paths: tuple[Path, ...]
+    reports_dir: str = ""
+    elapsed_s: float | None = None
+
+
+@dataclass(frozen=True)
+class ReportsFailed(Event):
+    """A report job failed (`sentence` says which and why); the runs' results are kept."""
+
+    reports_dir: str
+    sentence: str
 
 
 @dataclass(frozen=True)

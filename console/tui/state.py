@@ -24,6 +24,8 @@ from engine.events import (
     PlanStarted,
     QpsSearchFinished,
     QpsSearchStepped,
+    ReportsFailed,
+    ReportsPending,
     ReportsWritten,
     RunFinished,
     RunLog,
@@ -75,6 +77,7 @@ class ConsoleState:
         self.telemetry_t0: float | None = None
         self.plan_running = False
         self.plan_note = ""
+        self.reports_note = ""  # the reports writer's: pending, written (N files), failed
         self.last_notice: Notice | None = None
         self.simulated = bool(config and config.simulated)
         # The plan's and the groups' progress, as the engine figures it (the batch printer
@@ -146,6 +149,8 @@ class ConsoleState:
         parts.append(f"config: {config_source}")
         if self.plan_note:
             parts.append(self.plan_note)
+        if self.reports_note:
+            parts.append(self.reports_note)
         if self.last_notice is not None:
             parts.append(self.last_notice.message)
         return " · ".join(parts)
@@ -278,6 +283,7 @@ class ConsoleState:
                 self.plan_running = True
                 self.simulated = self.simulated or ev.simulated
                 self.plan_note = ""  # the plan's progress line says it (notice_line)
+                self.reports_note = ""
                 changes.header = True
             case StageStarted():
                 self.plan_note = ""
@@ -297,8 +303,16 @@ class ConsoleState:
                     self.last_notice = ev
                 changes.notices.append(ev)
                 changes.header = True
+            case ReportsPending():
+                self.reports_note = "reports pending"
+                changes.header = True
             case ReportsWritten():
                 changes.reports = tuple(str(p) for p in ev.paths)
+                self.reports_note = f"reports: {len(ev.paths)} files in {ev.reports_dir or '?'}"
+                changes.header = True
+            case ReportsFailed():
+                self.reports_note = f"reports not written: {ev.sentence}"
+                changes.header = True
             case _:
                 pass
 

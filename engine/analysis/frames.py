@@ -74,6 +74,8 @@ class Results:
     baseline_setting_source: str | None  # where the setting was read (caller or snapshot path)
     fleets: pl.DataFrame | None = None
     fleet_endpoints: pl.DataFrame | None = None
+    # One sentence per summary file left out because it could not be read.
+    unreadable: tuple[str, ...] = ()
 
     @property
     def simulated(self) -> bool:
@@ -316,10 +318,9 @@ def load_results(results_dir: str | Path, *, baseline_node: str | None = None) -
     `baseline_node` names the node others are compared with; None: the newest config
     snapshot's `settings.baseline_node`, else the slowest node by wall throughput (each
     `nodes` row says which in `baseline_source`). A missing or empty dir gives empty frames."""
-    store = ResultsStore(results_dir)
-    run_records = tuple(store.runs())
-    group_records = tuple(store.groups())
-    run_records = tuple(sorted(run_records, key=lambda r: r.summary.wall.start_unix or 0.0))
+    runs, groups, unreadable = ResultsStore(results_dir).read_all()
+    group_records = tuple(groups)
+    run_records = tuple(sorted(runs, key=lambda r: r.summary.wall.start_unix or 0.0))
     if baseline_node:
         setting, setting_source = baseline_node, "caller"
     else:
@@ -340,4 +341,5 @@ def load_results(results_dir: str | Path, *, baseline_node: str | None = None) -
         baseline_setting_source=setting_source,
         fleets=fleets,
         fleet_endpoints=fleet_endpoints,
+        unreadable=tuple(unreadable),
     )

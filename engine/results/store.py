@@ -260,6 +260,24 @@ class ResultsStore:
             if not isinstance(summary, SummaryUnreadable):
                 yield RecordedRun(d, summary)
 
+    def read_all(self) -> tuple[list[RecordedRun], list[RecordedGroup], list[str]]:
+        """`runs()`, `groups()` and `unreadable()` in one pass: each summary file is read once
+        (a report over 1,000 runs read them twice, 0.1 s of its 2 s)."""
+        runs: list[RecordedRun] = []
+        groups: list[RecordedGroup] = []
+        problems: list[str] = []
+        for d, summary in self._read_all(RUN_SUMMARY_FILE, read_run_summary):
+            if isinstance(summary, SummaryUnreadable):
+                problems.append(str(summary))
+            else:
+                runs.append(RecordedRun(d, summary))
+        for d, group in self._read_all(GROUP_SUMMARY_FILE, read_group_summary):
+            if isinstance(group, SummaryUnreadable):
+                problems.append(str(group))
+            else:
+                groups.append(RecordedGroup(d, group))
+        return runs, groups, problems
+
     def groups(self) -> Iterator[RecordedGroup]:
         """Every group dir with a readable summary, as `runs()`."""
         for d, summary in self._read_all(GROUP_SUMMARY_FILE, read_group_summary):

@@ -29,7 +29,6 @@ from engine.events import (
     Notice,
     PlanFinished,
     PlanStarted,
-    ReportsWritten,
     RunFinished,
     RunQueued,
     RunSettingsResolved,
@@ -53,6 +52,7 @@ from engine.results.schema import RunSummary
 from engine.results.store import ResultsStore
 from engine.run.groups import group_measurements, measured_throughputs, plan_shards, run_group
 from engine.run.loadgen_settings import SettingsResolver
+from engine.run.reports_writer import ReportsWriter
 from engine.run.runner import MAY_STILL_RUN, RunContext, RunExecution, TelemetryHandle
 from engine.transport import open_transport
 from engine.transport.base import Transport
@@ -95,6 +95,14 @@ class Orchestrator:
         self._prewarm: asyncio.Task[None] | None = None
         self._history: Any = None  # engine.analysis.regression.RunHistory, read at first need
         self._history_lock = asyncio.Lock()
+        # Reports are written after the outcome, never before it (engine/run/reports_writer.py);
+        # close() waits for them.
+        self.reports = ReportsWriter(
+            self.bus,
+            Path(config.settings.results_dir),
+            Path(config.settings.reports_dir),
+            ready=self._prewarmed,
+        )
         self._ctx = RunContext(
             config=config,
             bus=self.bus,
@@ -139,7 +147,9 @@ class Orchestrator:
                 delay = min(delay * 2, MAX_BACKOFF_S)
 
     async def close(self) -> None:
-        """Close connections. Detached runs on nodes keep going."""
+        """Write the reports still pending (nothing asked for is lost on exit), then close
+        connections. Detached runs on nodes keep going."""
+        await self.reports.drain()
         for t in self._transports.values():
             try:
                 await t.close()
@@ -222,7 +232,9 @@ class Orchestrator:
         resume: PlanRecord | None = None,
         done: dict[str, RunSummary] | None = None,
     ) -> PlanOutcome:
-        """Run the config's plan (or the named stages). Reports are rebuilt at the end.
+        """Run the config's plan (or the named stages). The outcome comes first: PlanFinished
+        is published and the outcome returned before the reports are rebuilt, by
+        `self.reports` (ReportsPending, then ReportsWritten; `close()` waits for them).
 
         With `resume` (an earlier console's unfinished plan, engine.results.plan_journal) the
         plan goes on where it was: its finished stages, and runs that were started (re-attached
@@ -240,8 +252,9 @@ class Orchestrator:
         t0 = time.monotonic()
         self._stop = False
         # The reports at the end need polars and matplotlib (about 1 s of imports): load them
-        # in a thread while the first runs go, not after the last one ends.
-        self._prewarm = asyncio.create_task(asyncio.to_thread(_import_report_libraries))
+        # in a thread while the first runs go, not after the last one ends; and only once the
+        # first launch is under way, since their imports hold the GIL the launch needs.
+        self._prewarm = asyncio.create_task(_prewarm_report_libraries())
         names = stages
         if resume is not None:
             names = [n for n in resume.remaining_stages if stages is None or n in stages]
@@ -298,7 +311,9 @@ class Orchestrator:
             self.settings.resolve(to_run),
         )
         summaries: list[RunSummary] = list(done.values())
-        services = self._fleet_services()
+        # Only a plan with a fleet stage needs the endpoint services (and aiohttp, 0.3 s of
+        # imports that would otherwise delay every plan's first launch).
+        services = self._fleet_services() if any(s.fleet for s in plan_stages) else None
         try:
             for stage in plan_stages:
                 index = self.config.plan.stages.index(stage)
@@ -317,7 +332,7 @@ class Orchestrator:
                     summaries.extend(await run_qps_search(
                         stage.search, store=self.store, bus=self.bus, execute=self._execute
                     ))  # fmt: skip
-                elif stage.fleet is not None:
+                elif stage.fleet is not None and services is not None:
                     from engine.fleet.stage import run_fleet_stage
 
                     summaries.extend(await run_fleet_stage(services.ctx, stage.fleet, services))
@@ -329,12 +344,11 @@ class Orchestrator:
                     )
         finally:
             # Endpoint services live for the whole plan (a sweep reuses them), then stop.
-            await services.stop_all()
+            if services is not None:
+                await services.stop_all()
             if closes or self._stop:
                 state = "cancelled" if self._stop else "done"
                 self.store.journal(pj.plan_finished_line(plan_id, state))
-        await self._prewarmed()
-        await self.export_reports()
         # A resumed group hands back the shards followed before it: each run counts once.
         summaries = list({s.run_id or str(id(s)): s for s in summaries}.values())
         outcome = plan_outcome(summaries, time.monotonic() - t0)
@@ -343,6 +357,7 @@ class Orchestrator:
                 outcome.ok, outcome.succeeded, outcome.failed, outcome.cancelled, outcome.elapsed_s
             )
         )
+        self.reports.rebuild()  # after the outcome (ReportsPending now, ReportsWritten later)
         return outcome, summaries
 
     async def _prewarmed(self) -> None:
@@ -370,7 +385,7 @@ class Orchestrator:
         again = dataclasses.replace(spec, run_id=f"{run_id}.r{n + 1}")
         self.bus.publish(RunQueued(again))
         summary = await self._execute(again)
-        await self.export_reports()
+        self.reports.rebuild()
         return summary
 
     async def _execute(self, spec: RunSpec) -> RunSummary:
@@ -410,9 +425,11 @@ class Orchestrator:
                 self._node_holder.pop(node, None)
 
     async def _finished(self, ex: RunExecution, summary: RunSummary) -> None:
-        """The regression check, the per-run report, then the event the views wait for."""
+        """The regression check, then the event the views wait for; the per-run report is
+        the reports writer's, written while the next run goes."""
         regression = await self._judge(ex, summary)
-        await asyncio.to_thread(_write_run_report, ex, regression)
+        if ex.placement is not None:
+            self.reports.run_report(ex.placement.run_dir, regression)
         run_dir = str(ex.placement.run_dir) if ex.placement else ""
         self.bus.publish(
             RunFinished(ex.spec.run_id, ex.spec.node, ex.state, run_dir, summary, regression)
@@ -633,16 +650,10 @@ class Orchestrator:
     # --- reports ------------------------------------------------------------------------------
 
     async def export_reports(self) -> list[Path]:
-        """Rebuild charts and markdown reports from the recorded results alone."""
-        from engine.analysis.report.rebuild import rebuild_reports
-
-        paths = await asyncio.to_thread(
-            rebuild_reports,
-            Path(self.config.settings.results_dir),
-            Path(self.config.settings.reports_dir),
-        )
-        self.bus.publish(ReportsWritten(tuple(paths)))
-        return paths
+        """Rebuild charts and markdown reports from the recorded results alone, and wait for
+        them (the console's export key, `attach`): through the reports writer, so that two
+        rebuilds never run at once."""
+        return await self.reports.rebuild()
 
 
 def _by_id(summaries: Sequence[RunSummary]) -> dict[str, RunSummary]:
@@ -661,19 +672,19 @@ def _plan_nodes(stages: Sequence[Stage]) -> list[str]:
     return list(names)
 
 
+PREWARM_DELAY_S = 1.0  # preflight, settings probe and launch take 0.05 to 0.3 s
+
+
+async def _prewarm_report_libraries() -> None:
+    await asyncio.sleep(PREWARM_DELAY_S)
+    await asyncio.to_thread(_import_report_libraries)
+
+
 def _import_report_libraries() -> None:
     import engine.analysis.frames  # noqa: F401  (polars)
     from engine.analysis.charts import warm_up
 
     warm_up()
-
-
-def _write_run_report(ex: RunExecution, regression: Any = None) -> None:
-    if ex.placement is None:
-        return
-    from engine.analysis.report.rebuild import write_run_report
-
-    write_run_report(ex.placement.run_dir, regression)
 
 
 def plan_outcome(summaries: Sequence[RunSummary], elapsed: float) -> PlanOutcome:

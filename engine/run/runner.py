@@ -229,10 +229,7 @@ class RunExecution:
             if self.cancelled:  # the kill was sent: wait for the process group to go
                 await asyncio.sleep(min(poll_s, 0.2))
                 continue
-            try:
-                await asyncio.wait_for(self._cancel.wait(), wait_s)
-            except TimeoutError:
-                pass
+            await self._pause(transport, wait_s)
         if self.compliance is not None:  # the run is over: its audit.config goes now
             await self.compliance.remove(transport)
             if not (cancelled or self.cancelled) and status.exit_code == 0:
@@ -242,6 +239,19 @@ class RunExecution:
         return await self._collect(
             transport, status, cancelled or self.cancelled, telemetry_summary
         )
+
+    async def _pause(self, transport: Transport, wait_s: float) -> None:
+        """Until the next poll: `wait_s`, or less when the run is cancelled or (on a transport
+        that can wait on the wrapper's process: the local one) the wrapper exits."""
+        waits = [asyncio.ensure_future(self._cancel.wait())]
+        wait_exit = getattr(transport, "wait_exit", None)
+        if wait_exit is not None and self.handle is not None:
+            waits.append(asyncio.ensure_future(wait_exit(self.handle, wait_s)))
+        try:
+            await asyncio.wait(waits, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
 
     async def _cancel_failed(self, reason: str, status: Any, telemetry: Any) -> RunSummary:
         """The kill did not go through: the run ends here as CANCEL_FAILED, its summary

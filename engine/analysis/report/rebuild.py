@@ -8,6 +8,8 @@ export key, the end of a plan) and gives the same files for the same results.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -69,20 +71,38 @@ def write_pipeline_report(
 
 
 def rebuild_reports(
-    results_dir: Path, reports_dir: Path, *, baseline_node: str | None = None
+    results_dir: Path,
+    reports_dir: Path,
+    *,
+    baseline_node: str | None = None,
+    skipped: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Every run's report, the charts and the pipeline report, from the summaries under
-    `results_dir` read once. Idempotent: unchanged results leave the files byte-identical."""
+    `results_dir` read once. Idempotent: unchanged results leave the files byte-identical.
+
+    `skipped` is told, before anything is written, one sentence per summary that could not
+    be read (and is left out)."""
     from engine.analysis.frames import load_results
 
+    results_dir, reports_dir = Path(results_dir), Path(reports_dir)
     results = load_results(results_dir, baseline_node=baseline_node)
+    for problem in results.unreadable if skipped is not None else ():
+        skipped(problem)
     from engine.analysis.history import history_of
     from engine.analysis.report.qps import write_search_reports
 
     history = history_of([results])
-    paths = [
-        write_recorded_run_report(rec, history.regression_of(rec.run_dir))
-        for rec in results.run_records
-    ]
-    paths += write_search_reports(Path(results_dir), Path(reports_dir))
-    return paths + _pipeline(results, Path(reports_dir), True, history)
+
+    def run_reports() -> list[Path]:
+        return [
+            write_recorded_run_report(rec, history.regression_of(rec.run_dir))
+            for rec in results.run_records
+        ]
+
+    # Every run's report is written by a thread while this one draws the charts: a new file
+    # costs about 0.7 ms of kernel time here (0.6 s for 1,000 reports, cold), which runs
+    # outside the GIL, so it overlaps the charts' drawing instead of adding to it.
+    with ThreadPoolExecutor(1, thread_name_prefix="mlconsole-run-reports") as pool:
+        runs = pool.submit(run_reports)
+        rest = _pipeline(results, reports_dir, True, history)
+        return runs.result() + write_search_reports(results_dir, reports_dir) + rest
