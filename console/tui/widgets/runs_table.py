@@ -12,12 +12,12 @@ from collections.abc import Sequence
 
 from rich.text import Text
 from textual.binding import Binding
-from textual.widgets import DataTable
 
 from console.format import fmt_duration, fmt_num, state_cell
 from console.tui.row_filter import filter_keys
 from console.tui.rows import GroupRow, RunRow
 from console.tui.state import ConsoleState
+from console.tui.widgets.cell_cache import CellCachedDataTable
 from engine.checks.regression import LOADGEN_METRIC, WALL_THROUGHPUT
 from engine.fleet.specs import FLEET_NODE  # noqa: E402  (one LoadGen, many nodes)
 
@@ -175,7 +175,7 @@ def cell_text(column: str, text: str, state_text: str) -> Text:
     return Text(text, style=style)
 
 
-class RunsTable(DataTable):
+class RunsTable(CellCachedDataTable):
     """Keyed rows: a run's key is its run id, a group's its group id. vim's j/k and G move
     the cursor too (g starts a group, so home goes to the top)."""
 
