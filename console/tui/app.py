@@ -34,6 +34,7 @@ from console.tui.messages import (
     OpenFilter,
     RepaintAll,
     StateChanged,
+    ToggleDenseNodes,
     ToggleFollow,
     ToggleSide,
 )
@@ -527,6 +528,10 @@ class ConsoleApp(App[int]):
     def action_toggle_side(self) -> None:
         if self.main is not None:
             self.main.post_message(ToggleSide())
+
+    def action_toggle_dense_nodes(self) -> None:
+        if self.main is not None:
+            self.main.post_message(ToggleDenseNodes())
 
     def action_toggle_follow(self) -> None:
         if self.main is not None:

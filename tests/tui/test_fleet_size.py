@@ -9,6 +9,7 @@ GPU, and the point is what the console does with 32 nodes' samples, not how they
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from textual.widgets import DataTable
@@ -16,7 +17,8 @@ from textual.widgets import DataTable
 from console.tui.app import ConsoleApp
 from console.tui.messages import EngineBatch
 from engine.config.load import load_config
-from engine.events import RunProgress
+from engine.events import Event, RunProgress, TelemetrySampled
+from engine.model import GpuSample
 from tests.support.config_writer import write_config
 from tests.support.pilot import wait_for
 from tests.support.plans import sweep_on_each
@@ -57,3 +59,72 @@ async def test_a_changed_cell_renders_that_cell_only(tmp_path: Path, monkeypatch
         assert "100/400" in "".join(
             seg.text for seg in table.render_line(table.get_row_index(run_id) + 1)
         )
+
+
+def screen_lines(app: ConsoleApp) -> list[str]:
+    """What the screen shows now, one string per terminal row."""
+    return ["".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips()]
+
+
+def stand_in_telemetry(names: list[str], eight_gpu: set[str], bare: set[str]) -> list[Event]:
+    """TelemetrySampled as the engine publishes it, values made up (no GPU here): `bare`
+    nodes' samples carry neither power nor temperature (as a stream that lacks them)."""
+    events: list[Event] = []
+    for n, name in enumerate(names):
+        samples = tuple(
+            GpuSample(
+                ts=1000.0,
+                node=name,
+                gpu=g,
+                utilization_pct=float((n * 7 + g * 13) % 100),
+                memory_used_mib=1024.0 * (g + 1),
+                memory_total_mib=81559.0,
+                temperature_c=None if name in bare else 40.0 + g,
+                power_w=None if name in bare else 300.0 + n,
+                name="NVIDIA H100 80GB HBM3",
+            )
+            for g in range(8 if name in eight_gpu else 1)
+        )
+        events.append(TelemetrySampled(name, samples))
+    return events
+
+
+async def test_dense_nodes_fit_32_nodes_at_160x48_and_scroll_beyond(tmp_path: Path) -> None:
+    app = app_for(tmp_path, 32, table_interval_s=0.0)
+    names = [f"n{i:02d}" for i in range(1, 33)]
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.2)
+        app.post_message(
+            EngineBatch(tuple(stand_in_telemetry(names, {"n01", "n02", "n03", "n04"}, {"n05"})))
+        )
+        await wait_for(pilot, lambda: app.state.nodes["n32"].gpus)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: app.main.nodes_panel.dense)
+        await pilot.pause(0.3)
+        shown = "\n".join(screen_lines(app))
+        # Every node line is on screen at once, with its state: 32 nodes, 60 GPUs.
+        for name in names:
+            assert f"{name}  unknown  (simulated)" in shown, f"{name} is not on screen"
+        assert shown.count("gpu") >= 60
+        # Each figure says its unit; a figure the telemetry does not carry is `—`.
+        assert re.search(r"gpu7 +H100 80GB HBM +91% +8\.0/80G +300W +47°C", shown)
+        # n05's stream lacks power and temperature (n05 gpu0: 28 %).
+        assert re.search(r"gpu0 +H100 80GB HBM +28% +1\.0/80G +— +—", shown)
+        # The runs table, the log and the charts make room; d brings them back.
+        assert "Runs" not in shown.splitlines()[2]
+        await pilot.press("d")
+        await pilot.pause(0.3)
+        assert not app.main.nodes_panel.dense
+        assert app.main.runs_table.display and app.main.runs_table.region.area
+
+        # More lines than fit: every node has 8 GPUs (288 lines); the view scrolls.
+        app.post_message(EngineBatch(tuple(stand_in_telemetry(names, set(names), set()))))
+        await wait_for(pilot, lambda: len(app.state.nodes["n32"].gpus) == 8)
+        await pilot.press("d")
+        await pilot.pause(0.3)
+        panel = app.main.nodes_panel
+        assert panel.max_scroll_y > 0
+        assert "n32" not in "\n".join(screen_lines(app))
+        panel.scroll_end(animate=False)
+        await pilot.pause(0.3)
+        assert "n32  unknown  (simulated)" in "\n".join(screen_lines(app))

@@ -32,6 +32,7 @@ from console.tui.messages import (
     OpenFilter,
     RepaintAll,
     StateChanged,
+    ToggleDenseNodes,
     ToggleFollow,
     ToggleSide,
 )
@@ -192,6 +193,10 @@ class MainScreen(Screen[None]):
     def _toggle_side(self) -> None:
         self.toggle_side()
 
+    @on(ToggleDenseNodes)
+    def _toggle_dense(self) -> None:
+        self.toggle_dense_nodes()
+
     @on(ToggleFollow)
     def _toggle_follow(self) -> None:
         following = self.log_pane.toggle_follow()
@@ -239,11 +244,27 @@ class MainScreen(Screen[None]):
         so that its own keys work; again: the panels back, the focus on the table."""
         zoomed = not self.has_class("-zoom-log")
         self.set_class(zoomed, "-zoom-log")
+        if zoomed and self.nodes_panel.dense:
+            self.nodes_panel.set_dense(False)
+            self.remove_class("-dense-nodes")
         if zoomed:
             self.log_pane.log_widget.focus()
         else:
             self.runs_table.focus()
         return zoomed
+
+    def toggle_dense_nodes(self) -> bool:
+        """`d`: the nodes' dense view over the screen (the focus in it, so that it scrolls);
+        again: the cards and the panels back, the focus on the table."""
+        dense = not self.nodes_panel.dense
+        self.remove_class("-zoom-log")
+        self.set_class(dense, "-dense-nodes")
+        self.nodes_panel.set_dense(dense)
+        if dense:
+            self.nodes_panel.focus()
+        else:
+            self.runs_table.focus()
+        return dense
 
     def toggle_merged(self) -> bool:
         pane = self.log_pane
