@@ -128,3 +128,32 @@ async def test_dense_nodes_fit_32_nodes_at_160x48_and_scroll_beyond(tmp_path: Pa
         panel.scroll_end(animate=False)
         await pilot.pause(0.3)
         assert "n32  unknown  (simulated)" in "\n".join(screen_lines(app))
+
+
+async def test_charts_with_16_nodes_draw_six_series_and_follow_the_cursor(tmp_path: Path) -> None:
+    app = app_for(tmp_path, 16, table_interval_s=0.0, chart_interval_s=0.1)
+    names = [f"n{i:02d}" for i in range(1, 17)]
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.2)
+        # Each node's live rate as the engine publishes it: n16 fastest, n01 slowest.
+        progress = [
+            RunProgress(f"s1-{name}-400", 10 * k, 400, 30.0, 20.0 + k, "stdout")
+            for _ in range(2)
+            for k, name in enumerate(names, start=1)
+        ]
+        app.post_message(EngineBatch(tuple(progress)))
+        app.post_message(EngineBatch(tuple(stand_in_telemetry(names, set(), set()))))
+        throughput, gpu = app.main.charts
+        await wait_for(pilot, lambda: len(throughput.drawn) == 6 and len(gpu.drawn) == 6)
+        # The cursor is on n01's run: its series first, then the five fastest.
+        assert throughput.drawn == ["n01", "n16", "n15", "n14", "n13", "n12"]
+        assert throughput.selection == "n01 (cursor) + top 5 of 16 by live rate"
+        assert gpu.drawn[0] == "n01/gpu0"
+        assert gpu.selection == "n01 (cursor) + top 5 of 16 by utilization"
+        shown = "\n".join(screen_lines(app))
+        assert "n01 (cursor) + top 5 of 16 by live rate" in shown
+        # The cursor moves to n03's run: the charts follow it.
+        await pilot.press("down", "down")
+        await wait_for(pilot, lambda: throughput.drawn[:1] == ["n03"])
+        assert throughput.selection == "n03 (cursor) + top 5 of 16 by live rate"
+        assert gpu.drawn[0] == "n03/gpu0"

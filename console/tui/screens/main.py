@@ -89,6 +89,7 @@ class MainScreen(Screen[None]):
         self._dirty_nodes: set[str] = set()
         self._rows_added = False
         self._live_wanted = False  # F: the shown run ended; move to the next live one
+        self._chart_focus: str | None = None  # the node the charts last followed
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="≡")
@@ -105,12 +106,14 @@ class MainScreen(Screen[None]):
                     "Live rate per node (samples/s, engine)",
                     "samples/s",
                     empty="no throughput yet: start the plan (s)",
+                    rank_by="live rate",
                     id="chart-throughput",
                 )
                 yield LiveChart(
                     "GPU utilization (%)",
                     "%",
                     empty="no GPU telemetry",
+                    rank_by="utilization",
                     id="chart-gpu",
                 )
         yield Footer(compact=True)
@@ -151,6 +154,7 @@ class MainScreen(Screen[None]):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         key = event.row_key.value
+        self.charts_dirty |= self.cursor_node() != self._chart_focus  # charts follow it
         pane = self.log_pane
         if key is not None and pane.run_id != key and not pane.merged:
             self._live_wanted = False  # the user picked a run: F leaves it there
@@ -164,6 +168,12 @@ class MainScreen(Screen[None]):
     @property
     def selected_key(self) -> str | None:
         return self.runs_table.selected_key
+
+    def cursor_node(self) -> str | None:
+        """The node of the cursor's run (a group row: none), which the charts follow when
+        they have more series than they draw."""
+        row = self.state.runs.get(self.selected_key or "")
+        return row.node if row is not None else None
 
     # --- what the app tells it ------------------------------------------------------------
 
@@ -431,11 +441,14 @@ class MainScreen(Screen[None]):
         if throughput is None or gpu is None:
             return
         self.charts_dirty = False
-        throughput.set_series(self.state.throughput)
+        focus = self._chart_focus = self.cursor_node()
+        throughput.set_series(self.state.throughput, focus=focus)
         notes = sorted(
             {f"{n.name}: {n.telemetry_note}" for n in self.state.nodes.values() if n.telemetry_note}
         )
-        gpu.set_series(self.state.utilization, "no GPU telemetry — " + "; ".join(notes))
+        gpu.set_series(
+            self.state.utilization, "no GPU telemetry — " + "; ".join(notes), focus=focus
+        )
         for chart in (throughput, gpu):
             if chart.display and chart.region.area:
                 chart.replot()
