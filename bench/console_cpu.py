@@ -144,6 +144,7 @@ def write_profile(profiler: object, path: Path) -> None:
     import pstats
 
     out = io.StringIO()
+    profiler.dump_stats(str(path.with_suffix(".prof")))  # type: ignore[attr-defined]
     stats = pstats.Stats(profiler, stream=out)  # type: ignore[arg-type]
     stats.sort_stats("tottime").print_stats(40)
     stats.sort_stats("cumulative").print_stats(80)

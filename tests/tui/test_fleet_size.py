@@ -17,7 +17,7 @@ from textual.widgets import DataTable
 from console.tui.app import ConsoleApp
 from console.tui.messages import EngineBatch
 from engine.config.load import load_config
-from engine.events import Event, RunProgress, TelemetrySampled
+from engine.events import Event, RunLog, RunProgress, TelemetrySampled
 from engine.model import GpuSample
 from tests.support.config_writer import write_config
 from tests.support.pilot import wait_for
@@ -157,3 +157,35 @@ async def test_charts_with_16_nodes_draw_six_series_and_follow_the_cursor(tmp_pa
         await wait_for(pilot, lambda: throughput.drawn[:1] == ["n03"])
         assert throughput.selection == "n03 (cursor) + top 5 of 16 by live rate"
         assert gpu.drawn[0] == "n03/gpu0"
+
+
+async def test_log_lines_lay_out_no_widget(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """A batch of log lines makes the log longer, not any widget bigger: with the log's
+    scrollbars always there, it costs no layout of the screen (which, with 64 node cards,
+    cost more than the lines themselves)."""
+    from textual.screen import Screen
+
+    app = app_for(tmp_path, 16, table_interval_s=0.0)
+    layouts = [0]
+    base = Screen._refresh_layout
+
+    def counting(self, *args, **kwargs):  # noqa: ANN001, ANN202
+        layouts[0] += 1
+        return base(self, *args, **kwargs)
+
+    monkeypatch.setattr(Screen, "_refresh_layout", counting)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.3)
+        run_id = app.main.runs_table.selected_key
+        log = app.main.log_pane.log_widget
+        before = layouts[0]
+        for batch in range(5):
+            lines = tuple(f"line {batch}.{i} samples 10/400" for i in range(10))
+            app.post_message(EngineBatch((RunLog(run_id, "stdout", lines),)))
+            await pilot.pause(0.1)
+        await wait_for(pilot, lambda: log.line_count >= 50)
+        await pilot.pause(0.2)
+        assert layouts[0] == before, f"{layouts[0] - before} layouts for 5 batches of lines"
+        # Still followed: the newest line is on screen, the scrollbar knows the length.
+        assert any("line 4.9" in x for x in screen_lines(app))
+        assert log.virtual_size.height == log.row_count
