@@ -189,3 +189,29 @@ async def test_log_lines_lay_out_no_widget(tmp_path: Path, monkeypatch) -> None:
         # Still followed: the newest line is on screen, the scrollbar knows the length.
         assert any("line 4.9" in x for x in screen_lines(app))
         assert log.virtual_size.height == log.row_count
+
+
+async def test_a_long_series_is_drawn_from_two_points_per_column(tmp_path: Path) -> None:
+    """Ten minutes of a node's live rate (600 points): plotext's build costs per point, a
+    braille chart shows two per column; the points drawn are the engine's own."""
+    app = app_for(tmp_path, 2, chart_interval_s=60.0)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.2)
+        chart = app.main.charts[0]
+        drawn: list[list[float]] = []
+        plot = chart.plt.plot
+
+        def recording(xs, ys, **kwargs):  # noqa: ANN001, ANN003, ANN202
+            drawn.append(list(ys))
+            return plot(xs, ys, **kwargs)
+
+        chart.plt.plot = recording  # type: ignore[method-assign]
+        rates = [(0.5 * i, 40.0 + (i % 7)) for i in range(600)]
+        chart.set_series({"n01": rates, "n02": rates[:50]})
+        chart.replot()
+        await pilot.pause(0.2)
+        width = chart.size.width
+        assert len(drawn) == 2
+        assert len(drawn[0]) <= 2 * width < 600
+        assert drawn[1] == [r for _, r in rates[:50]]  # short series: every point
+        assert set(drawn[0]) <= {r for _, r in rates} and drawn[0][-1] == rates[-1][1]

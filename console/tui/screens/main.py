@@ -424,14 +424,15 @@ class MainScreen(Screen[None]):
                 self.follow_live()
             self.paint_notice()
         self.charts_dirty = True
-        self.chart_tick()
+        self.chart_tick(stagger=False)
 
     def paint_notice(self) -> None:
         self.notice.update(Text(self.state.notice_line(self.config_source)))
         self.notice.set_class(self.state.simulated, "-warning")
 
-    def chart_tick(self) -> None:
-        """Rebuild the charts whose data changed, if they are on screen."""
+    def chart_tick(self, stagger: bool = True) -> None:
+        """Rebuild the charts whose data changed, if they are on screen (on the timer: one
+        after the other; on a full repaint, `stagger` False: both at once)."""
         if not self.charts_dirty or not self.is_current:
             return
         # The app's chart timer can fire before this screen's children are composed, or
@@ -449,9 +450,15 @@ class MainScreen(Screen[None]):
         gpu.set_series(
             self.state.utilization, "no GPU telemetry — " + "; ".join(notes), focus=focus
         )
-        for chart in (throughput, gpu):
-            if chart.display and chart.region.area:
-                chart.replot()
+        shown = [c for c in (throughput, gpu) if c.display and c.region.area]
+        if stagger and len(shown) > 1:
+            # Two plotext builds in one frame stall a key press for both: the second chart
+            # is built half a tick later.
+            shown[0].replot()
+            self.set_timer(self.chart_interval_s / 2, shown[1].replot)
+            return
+        for chart in shown:
+            chart.replot()
 
     def show_log(self, key: str | None) -> None:
         """The log pane follows `key`: a run's lines so far (and its summary once it ended)."""
@@ -466,4 +473,4 @@ class MainScreen(Screen[None]):
     def toggle_side(self) -> None:
         self.toggle_class("-show-charts")
         self.charts_dirty = True
-        self.call_after_refresh(self.chart_tick)
+        self.call_after_refresh(self.chart_tick, False)
