@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from console_runs import stop_plan  # noqa: E402
 from figure_lines import figure, load_average, machine, median, note, spread, use_repo  # noqa: E402
 
 use_repo()
@@ -133,8 +134,7 @@ async def console(
             write_profile(profiler, profile)
         per_s = (batches[0] - b0) / (WINDOW_S * WINDOWS)
         lines = sum(len(v) for v in app.state.logs.values()) - lines0
-        app.orchestrator.cancel_all()
-        await app.workers.wait_for_complete([w for w in app.workers if w.group == "plan"])
+        await stop_plan(app)
     return result, loads, int(per_s), int(lines / (WINDOW_S * WINDOWS))
 
 

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from console_runs import stop_plan  # noqa: E402
 from figure_lines import figure, load_average, machine, median, note, spread, use_repo  # noqa: E402
 
 use_repo()
@@ -87,8 +88,7 @@ async def measure(config_path: Path, *, busy: int) -> list[float]:
             painted.clear()
             await asyncio.sleep(0.05)  # a person does not press 40 keys a second
         if busy:
-            app.orchestrator.cancel_all()
-            await app.workers.wait_for_complete([w for w in app.workers if w.group == "plan"])
+            await stop_plan(app)
     return out
 
 
