@@ -105,6 +105,13 @@ ACTIONS: tuple[ConsoleAction, ...] = (
         show=False,
     ),
     ConsoleAction(
+        "d",
+        "toggle_dense_nodes",
+        "Dense",
+        "Nodes: one line per node and per GPU over the screen (fleet size), or back",
+        show=False,
+    ),
+    ConsoleAction(
         "v",
         "toggle_side",
         "Nodes/chart",

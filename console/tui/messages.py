@@ -79,6 +79,10 @@ class ToggleSide(Message):
     """Show the charts instead of the nodes (or back), for narrow screens."""
 
 
+class ToggleDenseNodes(Message):
+    """`d`: the nodes' dense view (a line per node and per GPU) over the whole screen, or back."""
+
+
 class OpenFilter(Message):
     """`/`: open the runs table's filter line; typing goes there, never to the keys."""
 

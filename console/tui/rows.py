@@ -101,6 +101,9 @@ class GpuView:
     utilization_pct: float | None = None
     memory_used_mib: float | None = None
     memory_total_mib: float | None = None
+    # From the last sample, where the telemetry carries them (nvidia-smi, NVML); None: not.
+    temperature_c: float | None = None
+    power_w: float | None = None
     history: deque[float] = field(default_factory=lambda: deque(maxlen=GPU_HISTORY))
 
 

@@ -244,8 +244,10 @@ class ConsoleState:
             case QpsSearchStepped() | QpsSearchFinished():
                 # The search's steps are runs in the table; its progress and outcome are
                 # notices (the bar and a toast), in the words the batch lines use.
-                text = (ev.result.line() if isinstance(ev, QpsSearchFinished)
-                        else f"qps search {ev.result.name}: {ev.result.steps[-1].line()}")  # fmt: skip
+                if isinstance(ev, QpsSearchFinished):
+                    text = ev.result.line()
+                else:
+                    text = f"qps search {ev.result.name}: {ev.result.steps[-1].line()}"
                 notice = Notice(text, "info")
                 self.last_notice = notice
                 changes.notices.append(notice)
@@ -453,6 +455,8 @@ class ConsoleState:
         gpu.utilization_pct = sample.utilization_pct
         gpu.memory_used_mib = sample.memory_used_mib
         gpu.memory_total_mib = sample.memory_total_mib or gpu.memory_total_mib
+        gpu.temperature_c = sample.temperature_c
+        gpu.power_w = sample.power_w
         if sample.utilization_pct is not None:
             gpu.history.append(sample.utilization_pct)
 

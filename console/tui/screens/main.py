@@ -33,6 +33,7 @@ from console.tui.messages import (
     RepaintAll,
     SortRuns,
     StateChanged,
+    ToggleDenseNodes,
     ToggleFollow,
     ToggleSide,
 )
@@ -90,6 +91,7 @@ class MainScreen(Screen[None]):
         self._rows_added = False
         self._live_wanted = False  # F: the shown run ended; move to the next live one
         self._notice_text: str | None = None
+        self._chart_focus: str | None = None  # the node the charts last followed
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="≡")
@@ -108,12 +110,14 @@ class MainScreen(Screen[None]):
                     "Live rate per node (samples/s, engine)",
                     "samples/s",
                     empty="no throughput yet: start the plan (s)",
+                    rank_by="live rate",
                     id="chart-throughput",
                 )
                 yield LiveChart(
                     "GPU utilization (%)",
                     "%",
                     empty="no GPU telemetry",
+                    rank_by="utilization",
                     id="chart-gpu",
                 )
         yield Footer(compact=True)
@@ -153,6 +157,7 @@ class MainScreen(Screen[None]):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         key = event.row_key.value
+        self.charts_dirty |= self.cursor_node() != self._chart_focus  # charts follow it
         pane = self.log_pane
         if key is not None and pane.run_id != key and not pane.merged:
             self._live_wanted = False  # the user picked a run: F leaves it there
@@ -166,6 +171,12 @@ class MainScreen(Screen[None]):
     @property
     def selected_key(self) -> str | None:
         return self.runs_table.selected_key
+
+    def cursor_node(self) -> str | None:
+        """The node of the cursor's run (a group row: none), which the charts follow when
+        they have more series than they draw."""
+        row = self.state.runs.get(self.selected_key or "")
+        return row.node if row is not None else None
 
     # --- what the app tells it ------------------------------------------------------------
 
@@ -194,6 +205,10 @@ class MainScreen(Screen[None]):
     @on(ToggleSide)
     def _toggle_side(self) -> None:
         self.toggle_side()
+
+    @on(ToggleDenseNodes)
+    def _toggle_dense(self) -> None:
+        self.toggle_dense_nodes()
 
     @on(ToggleFollow)
     def _toggle_follow(self) -> None:
@@ -242,11 +257,27 @@ class MainScreen(Screen[None]):
         so that its own keys work; again: the panels back, the focus on the table."""
         zoomed = not self.has_class("-zoom-log")
         self.set_class(zoomed, "-zoom-log")
+        if zoomed and self.nodes_panel.dense:
+            self.nodes_panel.set_dense(False)
+            self.remove_class("-dense-nodes")
         if zoomed:
             self.log_pane.log_widget.focus()
         else:
             self.runs_table.focus()
         return zoomed
+
+    def toggle_dense_nodes(self) -> bool:
+        """`d`: the nodes' dense view over the screen (the focus in it, so that it scrolls);
+        again: the cards and the panels back, the focus on the table."""
+        dense = not self.nodes_panel.dense
+        self.remove_class("-zoom-log")
+        self.set_class(dense, "-dense-nodes")
+        self.nodes_panel.set_dense(dense)
+        if dense:
+            self.nodes_panel.focus()
+        else:
+            self.runs_table.focus()
+        return dense
 
     def toggle_merged(self) -> bool:
         pane = self.log_pane
@@ -398,7 +429,7 @@ class MainScreen(Screen[None]):
                 self.follow_live()
             self.paint_notice()
         self.charts_dirty = True
-        self.chart_tick()
+        self.chart_tick(stagger=False)
 
     def paint_notice(self) -> None:
         line = self.state.notice_line(self.config_source)
@@ -407,8 +438,9 @@ class MainScreen(Screen[None]):
             self.notice.update(Text(line))
         self.notice.set_class(self.state.simulated, "-warning")
 
-    def chart_tick(self) -> None:
-        """Rebuild the charts whose data changed, if they are on screen."""
+    def chart_tick(self, stagger: bool = True) -> None:
+        """Rebuild the charts whose data changed, if they are on screen (on the timer: one
+        after the other; on a full repaint, `stagger` False: both at once)."""
         if not self.charts_dirty or not self.is_current:
             return
         # The app's chart timer can fire before this screen's children are composed, or
@@ -418,14 +450,23 @@ class MainScreen(Screen[None]):
         if throughput is None or gpu is None:
             return
         self.charts_dirty = False
-        throughput.set_series(self.state.throughput)
+        focus = self._chart_focus = self.cursor_node()
+        throughput.set_series(self.state.throughput, focus=focus)
         notes = sorted(
             {f"{n.name}: {n.telemetry_note}" for n in self.state.nodes.values() if n.telemetry_note}
         )
-        gpu.set_series(self.state.utilization, "no GPU telemetry — " + "; ".join(notes))
-        for chart in (throughput, gpu):
-            if chart.display and chart.region.area:
-                chart.replot()
+        gpu.set_series(
+            self.state.utilization, "no GPU telemetry — " + "; ".join(notes), focus=focus
+        )
+        shown = [c for c in (throughput, gpu) if c.display and c.region.area]
+        if stagger and len(shown) > 1:
+            # Two plotext builds in one frame stall a key press for both: the second chart
+            # is built half a tick later.
+            shown[0].replot()
+            self.set_timer(self.chart_interval_s / 2, shown[1].replot)
+            return
+        for chart in shown:
+            chart.replot()
 
     def show_log(self, key: str | None) -> None:
         """The log pane follows `key`: a run's lines so far (and its summary once it ended)."""
@@ -440,4 +481,4 @@ class MainScreen(Screen[None]):
     def toggle_side(self) -> None:
         self.toggle_class("-show-charts")
         self.charts_dirty = True
-        self.call_after_refresh(self.chart_tick)
+        self.call_after_refresh(self.chart_tick, False)

@@ -18,6 +18,7 @@ from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from console.tui.log_text import LogLine, Match, cells, find_matches, wrap_spans
 
@@ -197,9 +198,20 @@ class LogView(ScrollView, can_focus=True):
 
     def _set_virtual_size(self) -> None:
         if self.wrap:
-            self.virtual_size = Size(self._wrap_width, len(self._rows))
+            size = Size(self._wrap_width, len(self._rows))
         else:
-            self.virtual_size = Size(self._max_cells, len(self.lines))
+            size = Size(self._max_cells, len(self.lines))
+        styles = self.styles
+        if size != self.virtual_size and styles.overflow_y == "scroll" and (
+            styles.overflow_x in ("scroll", "hidden")
+        ):
+            # The scrollbars are there whatever the size (themes/base.tcss), so a longer log
+            # moves no widget: setting `virtual_size` would lay out the whole screen (a
+            # layout reactive) on every batch of lines; the scrollbars are told instead.
+            self.set_reactive(Widget.virtual_size, size)
+            self._scroll_update(size)
+        else:
+            self.virtual_size = size
         self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:

@@ -25,6 +25,7 @@ from console.tui.actions import table_bindings
 from console.tui.row_filter import SORT_COLUMNS, filter_keys, sort_keys
 from console.tui.rows import GroupRow, RunRow
 from console.tui.state import ConsoleState
+from console.tui.widgets.cell_cache import CellCachedDataTable
 from engine.checks.regression import LOADGEN_METRIC, WALL_THROUGHPUT
 from engine.fleet.specs import FLEET_NODE  # noqa: E402  (one LoadGen, many nodes)
 from engine.run.plan_progress import GroupProgress
@@ -207,7 +208,7 @@ def _live(state: ConsoleState, key: str) -> bool:
     return key in state.runs and state.runs[key].live
 
 
-class RunsTable(DataTable):
+class RunsTable(CellCachedDataTable):
     """Keyed rows: a run's key is its run id, a group's its group id. vim's keys move the
     cursor (j k, g G, ctrl+d ctrl+u; console.tui.actions, scope "table")."""
 
