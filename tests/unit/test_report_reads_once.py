@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import engine.results.store as store
-from console.cli import _report
+from console.results_cli import run_report
 
 RESULTS_010 = Path(__file__).parents[1] / "data" / "results-0.1.0"
 
@@ -31,7 +31,7 @@ def test_report_reads_each_summary_once_and_names_the_unreadable(
         return real(path)
 
     monkeypatch.setattr(store, "read_run_summary", counting)
-    assert _report(str(res), str(tmp_path / "rep")) == 0
+    assert run_report(str(res), str(tmp_path / "rep")) == 0
     assert len(reads) == len(list(res.glob("*/orchestrator_summary.json"))) > 2
     assert set(reads.values()) == {1}, {p.parent.name: n for p, n in reads.items() if n > 1}
     err = capsys.readouterr().err

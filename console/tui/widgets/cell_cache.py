@@ -26,10 +26,11 @@ class CellCachedDataTable(DataTable):  # type: ignore[type-arg]
     """A DataTable whose cells are re-rendered only when their value or look changed."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
         # (row key, column key) -> (value, look, lines): one entry per cell, replaced when
-        # the value or the look changed, so the cache never outgrows the table.
+        # the value or the look changed, so the cache never outgrows the table. Set before
+        # DataTable's own __init__, which clears the caches (fixed_columns, cursor_type).
         self._own_cells: dict[tuple[object, object], tuple[object, tuple[object, ...], Any]] = {}
+        super().__init__(*args, **kwargs)
 
     def _render_cell(
         self,

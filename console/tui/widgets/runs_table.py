@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 
 from rich.text import Text
 from textual import events
-from textual.widgets import DataTable
 
 from console.format import fmt_duration, fmt_num, state_cell
 from console.tui.actions import table_bindings
