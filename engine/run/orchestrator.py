@@ -95,6 +95,7 @@ class Orchestrator:
         self._prewarm: asyncio.Task[None] | None = None
         self._history: Any = None  # engine.analysis.regression.RunHistory, read at first need
         self._history_lock = asyncio.Lock()
+        self._history_read: asyncio.Task[None] | None = None
         # Reports are written after the outcome, never before it (engine/run/reports_writer.py);
         # close() waits for them.
         self.reports = ReportsWriter(
@@ -149,6 +150,8 @@ class Orchestrator:
     async def close(self) -> None:
         """Write the reports still pending (nothing asked for is lost on exit), then close
         connections. Detached runs on nodes keep going."""
+        if self._history_read is not None:
+            self._history_read.cancel()
         await self.reports.drain()
         for t in self._transports.values():
             try:
@@ -255,6 +258,10 @@ class Orchestrator:
         # in a thread while the first runs go, not after the last one ends; and only once the
         # first launch is under way, since their imports hold the GIL the launch needs.
         self._prewarm = asyncio.create_task(_prewarm_report_libraries())
+        # The regression check's history of earlier runs, read once per plan: read it while
+        # the first runs go (0.5 s for 1,000 runs), not on the way to the first run's outcome.
+        if self._history is None and self._history_read is None:
+            self._history_read = asyncio.create_task(self._read_history_early())
         names = stages
         if resume is not None:
             names = [n for n in resume.remaining_stages if stages is None or n in stages]
@@ -440,14 +447,28 @@ class Orchestrator:
         in a thread; engine.analysis.regression)."""
         if ex.placement is None or ex.spec.target_qps is not None or ex.spec.compliance:
             return None  # no placement: never ran; a QPS step or compliance run: not judged
-        from engine.analysis.regression import RunHistory
         from engine.results.store import RecordedRun
+
+        await self._read_history()
+        async with self._history_lock:
+            return self._history.judge_run(RecordedRun(ex.placement.run_dir, summary))
+
+    async def _read_history_early(self) -> None:
+        """`_read_history` once the plan's first launch is under way; a failure is left to
+        the first run's own call, which raises it where it always did."""
+        await asyncio.sleep(PREWARM_DELAY_S)
+        with contextlib.suppress(Exception):
+            await self._read_history()
+
+    async def _read_history(self) -> None:
+        """Read the runs already under the results dir once (the regression check's history),
+        in a thread; a call while a read is under way waits for it."""
+        from engine.analysis.regression import RunHistory
 
         async with self._history_lock:
             if self._history is None:
                 root, margin = self.store.root, self.config.settings.regression_margin
                 self._history = await asyncio.to_thread(RunHistory.of_results_dir, root, margin)
-            return self._history.judge_run(RecordedRun(ex.placement.run_dir, summary))
 
     async def _cancelled_before_start(self, spec: RunSpec) -> RunSummary:
         return await self._execute(spec)  # _stop makes it a cancelled summary without launch

@@ -26,6 +26,10 @@ from typing import Any
 
 from engine.events import EventBus, ReportsFailed, ReportsPending, ReportsWritten
 
+# A run report waits this long before it is rendered, so that what follows a run at once (the
+# next run's launch, the plan's outcome) does not share the GIL with it; a rebuild asked for
+# meanwhile writes it instead (the last run of a plan is then rendered once, not twice).
+RUN_REPORT_DELAY_S = 0.25
 PLAN = "plan"  # every run's report, the charts and the pipeline report (rebuild_reports)
 RUN = "run"  # one run's report, in its run dir
 
@@ -92,6 +96,10 @@ class ReportsWriter:
 
     async def _work(self) -> None:
         while self._queue:
+            if self._queue[0].kind == RUN:
+                await asyncio.sleep(RUN_REPORT_DELAY_S)
+                if not self._queue:
+                    break
             job = self._queue.pop(0)
             if self._ready is not None:
                 await self._ready()
