@@ -26,10 +26,10 @@ class CellCachedDataTable(DataTable):  # type: ignore[type-arg]
     """A DataTable whose cells are re-rendered only when their value or look changed."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # (row key, column key) -> (value, look, lines): one entry per cell, replaced when
-        # the value or the look changed, so the cache never outgrows the table. Set before
+        # (row key, column key, look) -> (value, lines): replaced when the value changed,
+        # cleared when it holds four times the table's cells. Set before
         # DataTable's own __init__, which clears the caches (fixed_columns, cursor_type).
-        self._own_cells: dict[tuple[object, object], tuple[object, tuple[object, ...], Any]] = {}
+        self._own_cells: dict[tuple[object, object, tuple[object, ...]], tuple[object, Any]] = {}
         super().__init__(*args, **kwargs)
 
     def _render_cell(
@@ -62,12 +62,16 @@ class CellCachedDataTable(DataTable):  # type: ignore[type-arg]
             self.cell_padding,
             row.height if row is not None else None,
         )
-        cell = (row_key, column_key)
+        # Keyed by the look too: a frozen column (fixed_columns) is painted by two paths with
+        # two looks, and one slot per cell would make them evict each other on every line.
+        cell = (row_key, column_key, look)
         found = self._own_cells.get(cell)
-        if found is not None and found[0] is value and found[1] == look:
-            return found[2]  # type: ignore[no-any-return]
+        if found is not None and found[0] is value:
+            return found[1]  # type: ignore[no-any-return]
         lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        self._own_cells[cell] = (value, look, lines)
+        if len(self._own_cells) > 4 * max(1, self.row_count) * max(1, len(self.columns)):
+            self._own_cells.clear()  # looks of rows since moved or resized: start again
+        self._own_cells[cell] = (value, lines)
         return lines
 
     def _clear_caches(self) -> None:
