@@ -59,6 +59,7 @@ class ReportsWriter:
         self._queue: list[_Job] = []
         self._worker: asyncio.Task[None] | None = None
         self.failures: list[str] = []  # one sentence per job that failed, for the exit code
+        self._wake = asyncio.Event()  # set by rebuild(): a run report's wait ends at once
 
     @property
     def pending(self) -> bool:
@@ -80,6 +81,7 @@ class ReportsWriter:
         self._queue = [j for j in self._queue if j.kind != RUN]
         job = _Job(PLAN, done=asyncio.get_running_loop().create_future())
         self._add(job)
+        self._wake.set()
         self.bus.publish(ReportsPending(str(self.reports_dir)))
         assert job.done is not None
         return job.done
@@ -97,7 +99,12 @@ class ReportsWriter:
     async def _work(self) -> None:
         while self._queue:
             if self._queue[0].kind == RUN:
-                await asyncio.sleep(RUN_REPORT_DELAY_S)
+                # Let the next launch go first; a rebuild asked for meanwhile ends the wait.
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), RUN_REPORT_DELAY_S)
+                except TimeoutError:
+                    pass
                 if not self._queue:
                     break
             job = self._queue.pop(0)
