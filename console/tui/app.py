@@ -6,6 +6,11 @@ engine publishes: the bridge batches events (~10 Hz), `ConsoleState` folds them,
 tells the main screen what changed by message (`StateChanged`); the screen repaints only while
 it is on display. Charts are rebuilt at most once a second. Nothing here computes a figure or
 blocks on I/O; a background worker's failure is shown, whichever worker it was.
+
+Past the ~450-line guide: every key's `action_*` lives here (console.tui.actions names them
+once for the footer, help and palette, and they all call the one Orchestrator the app owns);
+the confirmations, the pager hand-over and the workers are small methods of that one owner.
+The state it shows is `ConsoleState`'s, the screen `MainScreen`'s.
 """
 
 from __future__ import annotations

@@ -4,6 +4,10 @@ chart series. Pure Python (no Textual), so it is tested without an app.
 Every figure here was computed by the engine and arrived in an event (RunProgress.rate and
 .eta_s, the summaries' wall throughput and validity); the state only keeps the latest one.
 `apply` returns what changed, so the widgets repaint only that.
+
+Past the ~450-line guide: one `apply` over every event type, so that the fold of a run, its
+node and its group cannot disagree; the rows' look is `console.tui.rows`', the plan figures
+`engine.run.plan_progress`'s.
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ costs far more), charts on its own chart tick. Hidden, it marks itself stale and
 everything when it returns. What it wants from the app it asks by message
 (`DetailsRequested`), as the app tells it things by message: neither touches the other's
 attributes.
+
+Past the ~450-line guide: the layout switches (narrow, zoomed log, dense nodes) and the
+repaint scheduling of the four panels depend on each other and are kept in one place; each
+panel's own drawing is its widget's.
 """
 
 from __future__ import annotations
