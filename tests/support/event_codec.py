@@ -13,12 +13,13 @@ node "fast" keeps what the real telemetry said (no driver here).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import json
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,17 @@ async def feed(app: Any, clock: Clock, pilot: Any, *, select: str | None = None)
     await pilot.pause()
     app.sync_views()
     await pilot.pause()
+
+
+@contextlib.asynccontextmanager
+async def fed_app(tmp_path: Path, size: tuple[int, int]) -> AsyncIterator[tuple[Any, Any]]:
+    """A console app in a pilot of `size` (columns, rows) that has been fed the whole
+    recording: (app, pilot), for the tests that look at the picture the events leave."""
+    clock = Clock()
+    app = make_app(tmp_path, clock)
+    async with app.run_test(size=size) as pilot:
+        await feed(app, clock, pilot)
+        yield app, pilot
 
 
 SELECTED = "s2-pair-slow"

@@ -24,11 +24,27 @@ from engine.config.load import load_config
 from engine.events import PlanStarted, RunFinished, RunProgress, RunStateChanged
 from engine.model import RunState
 from tests.support.config_writer import write_config
-from tests.support.event_codec import Clock, feed, load_recording, make_app
+from tests.support.event_codec import Clock, fed_app, feed, load_recording, make_app
 from tests.support.pilot import painted_rows
 from tests.support.plans import plan_table
 
 GROUP_ROWS = ["s2-pair", "s2-pair-slow", "s2-pair-fast"]
+# The group first, its shards sorted among themselves under it, then the sweep's runs.
+BY_NAME = ["s2-pair", "s2-pair-fast", "s2-pair-slow", "s1-fast-100", "s1-slow-100"]
+PLAN_ORDER = ["s1-slow-100", "s1-fast-100", *GROUP_ROWS]
+
+# Each sort key in turn (again: reversed): the rows' order after it and what the title says.
+SORT_STEPS = [
+    # M: LoadGen metric, highest first (fast 207/s, slow 98.6/s); the running group has
+    # none yet, so it goes last in either direction, its shards under it.
+    ("M", ["s1-fast-100", "s1-slow-100", *GROUP_ROWS], "LoadGen metric ↓"),
+    ("M", PLAN_ORDER, "LoadGen metric ↑"),
+    # N: by name; the shards sort among themselves under their group.
+    ("N", BY_NAME, "name ↑"),
+    ("N", PLAN_ORDER, "name ↓"),
+    # S: by state, what goes before what ended well.
+    ("S", BY_NAME, "state ↑"),
+]
 
 
 def keys(app: object) -> list[str]:
@@ -36,51 +52,15 @@ def keys(app: object) -> list[str]:
 
 
 async def test_sort_keys_reverse_keep_shards_under_their_group_and_say_so(tmp_path: Path) -> None:
-    clock = Clock()
-    app = make_app(tmp_path, clock)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await feed(app, clock, pilot)
+    async with fed_app(tmp_path, (120, 40)) as (app, pilot):
         table = app.main.runs_table
-        assert keys(app) == ["s1-slow-100", "s1-fast-100", *GROUP_ROWS]  # the plan's order
+        assert keys(app) == PLAN_ORDER
         assert str(table.border_title) == "Runs"
 
-        # M: LoadGen metric, highest first (fast 207/s, slow 98.6/s); the running group has
-        # none yet, so it goes last in either direction, its shards under it.
-        await pilot.press("M")
-        assert keys(app) == ["s1-fast-100", "s1-slow-100", *GROUP_ROWS]
-        assert "sorted by LoadGen metric ↓" in str(table.border_title)
-        await pilot.press("M")
-        assert keys(app) == ["s1-slow-100", "s1-fast-100", *GROUP_ROWS]
-        assert "sorted by LoadGen metric ↑" in str(table.border_title)
-
-        # N: by name; the shards sort among themselves under their group.
-        await pilot.press("N")
-        assert keys(app) == [
-            "s2-pair",
-            "s2-pair-fast",
-            "s2-pair-slow",
-            "s1-fast-100",
-            "s1-slow-100",
-        ]
-        assert "sorted by name ↑" in str(table.border_title)
-        await pilot.press("N")
-        assert keys(app) == [
-            "s1-slow-100",
-            "s1-fast-100",
-            "s2-pair",
-            "s2-pair-slow",
-            "s2-pair-fast",
-        ]
-
-        # S: by state, what goes before what ended well.
-        await pilot.press("S")
-        assert keys(app) == [
-            "s2-pair",
-            "s2-pair-fast",
-            "s2-pair-slow",
-            "s1-fast-100",
-            "s1-slow-100",
-        ]
+        for key, order, sorted_by in SORT_STEPS:
+            await pilot.press(key)
+            assert keys(app) == order, key
+            assert f"sorted by {sorted_by}" in str(table.border_title)
         # O: by node (the group's nodes are slow+fast).
         await pilot.press("O")
         assert keys(app)[:2] == ["s1-fast-100", "s1-slow-100"]
@@ -93,10 +73,7 @@ async def test_sort_keys_reverse_keep_shards_under_their_group_and_say_so(tmp_pa
 
 
 async def test_vim_keys_move_the_cursor_and_g_starts_nothing(tmp_path: Path) -> None:
-    clock = Clock()
-    app = make_app(tmp_path, clock)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await feed(app, clock, pilot)
+    async with fed_app(tmp_path, (120, 40)) as (app, pilot):
         table = app.main.runs_table
         await pilot.press("G")
         assert table.selected_key == "s2-pair-fast"
@@ -119,10 +96,7 @@ async def test_vim_keys_move_the_cursor_and_g_starts_nothing(tmp_path: Path) -> 
 async def test_the_run_column_stays_while_the_others_scroll_and_shards_name_their_node(
     tmp_path: Path,
 ) -> None:
-    clock = Clock()
-    app = make_app(tmp_path, clock)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await feed(app, clock, pilot)
+    async with fed_app(tmp_path, (80, 24)) as (app, pilot):
         table = app.main.runs_table
         await pilot.press("end")  # scroll the columns to the far right
         await pilot.pause()
@@ -138,10 +112,7 @@ async def test_the_run_column_stays_while_the_others_scroll_and_shards_name_thei
 async def test_group_rows_show_the_engines_live_rate_and_eta(tmp_path: Path) -> None:
     """The group's Live/s is its shards' latest live rates added, its ETA the later shard's:
     checked against the recorded RunProgress events themselves."""
-    clock = Clock()
-    app = make_app(tmp_path, clock)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await feed(app, clock, pilot)
+    async with fed_app(tmp_path, (160, 48)) as (app, _):
         last = {
             e.run_id: e
             for _, batch in load_recording()
