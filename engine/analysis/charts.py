@@ -68,17 +68,18 @@ def _save(fig: Figure, path: Path) -> Path:
 
 
 def _side_by_side(
-    fig: Figure, left_title: str, right_title: str, *, empty: str | None
-) -> tuple[Axes, Axes]:
-    """A figure's two panels, titled; `empty` is the note both show when there is nothing to
-    draw (None: there is)."""
+    left_title: str, right_title: str, *, empty: str | None
+) -> tuple[Figure, Axes, Axes]:
+    """A 12 x 5 in figure of two panels, titled; `empty` is the note both show when there is
+    nothing to draw (None: there is)."""
+    fig = _figure(12, 5)
     left, right = fig.subplots(1, 2)
     left.set_title(left_title)
     right.set_title(right_title)
     if empty is not None:
         _note(left, empty)
         _note(right, empty)
-    return left, right
+    return fig, left, right
 
 
 def _note(ax: Axes, text: str) -> None:
@@ -256,9 +257,7 @@ def performance_figure(results: Results) -> Figure:
 def scaling_figure(results: Results) -> Figure:
     recorded = results.groups.sort("start_unix", nulls_last=False).to_dicts()
     groups = recorded[-MAX_GROUPS:]
-    fig = _figure(12, 5)
-    left, right = _side_by_side(
-        fig,
+    fig, left, right = _side_by_side(
         "Group throughput: measured vs ideal (sum of single-node runs)",
         "Scaling efficiency and speedup over sequential",
         empty=None if groups else "no parallel group recorded",
@@ -283,9 +282,7 @@ def scaling_figure(results: Results) -> Figure:
 
 def comparison_figure(results: Results) -> Figure:
     sweeps = results.sweeps.to_dicts()
-    fig = _figure(12, 5)
-    left, right = _side_by_side(
-        fig,
+    fig, left, right = _side_by_side(
         "Wall throughput by samples requested (includes model load)",
         "LoadGen metric by samples requested",
         empty=None if sweeps else "no completed single-node run recorded",
