@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.loadgen.parse import RunLogs, read_run_logs
-from engine.results.record import record_to_json
+from engine.results.record import JsonRecord, record_to_json
 from engine.submission.rules import (
     EARLY_STOPPING_SCENARIOS,
     PERF_CHECK,
@@ -34,7 +34,7 @@ _IGNORABLE_ERRORS = ("error_uncommitted_loadgen_changes",)
 
 
 @dataclass(frozen=True)
-class BrokenRule:
+class BrokenRule(JsonRecord):
     """One rule the run breaks: its id, the sentence with the numbers, and where the rule
     comes from. `value` and `limit` are the compared figures when there are any."""
 
@@ -44,11 +44,8 @@ class BrokenRule:
     value: Any = None
     limit: Any = None
 
-    def to_json(self) -> dict[str, Any]:
-        return record_to_json(self)
-
     @classmethod
-    def from_json(cls, d: Any) -> BrokenRule | None:
+    def from_json(cls, d: Any) -> BrokenRule | None:  # type: ignore[override]
         if not isinstance(d, dict) or not isinstance(d.get("rule"), str):
             return None
         return cls(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine.results.record import record_to_json
+from engine.results.record import JsonRecord
 from engine.submission.rules import Round, get_round, resolve_benchmark
 
 # The checker's units (CONSTANTS UNIT_DICT, SPECIAL_UNIT_DICT).
@@ -26,7 +26,7 @@ _UNITS = {
 
 
 @dataclass(frozen=True)
-class CheckerHeadline:
+class CheckerHeadline(JsonRecord):
     """`value` in the checker's unit (ms for the latency scenarios); None when the log does
     not hold the key (then `missing` says why)."""
 
@@ -43,11 +43,8 @@ class CheckerHeadline:
             return f"checker headline: missing ({self.missing})"
         return f"{self.value:.6g} {self.unit} ({self.key}, {self.round})"
 
-    def to_json(self) -> dict[str, Any]:
-        return record_to_json(self)
-
     @classmethod
-    def from_json(cls, d: Any) -> CheckerHeadline | None:
+    def from_json(cls, d: Any) -> CheckerHeadline | None:  # type: ignore[override]
         if not isinstance(d, dict) or not isinstance(d.get("round"), str):
             return None
         value = d.get("value")
