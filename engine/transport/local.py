@@ -35,17 +35,19 @@ class DirectPort:
 
 
 class ExitWatch:
-    """A pidfd held on one run's wrapper for as long as the run is followed, watched by the
-    event loop from the start: the runner's pauses and `status` ask it instead of opening a
-    pidfd and reading /proc on every poll (64 runs polled twice a second made that most of
-    the engine's CPU). It was opened on the very process `status` had checked to be this
-    run's wrapper, so a reused pid can never be mistaken for the run."""
+    """A pidfd held on one run's wrapper for as long as the run is followed, registered with
+    the event loop once: the runner's pauses and `status` ask it instead of opening a pidfd
+    and reading /proc/<pid>/stat and cmdline on every poll (64 runs are polled 128 times a
+    second). It is opened before `LocalTransport.watch` checks that the pid is this run's
+    wrapper, so a pid reused later can never be mistaken for the run."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, fd: int) -> None:
         self.loop = loop
         self.fd = fd
         self.gone = False
         self._callbacks: list[Callable[[], None]] = []
+        self._poll = select.poll()  # select.select cannot take a descriptor past 1023
+        self._poll.register(fd, select.POLLIN)
         loop.add_reader(fd, self._fired)
 
     def _fired(self) -> None:
@@ -58,7 +60,7 @@ class ExitWatch:
     def exited(self) -> bool:
         """Whether the wrapper has exited (or is a zombie), asked of the kernel now rather
         than from the loop's last look."""
-        if not self.gone and select.select([self.fd], [], [], 0)[0]:
+        if not self.gone and self._poll.poll(0):
             self._fired()
         return self.gone
 
@@ -77,9 +79,9 @@ class ExitWatch:
         return unsubscribe
 
     def close(self) -> None:
-        if not self.gone:
+        if not self.gone and not self.loop.is_closed():
             self.loop.remove_reader(self.fd)
-            self.gone = True
+        self.gone = True
         self._callbacks.clear()
         os.close(self.fd)
 
@@ -245,10 +247,11 @@ class LocalTransport:
             return None
         # Checked after the pidfd is open: a pid reused before the open fails the check, and
         # one reused after it leaves the pidfd readable (the process it names has exited).
-        if not await detach.wrapper_alive(self, handle) or select.select([fd], [], [], 0)[0]:
-            os.close(fd)
+        watch = ExitWatch(loop, fd)
+        if not await detach.wrapper_alive(self, handle) or watch.exited():
+            watch.close()
             return None
-        watch = self._watches[key] = ExitWatch(loop, fd)
+        self._watches[key] = watch
         return watch
 
     def release(self, handle: RunHandle) -> None:
@@ -266,9 +269,10 @@ class LocalTransport:
         return watch.subscribe(callback) if watch is not None else None
 
     async def wait_exit(self, handle: RunHandle, timeout: float) -> bool:
-        """Return once the run's wrapper has exited (True), or after `timeout` s (False).
+        """Return once the run's wrapper has exited (True), or after `timeout` s (False): the
+        one-shot form of `on_exit`, with a pidfd of its own.
 
-        The runner waits on this between polls, so a local run's end is seen at once rather
+        The runner's pauses end on `on_exit`, so a local run's end is seen at once rather
         than up to a poll interval later (0.5 s by default: 2.5 % of a 20 s run). The wrapper
         is not our child (setsid, reparented), so a pidfd (Linux 5.3+) stands for waitpid;
         without one this is a plain sleep, and the poll finds the end as before. A pid reused
