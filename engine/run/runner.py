@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -249,8 +250,9 @@ class RunExecution:
         )
 
     async def _pause(self, transport: Transport, wait_s: float) -> None:
-        """Until the next poll: `wait_s`, or less when the run is cancelled or (on a transport
-        that watches the wrapper's process: the local one) the wrapper exits.
+        """Until the next poll: the next tick of `wait_s` (`next_tick`: at most `wait_s`), or
+        less when the run is cancelled or (on a transport that watches the wrapper's process:
+        the local one) the wrapper exits.
 
         One future, one timer and a callback on the transport's exit watch: no task per
         pause (64 runs pause twice a second each, and two tasks per pause were a good part
@@ -264,7 +266,7 @@ class RunExecution:
             if not wake.done():
                 wake.set_result(None)
 
-        timer = loop.call_later(wait_s, resolve)
+        timer = loop.call_at(next_tick(loop.time(), wait_s), resolve)
         self._wakers.append(resolve)
         on_exit = getattr(transport, "on_exit", None)
         unsubscribe = None
@@ -547,6 +549,17 @@ class RunExecution:
         self.ctx.bus.publish(
             RunStateChanged(self.spec.run_id, self.node.name, state, detail, run_dir)
         )
+
+
+def next_tick(now: float, interval: float) -> float:
+    """The first multiple of `interval` on the event loop's clock after `now`.
+
+    Every run polled at the same interval then wakes in the same loop iteration, rather than
+    each on a timer of its own: on a virtual machine each separate wake-up of the process
+    costs about 0.15 ms of CPU, so 64 runs at 0.5 s cost 2 % of a core in wake-ups alone, and
+    2 wake-ups a second cost next to nothing. A poll comes at most `interval` after the
+    last; once the runs are in step, exactly `interval` after it."""
+    return (math.floor(now / interval) + 1) * interval
 
 
 def _compile(pattern: str | None) -> re.Pattern[str] | None:
