@@ -18,6 +18,7 @@ the machine's 1-minute load average is printed with each figure (the cores are s
     python bench/console_cpu.py            # 16 and 64 runs
     python bench/console_cpu.py --runs 16  # one size only
     python bench/console_cpu.py --runs 64 --profile out.txt   # cProfile of the console phase
+    python bench/console_cpu.py --runs 64 --engine-only --engine-profile out.txt  # the engine's
 """
 
 from __future__ import annotations
@@ -75,7 +76,9 @@ def streaming(runs: dict, n: int) -> bool:
     return len(runs) == n and all((c or 0) > 0 for c in runs.values())
 
 
-async def engine_only(config_path: Path, n: int) -> tuple[list[float], list[str], int]:
+async def engine_only(
+    config_path: Path, n: int, profile: Path | None = None
+) -> tuple[list[float], list[str], int]:
     from engine.config.load import load_config
     from engine.events import RunProgress
     from engine.run.orchestrator import Orchestrator
@@ -94,7 +97,11 @@ async def engine_only(config_path: Path, n: int) -> tuple[list[float], list[str]
     while not streaming(completed, n):
         await asyncio.sleep(0.1)
     n0 = events[0]
+    profiler = start_profile(profile)
     result, loads = await windows(asyncio.sleep)
+    if profiler is not None:
+        profiler.disable()
+        write_profile(profiler, profile)
     rate = int((events[0] - n0) / (WINDOW_S * WINDOWS))
     orch.cancel_all()
     await plan
@@ -122,12 +129,7 @@ async def console(
             await pilot.pause(0.1)
         b0 = batches[0]
         lines0 = sum(len(v) for v in app.state.logs.values())
-        profiler = None
-        if profile is not None:
-            import cProfile
-
-            profiler = cProfile.Profile()
-            profiler.enable()
+        profiler = start_profile(profile)
         result, loads = await windows(asyncio.sleep)
         if profiler is not None:
             profiler.disable()
@@ -136,6 +138,17 @@ async def console(
         lines = sum(len(v) for v in app.state.logs.values()) - lines0
         await stop_plan(app)
     return result, loads, int(per_s), int(lines / (WINDOW_S * WINDOWS))
+
+
+def start_profile(path: Path | None) -> object:
+    """A running cProfile profiler when a profile is asked for, else None."""
+    if path is None:
+        return None
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    return profiler
 
 
 def write_profile(profiler: object, path: Path) -> None:
@@ -151,15 +164,20 @@ def write_profile(profiler: object, path: Path) -> None:
     path.write_text(out.getvalue())
 
 
-def measure(n: int, profile: Path | None) -> None:
+def measure(
+    n: int, profile: Path | None, engine_profile: Path | None = None, engine_alone: bool = False
+) -> None:
     note(f"{n} runs; load average before: {load_average()}")
     with tempfile.TemporaryDirectory() as d:
         cfg = write_plan_config(Path(d) / "engine", n)
-        engine, engine_loads, events_per_s = asyncio.run(engine_only(cfg, n))
+        engine, engine_loads, events_per_s = asyncio.run(engine_only(cfg, n, engine_profile))
     note(
         f"engine alone, {n} runs: {spread(engine, '%')}, {events_per_s} engine events/s; "
         f"load average {', '.join(engine_loads)}"
     )
+    if engine_alone:
+        figure(f"engine_only_cpu_percent_{n}_runs", median(engine))
+        return
     with tempfile.TemporaryDirectory() as d:
         cfg = write_plan_config(Path(d) / "console", n)
         ui, ui_loads, batches_per_s, lines_per_s = asyncio.run(console(cfg, n, profile))
@@ -183,10 +201,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--profile", type=Path, help="cProfile text of the console phase")
+    parser.add_argument(
+        "--engine-profile", type=Path, help="cProfile text of the engine-alone phase"
+    )
+    parser.add_argument(
+        "--engine-only", action="store_true", help="measure the engine alone (no console phase)"
+    )
     args = parser.parse_args()
     note(f"machine: {machine()}")
     for n in args.runs:
-        measure(n, args.profile)
+        measure(n, args.profile, args.engine_profile, args.engine_only)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -94,6 +95,8 @@ class RunExecution:
         self.handle: RunHandle | None = None
         self.rendered: RenderedRun | None = None
         self._cancel = asyncio.Event()
+        self._wakers: list[Callable[[], None]] = []  # the pause under way's, if any
+        self._followed_on: Transport | None = None  # the transport _follow last used
         self.summary: RunSummary | None = None
         self.resolution: Resolution | None = None
         self._matched_log_dir: str | None = None
@@ -107,6 +110,8 @@ class RunExecution:
 
     def cancel(self) -> None:
         self._cancel.set()
+        for wake in list(self._wakers):  # a pause under way ends now
+            wake()
 
     @property
     def cancelled(self) -> bool:
@@ -159,6 +164,9 @@ class RunExecution:
         try:
             return await self._follow()
         finally:
+            release = getattr(self._followed_on, "release", None)
+            if release is not None and self.handle is not None:
+                release(self.handle)  # the local node's exit watch, when the run outlives this
             if self.compliance is not None:
                 await self.compliance.remove()
 
@@ -181,7 +189,7 @@ class RunExecution:
         }
         stall_s = self.ctx.config.settings.stall_timeout_s or self.benchmark.stall_timeout_s
         poll_s = self.ctx.config.settings.poll_interval_s
-        transport = await self.ctx.transport(self.node.name)
+        transport = self._followed_on = await self.ctx.transport(self.node.name)
         status = None
         cancelled = False
         while True:
@@ -207,6 +215,7 @@ class RunExecution:
                     transport = await self.ctx.reconnect(self.node.name, self.spec.run_id)
                 except LinkLost:  # the user cancelled while the link was down
                     return await self._cancelled_unreachable(status, telemetry)
+                self._followed_on = transport
                 self._set(RunState.RUNNING)
                 continue
             now = time.monotonic()
@@ -241,17 +250,35 @@ class RunExecution:
         )
 
     async def _pause(self, transport: Transport, wait_s: float) -> None:
-        """Until the next poll: `wait_s`, or less when the run is cancelled or (on a transport
-        that can wait on the wrapper's process: the local one) the wrapper exits."""
-        waits = [asyncio.ensure_future(self._cancel.wait())]
-        wait_exit = getattr(transport, "wait_exit", None)
-        if wait_exit is not None and self.handle is not None:
-            waits.append(asyncio.ensure_future(wait_exit(self.handle, wait_s)))
+        """Until the next poll: the next tick of `wait_s` (`next_tick`: at most `wait_s`), or
+        less when the run is cancelled or (on a transport that watches the wrapper's process:
+        the local one) the wrapper exits.
+
+        One future, one timer and a callback on the transport's exit watch: no task per
+        pause (64 runs pause twice a second each, and two tasks per pause were a good part
+        of what following them cost)."""
+        if self.cancelled:
+            return
+        loop = asyncio.get_running_loop()
+        wake: asyncio.Future[None] = loop.create_future()
+
+        def resolve() -> None:
+            if not wake.done():
+                wake.set_result(None)
+
+        timer = loop.call_at(next_tick(loop.time(), wait_s), resolve)
+        self._wakers.append(resolve)
+        on_exit = getattr(transport, "on_exit", None)
+        unsubscribe = None
         try:
-            await asyncio.wait(waits, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
+            if on_exit is not None and self.handle is not None:
+                unsubscribe = await on_exit(self.handle, resolve)
+            await wake
         finally:
-            for w in waits:
-                w.cancel()
+            timer.cancel()
+            self._wakers.remove(resolve)
+            if unsubscribe is not None:
+                unsubscribe()
 
     async def _cancel_failed(self, reason: str, status: Any, telemetry: Any) -> RunSummary:
         """The kill did not go through: the run ends here as CANCEL_FAILED, its summary
@@ -418,7 +445,9 @@ class RunExecution:
         if self.spec.mode == Mode.ACCURACY and self.benchmark.accuracy_command and not cancelled:
             from engine.run.accuracy_step import score_run
 
-            self.ctx.bus.publish(Notice(f"{self.spec.run_id}: scoring accuracy on {self.node.name}"))
+            self.ctx.bus.publish(
+                Notice(f"{self.spec.run_id}: scoring accuracy on {self.node.name}")
+            )
             self.accuracy = await score_run(self, transport, state.ok)
         start = status.started_at if status is not None else None
         # Only the node's clock: a killed wrapper writes no ended_at, and mixing in the
@@ -520,6 +549,17 @@ class RunExecution:
         self.ctx.bus.publish(
             RunStateChanged(self.spec.run_id, self.node.name, state, detail, run_dir)
         )
+
+
+def next_tick(now: float, interval: float) -> float:
+    """The first multiple of `interval` on the event loop's clock after `now`.
+
+    Every run polled at the same interval then wakes in the same loop iteration, rather than
+    each on a timer of its own: on a virtual machine each separate wake-up of the process
+    costs about 0.15 ms of CPU, so 64 runs at 0.5 s cost 2 % of a core in wake-ups alone, and
+    2 wake-ups a second cost next to nothing. A poll comes at most `interval` after the
+    last; once the runs are in step, exactly `interval` after it."""
+    return (math.floor(now / interval) + 1) * interval
 
 
 def _compile(pattern: str | None) -> re.Pattern[str] | None:

@@ -14,6 +14,7 @@ launch.sh, so no kept file holds a token from `env`.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Awaitable, Callable
 
 from engine.errors import TransportError
 from engine.transport.base import ProcessStatus, RunHandle, Transport
@@ -76,11 +77,17 @@ def _parse_float(data: bytes) -> float | None:
         return None
 
 
-async def read_status(transport: Transport, handle: RunHandle) -> ProcessStatus:
+async def read_status(
+    transport: Transport,
+    handle: RunHandle,
+    *,
+    alive: Callable[[Transport, RunHandle], Awaitable[bool]] | None = None,
+) -> ProcessStatus:
     """running / exited(code) / vanished, from the wrapper's files and /proc.
 
     Reads files only (no process spawned per poll). A pid whose /proc cmdline no longer names
-    this run's launch.sh has been reused by something else: the run vanished.
+    this run's launch.sh has been reused by something else: the run vanished. `alive`, when
+    given, says instead of /proc whether the wrapper still runs (the local node's pidfd).
     """
     d = handle.run_dir
     started = _parse_float(await transport.read_from(f"{d}/{STARTED_AT}", 0, 64))
@@ -98,7 +105,7 @@ async def read_status(transport: Transport, handle: RunHandle) -> ProcessStatus:
 
     if (st := await exited()) is not None:
         return st
-    if await _alive(transport, handle):
+    if await (alive or wrapper_alive)(transport, handle):
         return ProcessStatus("running", None, started)
     # The wrapper may have finished between the two reads.
     if (st := await exited()) is not None:
@@ -106,7 +113,7 @@ async def read_status(transport: Transport, handle: RunHandle) -> ProcessStatus:
     return ProcessStatus("vanished", None, started)
 
 
-async def _alive(transport: Transport, handle: RunHandle) -> bool:
+async def wrapper_alive(transport: Transport, handle: RunHandle) -> bool:
     """Is `handle.pid` still this run's wrapper? /proc/<pid>/stat says whether the pid exists
     and is not a zombie; its cmdline must name this run's launch.sh, except while an exec is
     in progress, when the kernel briefly shows an empty cmdline."""
