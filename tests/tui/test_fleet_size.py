@@ -17,7 +17,7 @@ from textual.widgets import DataTable
 from console.tui.app import ConsoleApp
 from console.tui.messages import EngineBatch
 from engine.config.load import load_config
-from engine.events import Event, RunLog, RunProgress, TelemetrySampled
+from engine.events import Event, Notice, RunLog, RunProgress, TelemetrySampled
 from engine.model import GpuSample
 from tests.support.config_writer import write_config
 from tests.support.pilot import wait_for
@@ -220,6 +220,54 @@ async def test_a_long_series_is_drawn_from_two_points_per_column(tmp_path: Path)
         assert len(drawn[0]) <= 2 * width < 600
         assert drawn[1] == [r for _, r in rates[:50]]  # short series: every point
         assert set(drawn[0]) <= {r for _, r in rates} and drawn[0][-1] == rates[-1][1]
+
+
+async def test_a_new_notice_line_lays_nothing_out(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """The notice bar is one row whatever it says, and its line changes every second while a
+    plan runs (the ETA): a layout there repainted the whole screen every second."""
+    from textual.screen import Screen
+
+    app = app_for(tmp_path, 2)
+    layouts: list[int] = []
+    base = Screen._refresh_layout
+
+    def counting(self, *args, **kwargs):  # noqa: ANN001, ANN202
+        layouts.append(1)
+        return base(self, *args, **kwargs)
+
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.3)
+        monkeypatch.setattr(Screen, "_refresh_layout", counting)
+        for i in range(3):
+            app.post_message(EngineBatch((Notice(f"note {i}", "info"),)))
+            await wait_for(pilot, lambda i=i: f"note {i}" in str(app.main.notice.render()))
+            await pilot.pause(0.1)
+        assert layouts == []
+
+
+async def test_a_chart_is_built_again_only_when_what_it_draws_changed(tmp_path: Path) -> None:
+    """A plotext build costs milliseconds: the chart tick's set_series with the same data (a
+    chart without telemetry, every second) builds nothing; a new point, another cursor node
+    or other words do."""
+    app = app_for(tmp_path, 2, chart_interval_s=60.0)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.2)
+        chart = app.main.charts[0]
+        rates = [(0.5 * i, 40.0 + (i % 7)) for i in range(20)]
+        chart.set_series({"n01": rates})
+        assert chart.replot()
+        chart.set_series({"n01": rates})
+        assert not chart.replot() and not chart.dirty
+        rates.append((10.0, 41.0))
+        chart.set_series({"n01": rates})
+        assert chart.replot()
+        chart.set_series({"n01": rates}, focus="n01")
+        assert chart.replot()
+        chart.set_series({}, "no GPU telemetry — n01: none")
+        assert chart.replot()
+        chart.set_series({}, "no GPU telemetry — n01: none")
+        assert not chart.replot()
+        assert chart.replot(force=True)
 
 
 async def test_startup_objects_are_out_of_the_collectors_reach(tmp_path: Path) -> None:

@@ -439,7 +439,9 @@ class MainScreen(Screen[None]):
         line = self.state.notice_line(self.config_source)
         if line != self._notice_text:
             self._notice_text = line
-            self.notice.update(Text(line))
+            # One row whatever it says (themes/base.tcss: height 1, nowrap): a new line
+            # moves no widget, and a layout would repaint the whole screen every second.
+            self.notice.update(Text(line), layout=False)
         self.notice.set_class(self.state.simulated, "-warning")
 
     def chart_tick(self, stagger: bool = True) -> None:
@@ -462,7 +464,7 @@ class MainScreen(Screen[None]):
         gpu.set_series(
             self.state.utilization, "no GPU telemetry — " + "; ".join(notes), focus=focus
         )
-        shown = [c for c in (throughput, gpu) if c.display and c.region.area]
+        shown = [c for c in (throughput, gpu) if c.display and c.region.area and c.dirty]
         if stagger and len(shown) > 1:
             # Two plotext builds in one frame stall a key press for both: the second chart
             # is built half a tick later.
