@@ -17,7 +17,7 @@ from textual.widgets import DataTable
 from console.tui.app import ConsoleApp
 from console.tui.messages import EngineBatch
 from engine.config.load import load_config
-from engine.events import Event, RunLog, RunProgress, TelemetrySampled
+from engine.events import Event, Notice, RunLog, RunProgress, TelemetrySampled
 from engine.model import GpuSample
 from tests.support.config_writer import write_config
 from tests.support.pilot import wait_for
@@ -220,6 +220,107 @@ async def test_a_long_series_is_drawn_from_two_points_per_column(tmp_path: Path)
         assert len(drawn[0]) <= 2 * width < 600
         assert drawn[1] == [r for _, r in rates[:50]]  # short series: every point
         assert set(drawn[0]) <= {r for _, r in rates} and drawn[0][-1] == rates[-1][1]
+
+
+async def test_a_new_notice_line_lays_nothing_out(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """The notice bar is one row whatever it says, and its line changes every second while a
+    plan runs (the ETA): a layout there repainted the whole screen every second."""
+    from textual.screen import Screen
+
+    app = app_for(tmp_path, 2)
+    layouts: list[int] = []
+    base = Screen._refresh_layout
+
+    def counting(self, *args, **kwargs):  # noqa: ANN001, ANN202
+        layouts.append(1)
+        return base(self, *args, **kwargs)
+
+    def shows(text: str) -> bool:
+        return text in str(app.main.notice.render())
+
+    async with app.run_test(size=(160, 48)) as pilot:
+        # Start-up first (the footer composes its keys once, the first paint lays out).
+        app.post_message(EngineBatch((Notice("first", "info"),)))
+        await wait_for(pilot, lambda: shows("first"))
+        await pilot.pause(0.5)
+        monkeypatch.setattr(Screen, "_refresh_layout", counting)
+        for i in range(3):
+            app.post_message(EngineBatch((Notice(f"note {i}", "info"),)))
+            await wait_for(pilot, lambda i=i: shows(f"note {i}"))
+            await pilot.pause(0.1)
+        assert layouts == []
+
+
+async def test_log_lines_and_rows_are_painted_together_once_a_second(tmp_path: Path) -> None:
+    """Batches come several times a second: the shown log's new lines wait for the paint of
+    the rows (at most every table_interval_s), so that the screen updates once, not once
+    per batch and again for the table; every line arrives, in order, none twice."""
+    app = app_for(tmp_path, 2, table_interval_s=1.0)
+    async with app.run_test(size=(160, 48)) as pilot:
+        table = app.main.runs_table
+        await wait_for(pilot, lambda: len(table._keys) == 2)
+        run_id = table._keys[0]
+        pane = app.main.log_pane
+        await wait_for(pilot, lambda: pane.run_id == run_id)
+        view = pane.log_widget
+        app.post_message(EngineBatch((RunLog(run_id, "stdout", ("line 1",)),)))
+        await wait_for(pilot, lambda: "line 1" in view.rows_text())
+        progress = RunProgress(run_id, 7, 400, 9.0, 40.0, "stdout")
+        app.post_message(EngineBatch((RunLog(run_id, "stdout", ("line 2",)), progress)))
+        await pilot.pause(0.2)
+        assert "line 2" not in view.rows_text()  # not before the rows' paint
+        assert table._cells[run_id][3] != "7/400"
+        await wait_for(pilot, lambda: "line 2" in view.rows_text(), timeout=3.0)
+        assert table._cells[run_id][3] == "7/400"  # in the same update
+        assert view.rows_text() == ["line 1", "line 2"]
+
+
+async def test_lines_waiting_for_the_paint_are_shown_once_after_a_switch(tmp_path: Path) -> None:
+    """The pane shows another run and comes back before the paint: it reads the run's lines
+    from the state then, so the lines that were waiting are not written a second time."""
+    app = app_for(tmp_path, 2, table_interval_s=1.0)
+    async with app.run_test(size=(160, 48)) as pilot:
+        table = app.main.runs_table
+        await wait_for(pilot, lambda: len(table._keys) == 2)
+        run_id = table._keys[0]
+        pane = app.main.log_pane
+        await wait_for(pilot, lambda: pane.run_id == run_id)
+        view = pane.log_widget
+        app.post_message(EngineBatch((RunLog(run_id, "stdout", ("line 1",)),)))
+        await wait_for(pilot, lambda: "line 1" in view.rows_text())
+        app.post_message(EngineBatch((RunLog(run_id, "stdout", ("line 2",)),)))
+        await pilot.pause(0.1)
+        await pilot.press("j")
+        await wait_for(pilot, lambda: pane.run_id == table._keys[1])
+        await pilot.press("k")
+        await wait_for(pilot, lambda: pane.run_id == run_id)
+        await pilot.pause(1.2)  # past the paint
+        assert view.rows_text() == ["line 1", "line 2"]
+
+
+async def test_a_chart_is_built_again_only_when_what_it_draws_changed(tmp_path: Path) -> None:
+    """A plotext build costs milliseconds: the chart tick's set_series with the same data (a
+    chart without telemetry, every second) builds nothing; a new point, another cursor node
+    or other words do."""
+    app = app_for(tmp_path, 2, chart_interval_s=60.0)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.2)
+        chart = app.main.charts[0]
+        rates = [(0.5 * i, 40.0 + (i % 7)) for i in range(20)]
+        chart.set_series({"n01": rates})
+        assert chart.replot()
+        chart.set_series({"n01": rates})
+        assert not chart.replot() and not chart.dirty
+        rates.append((10.0, 41.0))
+        chart.set_series({"n01": rates})
+        assert chart.replot()
+        chart.set_series({"n01": rates}, focus="n01")
+        assert chart.replot()
+        chart.set_series({}, "no GPU telemetry — n01: none")
+        assert chart.replot()
+        chart.set_series({}, "no GPU telemetry — n01: none")
+        assert not chart.replot()
+        assert chart.replot(force=True)
 
 
 async def test_startup_objects_are_out_of_the_collectors_reach(tmp_path: Path) -> None:

@@ -1,10 +1,12 @@
 """The main screen: runs table on top; nodes, the selected run's log and the live charts below.
 
 It repaints itself from the console state when the app tells it what changed (a
-`StateChanged` message) — and only while it is on display: log lines with every batch (~10 Hz,
-one write_lines), table rows and node cards at most every `table_interval_s` (a table repaint
-costs far more), charts on its own chart tick. Hidden, it marks itself stale and repaints
-everything when it returns. What it wants from the app it asks by message
+`StateChanged` message) — and only while it is on display: what the batches changed is gathered
+(the shown log's new lines, the table's rows, the node cards, the notice bar) and painted
+together, at most once every `table_interval_s` (one screen update a second while runs stream,
+not one per batch and another for the table), at once when a run ends or rows are added;
+charts on its own chart tick. Hidden, it marks itself stale and repaints everything when it
+returns. What it wants from the app it asks by message
 (`DetailsRequested`), as the app tells it things by message: neither touches the other's
 attributes.
 
@@ -93,9 +95,14 @@ class MainScreen(Screen[None]):
         self._dirty_rows: set[str] = set()
         self._dirty_nodes: set[str] = set()
         self._rows_added = False
+        # The shown log's lines not painted yet (the pane's run, or the merged view's
+        # entries): dropped when the pane shows another log (it reads the state then).
+        self._pending_lines: list[str] = []
+        self._pending_merged: list[tuple[str, str]] = []
         self._live_wanted = False  # F: the shown run ended; move to the next live one
         self._notice_text: str | None = None
         self._chart_focus: str | None = None  # the node the charts last followed
+        self._charts_at = 0.0  # when the charts were last built (time.monotonic)
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="≡")
@@ -128,7 +135,7 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.runs_table.focus()
-        self.set_interval(self.chart_interval_s, self.chart_tick)
+        self.set_interval(self.chart_interval_s, self._chart_timer)
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width < NARROW_BELOW, "-narrow")
@@ -203,6 +210,7 @@ class MainScreen(Screen[None]):
     @on(LogSummary)
     def _log_summary(self, message: LogSummary) -> None:
         if self.app.screen is self:
+            self._paint_log()  # the run's last lines before its summary
             self.log_pane.append_summary(message.run_id, message.title, message.text)
         # Hidden: `summaries` holds it, and the sync on return shows it.
 
@@ -289,7 +297,7 @@ class MainScreen(Screen[None]):
             pane.merged = False
             self.show_log(self.runs_table.selected_key)
         else:
-            pane.show_merged(self.state.merged_log)
+            self._show_merged()
         return pane.merged
 
     def follow_live(self) -> None:
@@ -388,22 +396,20 @@ class MainScreen(Screen[None]):
         self._dirty_nodes |= changes.nodes
         self._rows_added |= changes.rows_added
         self.charts_dirty |= changes.chart
-        with self.app.batch_update():
-            pane = self.log_pane
-            for run_id, lines in changes.logs.items():
-                pane.append(run_id, lines)
-            pane.append_merged(changes.merged)
-            self._note_end(changes)
-            self.follow_live()
-            if changes.header:
-                self.paint_notice()
+        pane = self.log_pane
+        if pane.merged:
+            self._pending_merged.extend(changes.merged)
+        elif pane.run_id in changes.logs:
+            self._pending_lines.extend(changes.logs[pane.run_id])
+        self._note_end(changes)
         wait = self._last_rows_paint + self.table_interval_s - time.monotonic()
         if wait <= 0 or changes.rows_added or changes.finished:
-            self._paint_rows()
+            self._paint_pending()
         elif self._rows_timer is None:
-            self._rows_timer = self.set_timer(wait, self._paint_rows)
+            self._rows_timer = self.set_timer(wait, self._paint_pending)
 
-    def _paint_rows(self) -> None:
+    def _paint_pending(self) -> None:
+        """What the batches since the last paint changed, in one screen update."""
         self._rows_timer = None
         if not self.is_current:
             self.stale = True
@@ -412,10 +418,29 @@ class MainScreen(Screen[None]):
         keys, nodes, added = self._dirty_rows, self._dirty_nodes, self._rows_added
         self._dirty_rows, self._dirty_nodes, self._rows_added = set(), set(), False
         with self.app.batch_update():
+            self._paint_log()
+            self.follow_live()
             self.runs_table.sync(self.state, None if added else sorted(keys))
             self.paint_notice()  # the plan's ETA moves with the runs' progress
             if nodes:
                 self.nodes_panel.sync(self.state, nodes)
+            if self._last_rows_paint - self._charts_at >= 0.9 * self.chart_interval_s:
+                self.chart_tick()  # in the same screen update as the rows
+
+    def _chart_timer(self) -> None:
+        """The charts' own tick, for what changes them between batches (the cursor's node);
+        while a paint of the batches is due, that paint builds them, in the same update."""
+        if self._rows_timer is None:
+            self.chart_tick()
+
+    def _paint_log(self) -> None:
+        pane = self.log_pane
+        lines, merged = self._pending_lines, self._pending_merged
+        self._pending_lines, self._pending_merged = [], []
+        if lines and pane.run_id is not None:
+            pane.append(pane.run_id, lines)
+        if merged:
+            pane.append_merged(merged)
 
     def sync(self) -> None:
         """Repaint everything from the state (on first display, after being hidden)."""
@@ -427,7 +452,7 @@ class MainScreen(Screen[None]):
             self.runs_table.sync(self.state)
             self.nodes_panel.sync(self.state)
             if self.log_pane.merged:
-                self.log_pane.show_merged(self.state.merged_log)
+                self._show_merged()
             else:
                 self.show_log(self.log_pane.run_id or self.runs_table.selected_key)
                 self.follow_live()
@@ -439,7 +464,9 @@ class MainScreen(Screen[None]):
         line = self.state.notice_line(self.config_source)
         if line != self._notice_text:
             self._notice_text = line
-            self.notice.update(Text(line))
+            # One row whatever it says (themes/base.tcss: height 1, nowrap): a new line
+            # moves no widget, and a layout would repaint the whole screen every second.
+            self.notice.update(Text(line), layout=False)
         self.notice.set_class(self.state.simulated, "-warning")
 
     def chart_tick(self, stagger: bool = True) -> None:
@@ -454,6 +481,7 @@ class MainScreen(Screen[None]):
         if throughput is None or gpu is None:
             return
         self.charts_dirty = False
+        self._charts_at = time.monotonic()
         focus = self._chart_focus = self.cursor_node()
         throughput.set_series(self.state.throughput, focus=focus)
         notes = sorted(
@@ -462,7 +490,7 @@ class MainScreen(Screen[None]):
         gpu.set_series(
             self.state.utilization, "no GPU telemetry — " + "; ".join(notes), focus=focus
         )
-        shown = [c for c in (throughput, gpu) if c.display and c.region.area]
+        shown = [c for c in (throughput, gpu) if c.display and c.region.area and c.dirty]
         if stagger and len(shown) > 1:
             # Two plotext builds in one frame stall a key press for both: the second chart
             # is built half a tick later.
@@ -475,12 +503,17 @@ class MainScreen(Screen[None]):
     def show_log(self, key: str | None) -> None:
         """The log pane follows `key`: a run's lines so far (and its summary once it ended)."""
         pane = self.log_pane
+        self._pending_lines, self._pending_merged = [], []  # the state has them all
         if key is not None and key in self.state.groups:
             g = self.state.groups[key]
             pane.show_run(None, [f"group {g.name}: select one of its shards to follow its log"])
             return
         lines = self.state.logs.get(key, ()) if key else ()
         pane.show_run(key, lines, self.summaries.get(key) if key else None)
+
+    def _show_merged(self) -> None:
+        self._pending_lines, self._pending_merged = [], []  # the state has them all
+        self.log_pane.show_merged(self.state.merged_log)
 
     def toggle_side(self) -> None:
         self.toggle_class("-show-charts")

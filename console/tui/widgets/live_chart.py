@@ -87,7 +87,8 @@ class LiveChart(PlotextPlot):
         self._focus: str | None = None
         self.drawn: list[str] = []  # the series of the last build, in legend order
         self.selection = ""  # what the title says about the series drawn ("": all of them)
-        self._dirty = True
+        self._wanted: tuple[object, ...] = ()  # what the next build would draw (`_look`)
+        self._built: tuple[object, ...] | None = None  # what the last build drew
 
     @property
     def has_data(self) -> bool:
@@ -102,13 +103,28 @@ class LiveChart(PlotextPlot):
         self._focus = focus
         if empty is not None:
             self.empty = empty
-        self._dirty = True
+        self._wanted = self._look()
+
+    def _look(self) -> tuple[object, ...]:
+        """What a build depends on: each series' length and latest point (a new point always
+        moves the latest one: its time), the cursor's node, the words said without data."""
+        return (
+            tuple((k, len(v), v[-1]) for k, v in sorted(self._series.items())),
+            self._focus,
+            self.empty,
+        )
+
+    @property
+    def dirty(self) -> bool:
+        """Whether a build would draw anything other than the last one did."""
+        return self._built != (*self._wanted, self.size.width)
 
     def replot(self, force: bool = False) -> bool:
-        """Rebuild the figure if the data changed; returns whether it did."""
-        if not (self._dirty or force):
+        """Rebuild the figure if the data changed; returns whether it did. The same data
+        again (a chart without telemetry, every second) costs no build and no repaint."""
+        if not (self.dirty or force):
             return False
-        self._dirty = False
+        self._built = (*self._wanted, self.size.width)
         plt = self.plt
         plt.clear_figure()
         plt.xlabel("s")
