@@ -27,6 +27,12 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+# Imported before the fork, so parent and child share them instead of importing them twice:
+# the charts' own module and what it reads with (the results store, the telemetry reader).
+# None of them starts a thread or imports polars or numpy.
+import engine.analysis.charts  # noqa: F401
+import engine.telemetry.record  # noqa: F401
+
 _LEN = struct.Struct("!Q")
 
 
@@ -65,7 +71,7 @@ def _read_exactly(fd: int, n: int) -> bytes | None:
 def warm_up_charts() -> None:
     """What drawing the charts needs imported (matplotlib; no polars: they are sent as plain
     rows, `engine.analysis.charts.ChartData`)."""
-    from engine.analysis import history_chart  # noqa: F401 - imports the charts module too
+    from engine.analysis import history_chart  # noqa: F401
     from engine.analysis.charts import warm_up
 
     warm_up()

@@ -140,3 +140,16 @@ def test_report_draws_in_a_child_the_charts_drawn_in_process(tmp_path: Path, pla
         assert (tmp_path / "forked" / rel).read_bytes() == (tmp_path / "here" / rel).read_bytes()
     report = "mlconsole_pipeline_report.md"
     assert (tmp_path / "forked" / report).read_text() == (tmp_path / "here" / report).read_text()
+
+
+def test_what_is_imported_before_the_fork_starts_no_thread_and_no_heavy_module() -> None:
+    """What both processes share; the telemetry reader without the sampler and the event bus
+    (engine.telemetry's names are imported on first use)."""
+    out = _python(
+        "import os, sys\n"
+        "import engine.analysis.chart_process\n"
+        "from engine.telemetry import read_telemetry\n"
+        "heavy = ('polars', 'numpy', 'matplotlib', 'engine.events', 'engine.telemetry.sampler')\n"
+        "print(len(os.listdir('/proc/self/task')), [m for m in heavy if m in sys.modules])\n"
+    )
+    assert out.strip() == "1 []"
