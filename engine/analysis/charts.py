@@ -482,14 +482,20 @@ def interactivity_figure(results: Results | ChartData) -> Figure:
     return fig
 
 
-def write_charts(results: Results | ChartData, out_dir: Path) -> list[Path]:
+def write_charts(
+    results: Results | ChartData, out_dir: Path, part: int = 0, parts: int = 1
+) -> list[Path]:
     """Write the four PNGs into `out_dir` (created if needed) and return their paths, plus
     throughput_interactivity.png when a concurrency sweep was recorded.
 
-    gpu_utilization.png says "no GPU telemetry recorded" when no run has telemetry samples."""
+    gpu_utilization.png says "no GPU telemetry recorded" when no run has telemetry samples.
+    `part` of `parts`: only every `parts`-th of those charts, from the `part`-th, so that
+    processes can share the drawing (`engine.analysis.chart_process`)."""
     results = ChartData.of(results)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [_save(build(results), out_dir / name) for name, build in CHARTS]
-    if _sweep_points(results):
-        paths.append(_save(interactivity_figure(results), out_dir / INTERACTIVITY))
-    return paths
+    todo = [*CHARTS, *([(INTERACTIVITY, interactivity_figure)] if _sweep_points(results) else [])]
+    return [
+        _save(build(results), out_dir / name)
+        for i, (name, build) in enumerate(todo)
+        if i % parts == part
+    ]

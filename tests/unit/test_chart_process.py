@@ -39,25 +39,31 @@ def _python(code: str) -> str:
     return done.stdout
 
 
-def test_the_job_runs_in_the_child_and_its_result_or_exception_comes_back() -> None:
+def test_each_job_runs_in_its_own_worker_and_its_result_or_exception_comes_back() -> None:
     out = _python(
-        "import os\n"
+        "import os, threading, time\n"
         "from engine.analysis.chart_process import ChartProcess\n"
+        "pids = [(os.getpid, ()), (os.getpid, ())]\n"
         "p = ChartProcess.start(warm_up=lambda: None)\n"
-        "child = p.pid\n"
-        "print(p.run(os.getpid) == child != os.getpid())\n"
+        "first = p.pid\n"
+        "a, b = p.run(pids)\n"
+        "print(p.workers, a == first, b not in (first, os.getpid()))\n"
+        "try:\n"
+        "    os.waitpid(first, 0)\n"
+        "except ChildProcessError:\n"
+        "    print('reaped')\n"
         "q = ChartProcess.start(warm_up=lambda: None)\n"
         "try:\n"
-        "    q.run(int, 'not a number')\n"
+        "    q.run([(os.getpid, ()), (int, ('not a number',))])\n"
         "except ValueError as exc:\n"
         "    print('raised', type(exc).__name__)\n"
-        "for pid in (child, q.pid):\n"
-        "    try:\n"
-        "        os.waitpid(pid or child, 0)\n"
-        "    except ChildProcessError:\n"
-        "        print('reaped')\n"
+        "# A first worker with a second thread does not fork: it runs both jobs itself.\n"
+        "sleeper = lambda: threading.Thread(target=time.sleep, args=(5,), daemon=True).start()\n"
+        "r = ChartProcess.start(warm_up=sleeper)\n"
+        "first = r.pid\n"
+        "print(r.run(pids) == [first, first])\n"
     )
-    assert out.split("\n")[:4] == ["True", "raised ValueError", "reaped", "reaped"]
+    assert out.split("\n")[:4] == ["2 True True", "reaped", "raised ValueError", "True"]
 
 
 def test_an_unused_child_exits_when_closed() -> None:

@@ -38,17 +38,45 @@ def draw_charts(
     results: Results | ChartData,
     history: History | HistoryChartData | None,
     charts_dir: Path,
+    part: int = 0,
+    parts: int = 1,
 ) -> list[Path]:
-    """Every chart's PNG in `charts_dir`, the history chart when `history` is given; run in
-    this process or (given plain `ChartData`) by a `ChartProcess`."""
+    """Every chart's PNG in `charts_dir`, the history chart last when `history` is given; run
+    in this process or (given plain `ChartData`) by a `ChartProcess`'s workers, each drawing
+    its `part` of `parts` (see `write_charts`; the history chart is the last part's)."""
     from engine.analysis.charts import write_charts
 
-    written = write_charts(results, charts_dir)
-    if history is not None:
+    written = write_charts(results, charts_dir, part, parts)
+    if history is not None and part == parts - 1:
         from engine.analysis.history_chart import HISTORY, write_history_chart
 
         written.append(write_history_chart(history, charts_dir / HISTORY))
     return written
+
+
+def _draw_in(
+    chart_process: ChartProcess,
+    results: Results,
+    history: History | None,
+    charts_dir: Path,
+) -> list[Path]:
+    """The charts, shared among the process's workers; in the order `draw_charts` gives."""
+    from engine.analysis.charts import ChartData
+    from engine.analysis.history_chart import HISTORY, HistoryChartData
+
+    data = ChartData.of(results)
+    over = HistoryChartData.of(history) if history is not None else None
+    parts = chart_process.workers
+    drawn = chart_process.run(
+        [(draw_charts, (data, over, charts_dir, part, parts)) for part in range(parts)]
+    )
+    # Part k holds charts k, k + parts, ...: interleave them back; the history chart is last.
+    out: list[Path] = []
+    for i in range(max(len(d) for d in drawn)):
+        out += [d[i] for d in drawn if i < len(d)]
+    if over is not None:
+        out.append(out.pop(next(i for i, p in enumerate(out) if p.name == HISTORY)))
+    return out
 
 
 def _pipeline(
@@ -67,12 +95,7 @@ def _pipeline(
     # One plan's runs over time say little the other charts don't.
     over_time = history if history.plans > 1 else None
     if charts and chart_process is not None:
-        from engine.analysis.charts import ChartData
-        from engine.analysis.history_chart import HistoryChartData
-
-        data = ChartData.of(results)
-        over = HistoryChartData.of(over_time) if over_time is not None else None
-        written = chart_process.run(draw_charts, data, over, reports_dir / CHARTS_DIR)
+        written = _draw_in(chart_process, results, over_time, reports_dir / CHARTS_DIR)
     elif charts:
         written = draw_charts(results, over_time, reports_dir / CHARTS_DIR)
     text = render_pipeline_report(results, reports_dir, written, history)
