@@ -91,12 +91,23 @@ def say_skipped(problem: str) -> None:
 
 
 def run_report(results_dir: str, reports_dir: str) -> int:
-    from engine.analysis.report.rebuild import rebuild_reports
+    from engine.analysis.chart_process import ChartProcess
 
     root = Path(results_dir)
     if not root.is_dir():
         raise UsageError(f"{results_dir}: not a directory")
-    paths = rebuild_reports(root, Path(reports_dir), skipped=say_skipped)
+    # Forked before polars is imported (its thread pool would make a fork unsafe), so the
+    # child imports matplotlib and draws while this process reads and writes the reports.
+    chart_process = ChartProcess.start()
+    try:
+        from engine.analysis.report.rebuild import rebuild_reports
+
+        paths = rebuild_reports(
+            root, Path(reports_dir), skipped=say_skipped, chart_process=chart_process
+        )
+    finally:
+        if chart_process is not None:
+            chart_process.close()
     for p in paths:
         print(p)
     return EXIT_OK

@@ -8,6 +8,11 @@ Matplotlib runs headless (Agg) through the object API (`Figure` + `FigureCanvasA
 pyplot: no global state, so reports can be rebuilt from a worker thread while the console runs.
 Figure sizes and dpi are fixed so the PNGs are small, quick to write and byte-identical when the
 results are unchanged.
+
+The figures draw from `ChartData`: the frames' rows as plain lists, taken once from `Results`.
+Plain rows pickle small and need no polars, so `mlconsole report` can send them to a process
+that only imports matplotlib (`engine.analysis.chart_process`). Every figure function takes
+either (`Results` is turned into `ChartData` first).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import csv
 import os
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +44,44 @@ WALL_LABEL = "wall throughput (samples/s, includes model load)"
 MAX_TELEMETRY_RUNS = 16
 MAX_GROUPS = 12
 _COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c")
+
+
+# The runs frame's columns the charts read.
+_RUN_COLUMNS = (
+    "node", "ok", "duration_s", "samples_requested", "samples_processed", "samples_mismatch",
+    "telemetry_state",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ChartData:
+    """What the charts read from `Results`, as plain rows (see the module's docstring).
+
+    `runs`: the runs frame's `_RUN_COLUMNS`; `nodes`, `sweeps`, `fleets`: those frames' rows;
+    `groups`: the groups frame's rows, oldest first; `telemetry_runs`: (node, run dir) of every
+    run, in `Results.run_records`' order (their telemetry.csv files are read when drawn)."""
+
+    simulated: bool
+    runs: list[dict[str, Any]]
+    nodes: list[dict[str, Any]]
+    groups: list[dict[str, Any]]
+    sweeps: list[dict[str, Any]]
+    fleets: list[dict[str, Any]]
+    telemetry_runs: list[tuple[str, Path]]
+
+    @classmethod
+    def of(cls, results: Results | ChartData) -> ChartData:
+        if isinstance(results, ChartData):
+            return results
+        return cls(
+            simulated=results.simulated,
+            runs=results.runs.select(*_RUN_COLUMNS).to_dicts(),
+            nodes=results.nodes.to_dicts(),
+            groups=results.groups.sort("start_unix", nulls_last=False).to_dicts(),
+            sweeps=results.sweeps.to_dicts(),
+            fleets=results.fleets.to_dicts() if results.fleets is not None else [],
+            telemetry_runs=[(str(r.summary.node), r.run_dir) for r in results.run_records],
+        )
 
 
 def warm_up() -> None:
@@ -88,7 +132,7 @@ def _note(ax: Axes, text: str) -> None:
     ax.set_yticks([])
 
 
-def _suffix(results: Results) -> str:
+def _suffix(results: ChartData) -> str:
     return " (simulated node speeds)" if results.simulated else ""
 
 
@@ -232,11 +276,9 @@ def _projection_panel(ax: Axes, rows: list[dict[str, Any]], labels: list[str]) -
                  ("projection_h_loadgen", "using LoadGen metric (samples/s only)"))  # fmt: skip
 
 
-def performance_figure(results: Results) -> Figure:
-    nodes = results.nodes.to_dicts()
-    runs = results.runs.select(
-        "node", "ok", "duration_s", "samples_requested", "samples_processed", "samples_mismatch"
-    ).to_dicts()
+def performance_figure(results: Results | ChartData) -> Figure:
+    results = ChartData.of(results)
+    nodes, runs = results.nodes, results.runs
     colors = _colors([r["node"] for r in runs])
     labels = _node_labels(nodes)
     fig = _figure(12, 9)
@@ -254,8 +296,9 @@ def performance_figure(results: Results) -> Figure:
 # --- scaling_analysis.png ----------------------------------------------------------------------
 
 
-def scaling_figure(results: Results) -> Figure:
-    recorded = results.groups.sort("start_unix", nulls_last=False).to_dicts()
+def scaling_figure(results: Results | ChartData) -> Figure:
+    results = ChartData.of(results)
+    recorded = results.groups
     groups = recorded[-MAX_GROUPS:]
     fig, left, right = _side_by_side(
         "Group throughput: measured vs ideal (sum of single-node runs)",
@@ -280,8 +323,9 @@ def scaling_figure(results: Results) -> Figure:
 # --- throughput_comparison.png -----------------------------------------------------------------
 
 
-def comparison_figure(results: Results) -> Figure:
-    sweeps = results.sweeps.to_dicts()
+def comparison_figure(results: Results | ChartData) -> Figure:
+    results = ChartData.of(results)
+    sweeps = results.sweeps
     fig, left, right = _side_by_side(
         "Wall throughput by samples requested (includes model load)",
         "LoadGen metric by samples requested",
@@ -335,27 +379,28 @@ def read_samples(path: Path) -> list[GpuSample]:
         return []
 
 
-def telemetry_series(results: Results) -> list[tuple[str, str, list[GpuSample]]]:
+def telemetry_series(results: Results | ChartData) -> list[tuple[str, str, list[GpuSample]]]:
     """(node, run_dir, samples) for the newest runs whose telemetry.csv holds samples."""
     found = []
-    for rec in reversed(results.run_records):
-        path = rec.run_dir / TELEMETRY
+    for node, run_dir in reversed(ChartData.of(results).telemetry_runs):
+        path = run_dir / TELEMETRY
         if not path.is_file():
             continue
         samples = [s for s in read_samples(path) if s.utilization_pct is not None]
         if samples:
-            found.append((str(rec.summary.node), rec.run_dir.name, samples))
+            found.append((node, run_dir.name, samples))
         if len(found) >= MAX_TELEMETRY_RUNS:
             break
     return list(reversed(found))
 
 
-def gpu_figure(results: Results) -> Figure:
+def gpu_figure(results: Results | ChartData) -> Figure:
+    results = ChartData.of(results)
     series = telemetry_series(results)
     fig = _figure(12, 5)
     ax = fig.subplots()
     if not series:
-        states = sorted({str(s) for s in results.runs.get_column("telemetry_state").to_list() if s})
+        states = sorted({str(r["telemetry_state"]) for r in results.runs if r["telemetry_state"]})
         why = f" (runs say: {', '.join(states)})" if states else ""
         _note(ax, f"no GPU telemetry recorded{why}")
         ax.set_title(f"GPU utilization{_suffix(results)}")
@@ -390,19 +435,19 @@ CHARTS = (
 INTERACTIVITY = "throughput_interactivity.png"
 
 
-def _sweep_points(results: Results) -> dict[str, list[dict[str, Any]]]:
-    fleets = results.fleets.to_dicts() if results.fleets is not None else []
+def _sweep_points(results: Results | ChartData) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
-    for f in fleets:
+    for f in ChartData.of(results).fleets:
         if f["sweep"] and f["system_tokens_per_s"] is not None and f["tokens_per_user"]:
             out.setdefault(f"{f['stage']} ({', '.join(f['nodes'])})", []).append(f)
     return out
 
 
-def interactivity_figure(results: Results) -> Figure:
+def interactivity_figure(results: Results | ChartData) -> Figure:
     """System tokens/s (LoadGen) against tokens/s per user (1 / TPOT p90), one point per
     concurrency limit, each labelled with its limit and TTFT p90, as MLPerf Endpoints plots
     its Pareto curve."""
+    results = ChartData.of(results)
     fig = _figure(8, 5)
     ax = fig.add_subplot(1, 1, 1)
     sweeps = _sweep_points(results)
@@ -434,13 +479,20 @@ def interactivity_figure(results: Results) -> Figure:
     return fig
 
 
-def write_charts(results: Results, out_dir: Path) -> list[Path]:
+def write_charts(
+    results: Results | ChartData, out_dir: Path, part: int = 0, parts: int = 1
+) -> list[Path]:
     """Write the four PNGs into `out_dir` (created if needed) and return their paths, plus
     throughput_interactivity.png when a concurrency sweep was recorded.
 
-    gpu_utilization.png says "no GPU telemetry recorded" when no run has telemetry samples."""
+    gpu_utilization.png says "no GPU telemetry recorded" when no run has telemetry samples.
+    `part` of `parts`: only every `parts`-th of those charts, from the `part`-th, so that
+    processes can share the drawing (`engine.analysis.chart_process`)."""
+    results = ChartData.of(results)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [_save(build(results), out_dir / name) for name, build in CHARTS]
-    if _sweep_points(results):
-        paths.append(_save(interactivity_figure(results), out_dir / INTERACTIVITY))
-    return paths
+    todo = [*CHARTS, *([(INTERACTIVITY, interactivity_figure)] if _sweep_points(results) else [])]
+    return [
+        _save(build(results), out_dir / name)
+        for i, (name, build) in enumerate(todo)
+        if i % parts == part
+    ]

@@ -4,16 +4,16 @@ history frame alone (`engine.analysis.history`). Runs flagged as regressions are
 
 Only single runs whose results stand are drawn (a group's shards run beside others and have
 their own families); a run without a figure is left out, never drawn as 0. The style is
-`engine.analysis.charts`' (its figure, colors, notes and atomic save).
+`engine.analysis.charts`' (its figure, colors, notes and atomic save). Like those charts it
+draws from plain rows (`HistoryChartData`), so it can be drawn where polars is not imported.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import polars as pl
 
 from engine import units
 from engine.analysis.charts import _colors, _figure, _note, _save
@@ -28,6 +28,8 @@ MAX_PANELS = 6  # more families than this would make panels too small to read; t
 
 
 def _panels(history: History) -> list[tuple[tuple[Any, ...], list[dict[str, Any]]]]:
+    import polars as pl
+
     frame = history.runs.filter(
         pl.col("ok")
         & pl.col("group_id").is_null()
@@ -42,11 +44,29 @@ def _panels(history: History) -> list[tuple[tuple[Any, ...], list[dict[str, Any]
     return sorted(out.items(), key=lambda kv: str(kv[0]))
 
 
-def history_figure(history: History) -> Figure:
-    panels = _panels(history)
+@dataclass(frozen=True)
+class HistoryChartData:
+    """What the chart reads from a `History`: its panels' rows, whether any run was simulated,
+    the regression margin."""
+
+    panels: list[tuple[tuple[Any, ...], list[dict[str, Any]]]]
+    simulated: bool
+    margin: float
+
+    @classmethod
+    def of(cls, history: History | HistoryChartData) -> HistoryChartData:
+        if isinstance(history, HistoryChartData):
+            return history
+        simulated = bool(history.runs["simulated"].any())
+        return cls(panels=_panels(history), simulated=simulated, margin=history.margin)
+
+
+def history_figure(history: History | HistoryChartData) -> Figure:
+    history = HistoryChartData.of(history)
+    panels = history.panels
     shown = panels[:MAX_PANELS]
     fig = _figure(9, 3.2 * max(1, len(shown)) + 0.6)
-    simulated = " (simulated node speeds)" if bool(history.runs["simulated"].any()) else ""
+    simulated = " (simulated node speeds)" if history.simulated else ""
     more = (
         f"; {len(panels) - len(shown)} more families not drawn" if len(panels) > len(shown) else ""
     )
@@ -94,7 +114,7 @@ def _when(row: dict[str, Any]) -> datetime:
     return datetime.fromtimestamp(row["start_unix"], tz=UTC)
 
 
-def write_history_chart(history: History, path: Path) -> Path:
+def write_history_chart(history: History | HistoryChartData, path: Path) -> Path:
     """Write the chart as a PNG at `path` (its folder created if needed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     return _save(history_figure(history), path)
