@@ -9,9 +9,12 @@ GPU, and the point is what the console does with 32 nodes' samples, not how they
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from console.tui.app import ConsoleApp
@@ -251,10 +254,9 @@ async def test_a_new_notice_line_lays_nothing_out(tmp_path: Path, monkeypatch) -
         assert layouts == []
 
 
-async def test_log_lines_and_rows_are_painted_together_once_a_second(tmp_path: Path) -> None:
-    """Batches come several times a second: the shown log's new lines wait for the paint of
-    the rows (at most every table_interval_s), so that the screen updates once, not once
-    per batch and again for the table; every line arrives, in order, none twice."""
+@contextlib.asynccontextmanager
+async def _showing_line_1(tmp_path: Path) -> AsyncIterator[tuple[ConsoleApp, Pilot, str]]:
+    """Two runs painted once a second, the pane on the first, its first line shown."""
     app = app_for(tmp_path, 2, table_interval_s=1.0)
     async with app.run_test(size=(160, 48)) as pilot:
         table = app.main.runs_table
@@ -262,9 +264,17 @@ async def test_log_lines_and_rows_are_painted_together_once_a_second(tmp_path: P
         run_id = table._keys[0]
         pane = app.main.log_pane
         await wait_for(pilot, lambda: pane.run_id == run_id)
-        view = pane.log_widget
         app.post_message(EngineBatch((RunLog(run_id, "stdout", ("line 1",)),)))
-        await wait_for(pilot, lambda: "line 1" in view.rows_text())
+        await wait_for(pilot, lambda: "line 1" in pane.log_widget.rows_text())
+        yield app, pilot, run_id
+
+
+async def test_log_lines_and_rows_are_painted_together_once_a_second(tmp_path: Path) -> None:
+    """Batches come several times a second: the shown log's new lines wait for the paint of
+    the rows (at most every table_interval_s), so that the screen updates once, not once
+    per batch and again for the table; every line arrives, in order, none twice."""
+    async with _showing_line_1(tmp_path) as (app, pilot, run_id):
+        table, view = app.main.runs_table, app.main.log_pane.log_widget
         progress = RunProgress(run_id, 7, 400, 9.0, 40.0, "stdout")
         app.post_message(EngineBatch((RunLog(run_id, "stdout", ("line 2",)), progress)))
         await pilot.pause(0.2)
@@ -278,16 +288,8 @@ async def test_log_lines_and_rows_are_painted_together_once_a_second(tmp_path: P
 async def test_lines_waiting_for_the_paint_are_shown_once_after_a_switch(tmp_path: Path) -> None:
     """The pane shows another run and comes back before the paint: it reads the run's lines
     from the state then, so the lines that were waiting are not written a second time."""
-    app = app_for(tmp_path, 2, table_interval_s=1.0)
-    async with app.run_test(size=(160, 48)) as pilot:
-        table = app.main.runs_table
-        await wait_for(pilot, lambda: len(table._keys) == 2)
-        run_id = table._keys[0]
-        pane = app.main.log_pane
-        await wait_for(pilot, lambda: pane.run_id == run_id)
-        view = pane.log_widget
-        app.post_message(EngineBatch((RunLog(run_id, "stdout", ("line 1",)),)))
-        await wait_for(pilot, lambda: "line 1" in view.rows_text())
+    async with _showing_line_1(tmp_path) as (app, pilot, run_id):
+        table, pane, view = app.main.runs_table, app.main.log_pane, app.main.log_pane.log_widget
         app.post_message(EngineBatch((RunLog(run_id, "stdout", ("line 2",)),)))
         await pilot.pause(0.1)
         await pilot.press("j")
