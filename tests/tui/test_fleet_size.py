@@ -255,9 +255,11 @@ async def test_a_new_notice_line_lays_nothing_out(tmp_path: Path, monkeypatch) -
 
 
 @contextlib.asynccontextmanager
-async def _showing_line_1(tmp_path: Path) -> AsyncIterator[tuple[ConsoleApp, Pilot, str]]:
-    """Two runs painted once a second, the pane on the first, its first line shown."""
-    app = app_for(tmp_path, 2, table_interval_s=1.0)
+async def _showing_line_1(
+    tmp_path: Path, interval_s: float = 1.0
+) -> AsyncIterator[tuple[ConsoleApp, Pilot, str]]:
+    """Two runs painted every `interval_s`, the pane on the first, its first line shown."""
+    app = app_for(tmp_path, 2, table_interval_s=interval_s)
     async with app.run_test(size=(160, 48)) as pilot:
         table = app.main.runs_table
         await wait_for(pilot, lambda: len(table._keys) == 2)
@@ -273,14 +275,16 @@ async def test_log_lines_and_rows_are_painted_together_once_a_second(tmp_path: P
     """Batches come several times a second: the shown log's new lines wait for the paint of
     the rows (at most every table_interval_s), so that the screen updates once, not once
     per batch and again for the table; every line arrives, in order, none twice."""
-    async with _showing_line_1(tmp_path) as (app, pilot, run_id):
+    # A paint every 4 s: the window between line 1's paint and the next stays open on a
+    # loaded machine (at 1 s the pilot could see line 1 only after the next paint was due).
+    async with _showing_line_1(tmp_path, interval_s=4.0) as (app, pilot, run_id):
         table, view = app.main.runs_table, app.main.log_pane.log_widget
         progress = RunProgress(run_id, 7, 400, 9.0, 40.0, "stdout")
         app.post_message(EngineBatch((RunLog(run_id, "stdout", ("line 2",)), progress)))
         await pilot.pause(0.2)
         assert "line 2" not in view.rows_text()  # not before the rows' paint
         assert table._cells[run_id][3] != "7/400"
-        await wait_for(pilot, lambda: "line 2" in view.rows_text(), timeout=3.0)
+        await wait_for(pilot, lambda: "line 2" in view.rows_text(), timeout=8.0)
         assert table._cells[run_id][3] == "7/400"  # in the same update
         assert view.rows_text() == ["line 1", "line 2"]
 
