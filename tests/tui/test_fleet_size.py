@@ -271,7 +271,7 @@ async def _showing_line_1(
         yield app, pilot, run_id
 
 
-async def test_log_lines_and_rows_are_painted_together_once_a_second(tmp_path: Path) -> None:
+async def test_log_lines_and_rows_are_painted_together(tmp_path: Path) -> None:
     """Batches come several times a second: the shown log's new lines wait for the paint of
     the rows (at most every table_interval_s), so that the screen updates once, not once
     per batch and again for the table; every line arrives, in order, none twice."""
