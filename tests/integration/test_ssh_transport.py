@@ -290,7 +290,9 @@ async def test_max_sessions_is_never_exceeded(ssh_node, tmp_path: Path) -> None:
     log = tmp_path / "spans"
     few = SshTransport(ssh_node("n2", max_sessions=3, node_agent=False))
     await few.connect()
-    span = f'echo "+ $(date +%s.%N)" >> {log}; sleep 0.15; echo "- $(date +%s.%N)" >> {log}'
+    # Each command holds its session 0.5 s: long enough that two overlap even when opening a
+    # channel is slow on a loaded machine (at 0.15 s a starved run saw only one at a time).
+    span = f'echo "+ $(date +%s.%N)" >> {log}; sleep 0.5; echo "- $(date +%s.%N)" >> {log}'
     await asyncio.gather(*(few.run_shell(span) for _ in range(8)))
     await few.close()
     events = sorted(
