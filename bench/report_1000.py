@@ -89,6 +89,7 @@ def run_summary(i: int, node: str, n: int, t0: float, group_id: str | None = Non
         "telemetry": {
             "state": "ok" if util else "no-driver",
             "detail": "" if util else "NVML Shared Library Not Found",
+            "samples": 30 if util else 0,  # the rows write_run puts in telemetry.csv
             "gpus": [
                 {
                     "gpu": 0,

@@ -13,6 +13,7 @@ from PIL import Image
 
 from engine.analysis.charts import (
     COMPARISON,
+    ChartData,
     GPU_UTILIZATION,
     PERFORMANCE,
     SCALING,
@@ -123,6 +124,23 @@ def test_gpu_chart_from_telemetry_or_says_there_is_none(standard: tuple[Path, St
     fig = gpu_figure(load_results(root))
     assert not fig.axes[0].lines
     assert "no GPU telemetry recorded (runs say: no-driver, ok)" in _texts(fig)
+
+
+def test_telemetry_is_read_only_where_the_summary_counts_samples(
+    standard: tuple[Path, Standard],
+) -> None:
+    root, st = standard
+    data = ChartData.of(load_results(root))
+    assert [d.name for _, d in data.telemetry_runs] == [st.fast[160].run_dir]
+    # A summary that does not count them (0.1.0 wrote no count) has its file read.
+    path = root / st.slow[160].run_dir / "orchestrator_summary.json"
+    recorded = json.loads(path.read_text())
+    del recorded["telemetry"]["samples"]
+    path.write_text(json.dumps(recorded))
+    data = ChartData.of(load_results(root))
+    assert sorted(d.name for _, d in data.telemetry_runs) == sorted(
+        [st.fast[160].run_dir, st.slow[160].run_dir]
+    )
 
 
 def test_empty_results_draw_statements_not_charts(tmp_path: Path) -> None:
