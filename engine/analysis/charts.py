@@ -13,6 +13,12 @@ The figures draw from `ChartData`: the frames' rows as plain lists, taken once f
 Plain rows pickle small and need no polars, so `mlconsole report` can send them to a process
 that only imports matplotlib (`engine.analysis.chart_process`). Every figure function takes
 either (`Results` is turned into `ChartData` first).
+
+Past the ~450-line guide: the five figures share one look (figure size, dpi, node colours, the
+"missing" note, the simulated-speeds suffix, the paired-bars panel) and one input, `ChartData`;
+apart, each would import those helpers back. Each figure is one function of 30 to 50 lines;
+the worker that draws them in other processes is `engine.analysis.chart_process`, the live
+terminal charts are the console's.
 """
 
 from __future__ import annotations
