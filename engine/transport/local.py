@@ -268,33 +268,6 @@ class LocalTransport:
         watch = await self.watch(handle)
         return watch.subscribe(callback) if watch is not None else None
 
-    async def wait_exit(self, handle: RunHandle, timeout: float) -> bool:
-        """Return once the run's wrapper has exited (True), or after `timeout` s (False): the
-        one-shot form of `on_exit`, with a pidfd of its own.
-
-        The runner's pauses end on `on_exit`, so a local run's end is seen at once rather
-        than up to a poll interval later (0.5 s by default: 2.5 % of a 20 s run). The wrapper
-        is not our child (setsid, reparented), so a pidfd (Linux 5.3+) stands for waitpid;
-        without one this is a plain sleep, and the poll finds the end as before. A pid reused
-        by another process only delays that to the poll (`status` checks whose pid it is)."""
-        try:
-            fd = os.pidfd_open(handle.pid)
-        except ProcessLookupError:
-            return True
-        except (AttributeError, OSError):  # no pidfd here: the poll finds the end
-            await asyncio.sleep(timeout)
-            return False
-        loop = asyncio.get_running_loop()
-        gone: asyncio.Future[bool] = loop.create_future()
-        loop.add_reader(fd, lambda: gone.done() or gone.set_result(True))
-        try:
-            return await asyncio.wait_for(gone, timeout)
-        except TimeoutError:
-            return False
-        finally:
-            loop.remove_reader(fd)
-            os.close(fd)
-
     async def cancel(self, handle: RunHandle, *, grace_s: float = 5.0) -> None:
         """As on SSH nodes (`detach.cancel_run`): the pid must still be this run's, zombies
         are not alive, and a group that survives TERM and KILL is a TransportError."""

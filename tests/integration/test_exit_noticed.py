@@ -18,21 +18,28 @@ from tests.support.config_writer import write_config
 from tests.support.plans import plan_table, run_plan
 
 
-async def test_wait_exit_returns_when_the_wrapper_exits(tmp_path: Path) -> None:
+async def test_on_exit_calls_back_when_the_wrapper_exits(tmp_path: Path) -> None:
     t = LocalTransport(NodeSpec(name="local", transport="local", workdir=str(tmp_path)))
     run_dir = str(tmp_path / "r1")
     handle = await t.start(LaunchRequest("r1", run_dir, "sleep 0.3", run_dir))
+    ended = asyncio.Event()
     t0 = time.monotonic()
-    assert await t.wait_exit(handle, 20.0) is True
-    assert time.monotonic() - t0 < 5.0  # not the 20 s timeout
+    assert await t.on_exit(handle, ended.set) is not None
+    await asyncio.wait_for(ended.wait(), 20.0)
+    assert time.monotonic() - t0 < 5.0  # not the 20 s wait
     status = await t.status(handle)
     assert status.state == "exited" and status.exit_code == 0
-    # A live wrapper: the timeout, and False.
+    t.release(handle)
+    # A live wrapper: no call back until it ends.
     sleeper = await t.start(LaunchRequest("r2", str(tmp_path / "r2"), "sleep 30", run_dir))
+    called = asyncio.Event()
     try:
-        assert await t.wait_exit(sleeper, 0.2) is False
+        assert await t.on_exit(sleeper, called.set) is not None
+        await asyncio.sleep(0.3)
+        assert not called.is_set()
     finally:
         await t.cancel(sleeper, grace_s=1.0)
+        t.release(sleeper)
 
 
 async def test_the_runner_sees_a_local_run_end_well_within_a_long_poll_interval(
