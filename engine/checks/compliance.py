@@ -163,7 +163,8 @@ class ComplianceRecord:
         if self.verify_command is None:
             verify = "no verification configured"
         elif self.verify_passed is None:
-            verify = f"verification said no verdict{': ' + self.verify_detail if self.verify_detail else ''}"
+            detail = f": {self.verify_detail}" if self.verify_detail else ""
+            verify = f"verification said no verdict{detail}"
         else:
             verify = "verification PASSED" if self.verify_passed else "verification FAILED"
         return f"{self.test}: {applied}, {removed}; {verify}"  # fmt: skip

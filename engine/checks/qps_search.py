@@ -48,7 +48,8 @@ class QpsStep:
     def from_json(cls, d: Mapping[str, Any]) -> QpsStep:
         return cls(int(d.get("index", 0)), str(d.get("kind")), float(d.get("qps", 0.0)),
                    str(d.get("run_id")), d.get("run_dir"), d.get("state"), d.get("validity"),
-                   tuple(d.get("reasons") or ()), d.get("metric"), d.get("metric_unit"))  # fmt: skip
+                   tuple(d.get("reasons") or ()), d.get("metric"),
+                   d.get("metric_unit"))  # fmt: skip
 
     def line(self) -> str:
         why = f" ({'; '.join(self.reasons)})" if self.reasons and not self.valid else ""
@@ -173,7 +174,10 @@ class Bisection:
 
 def steps_table(steps: Sequence[QpsStep]) -> list[str]:
     """The steps as a markdown table (the pipeline report)."""
-    out = ["| step | kind | target QPS | verdict | LoadGen metric | run dir |", "|---|---|---|---|---|---|"]
+    out = [
+        "| step | kind | target QPS | verdict | LoadGen metric | run dir |",
+        "|---|---|---|---|---|---|",
+    ]
     for s in steps:
         metric = "—" if s.metric is None else f"{s.metric:.4g} {s.metric_unit or ''}".strip()
         verdict = s.validity or f"— ({s.state})"

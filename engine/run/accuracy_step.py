@@ -112,4 +112,5 @@ async def score_run(ex: object, transport: Transport, ok: bool) -> AccuracyRecor
             container_name=ex.handle.container.name if ex.handle and ex.handle.container else None,
         )  # fmt: skip
     except LinkLost as exc:
-        return AccuracyRecord("failed", command, None, f"the link to {ex.node.name} was lost: {exc}")
+        lost = f"the link to {ex.node.name} was lost: {exc}"
+        return AccuracyRecord("failed", command, None, lost)

@@ -92,8 +92,10 @@ class LiveProgress:
         self.last_emitted = (completed, total)
         rate = None
         window = max(MIN_RATE_WINDOW_S, RATE_WINDOW_POLLS * self.poll_s)
-        if self.first is not None and completed > self.first[1] and seen_at - self.first[0] >= window:
-            rate = (completed - self.first[1]) / (seen_at - self.first[0])
+        if self.first is not None:
+            first_at, first_completed = self.first
+            if completed > first_completed and seen_at - first_at >= window:
+                rate = (completed - first_completed) / (seen_at - first_at)
         return RunProgress(
             run_id, completed, total, figures.eta_seconds(completed, total, rate), rate, source
         )

@@ -45,7 +45,8 @@ async def test_an_accuracy_run_is_scored_and_meets_the_demo_target(tmp_path: Pat
     cfg = _scored(tmp_path)
     run_dir, lines = await _run(cfg)
     text = (run_dir / "accuracy.txt").read_text()
-    assert "{'token_accuracy': 100.0, 'gen_len': 480, 'gen_num': 60, 'tokens_per_sample': 8.0}" in text
+    scores = "{'token_accuracy': 100.0, 'gen_len': 480, 'gen_num': 60, 'tokens_per_sample': 8.0}"
+    assert scores in text
     s = read_run_summary(run_dir / "orchestrator_summary.json")
     assert s.accuracy is not None and s.accuracy.state == "scored"
     assert s.accuracy.verdict == "met"
@@ -75,14 +76,16 @@ async def test_a_wrong_answer_misses_the_target_and_says_by_how_much(tmp_path: P
 async def test_a_failing_accuracy_command_is_recorded_with_its_exit_code(tmp_path: Path) -> None:
     cfg = write_config(
         tmp_path, plan=_plan(), extra_args="--tokens 8",
-        bench_extra='accuracy_command = "{python} -m engine.harness.score --accuracy-log /nonexistent"',
+        bench_extra='accuracy_command = "{python} -m engine.harness.score'
+                    ' --accuracy-log /nonexistent"',
     )  # fmt: skip
     run_dir, lines = await _run(cfg)
     s = read_run_summary(run_dir / "orchestrator_summary.json")
     assert s.accuracy is not None and s.accuracy.state == "failed"
     assert s.accuracy.exit_code == 2
     assert "cannot read /nonexistent" in (run_dir / "accuracy_stderr.txt").read_text()
-    assert any("accuracy step failed: the accuracy command exited with code 2" in ln for ln in lines)
+    failed = "accuracy step failed: the accuracy command exited with code 2"
+    assert any(failed in ln for ln in lines)
 
 
 async def test_a_performance_run_has_no_accuracy_step(tmp_path: Path) -> None:

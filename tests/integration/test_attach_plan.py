@@ -35,7 +35,9 @@ TWO_STAGES = plan_table(
 ) + plan_table("run", name="second", node="fast", benchmark="demo", samples=60)
 
 
-def check_group_finished(tmp_path: Path, res: subprocess.CompletedProcess, nodes: list[str]) -> None:
+def check_group_finished(
+    tmp_path: Path, res: subprocess.CompletedProcess, nodes: list[str]
+) -> None:
     results = tmp_path / "results"
     assert res.returncode == 0, res.stdout + res.stderr
     (group_dir,) = results.glob("group_pair_*")
@@ -69,7 +71,8 @@ def test_attach_runs_the_stages_a_killed_console_never_reached(tmp_path: Path) -
     batch_killed_when(cfg, results, started=1)
     res = mlconsole("attach", str(cfg))
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "resuming plan" in res.stdout and "1 of 2 stages finished (first); remaining: second" in res.stdout
+    assert "resuming plan" in res.stdout
+    assert "1 of 2 stages finished (first); remaining: second" in res.stdout
     runs = summaries(results)
     assert set(runs) == {"s1-slow-240", "s2-fast-60"}
     assert all(s["exit"]["state"] == "succeeded" for s in runs.values())

@@ -79,7 +79,8 @@ async def test_test06_places_its_audit_config_for_the_run_only_and_verifies(
     cfg2 = _config(
         tmp_path / "again", plan_table("run", node="fast", benchmark="demo", samples=60)
     )
-    cfg2.write_text(cfg2.read_text().replace(str(tmp_path / "again" / "work"), str(tmp_path / "work")))
+    text = cfg2.read_text()
+    cfg2.write_text(text.replace(str(tmp_path / "again" / "work"), str(tmp_path / "work")))
     s2 = read_run_summary((await _run(cfg2)) / "orchestrator_summary.json")
     assert s2.ok and s2.loadgen.generated_total == 60 and s2.compliance is None
 
@@ -147,7 +148,11 @@ def test_a_foreign_audit_config_is_refused_not_removed(tmp_path: Path) -> None:
     [
         ("resnet50", _stage("TEST06"), "TEST06 is not a compliance test of model resnet50"),
         ("llama3_1-8b", _stage("TEST01"), "TEST01 is not a compliance test of model llama3_1-8b"),
-        ("demo", _stage("TEST01"), "plan[1].audit_config: is missing: TEST01's audit.config differs"),
+        (
+            "demo",
+            _stage("TEST01"),
+            "plan[1].audit_config: is missing: TEST01's audit.config differs",
+        ),
         ("demo", _stage("TEST04", audit_config="nope.config"), "cannot read"),
         ("demo", _stage("TEST04", verify_command="x {nope}"), "unknown placeholder {nope}"),
     ],

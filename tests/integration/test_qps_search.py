@@ -63,9 +63,10 @@ async def test_the_search_finds_the_edge_confirms_it_and_records_each_step(tmp_p
     assert data["margin"] == pytest.approx((bad - data["found_qps"]) / data["found_qps"])
     assert (search_dir / "qps_search.png").stat().st_size > 1000
     # Each step is a run of its own, its target_qps in its user.conf and LoadGen's log.
-    run = read_run_summary(tmp_path / "results" / confirm[-1]["run_dir"] / "orchestrator_summary.json")
+    confirm_dir = tmp_path / "results" / confirm[-1]["run_dir"]
+    run = read_run_summary(confirm_dir / "orchestrator_summary.json")
     assert run.samples_requested == 800
-    conf = (tmp_path / "results" / confirm[-1]["run_dir"] / "user.conf").read_text()
+    conf = (confirm_dir / "user.conf").read_text()
     assert conf.endswith(f"demo.Server.target_qps = {confirm[-1]['qps']:g}\n")
     detail = (tmp_path / "results" / shorts[1]["run_dir"] / "mlperf_log_detail.txt").read_text()
     assert '"key": "effective_target_qps", "value": 800' in detail

@@ -109,8 +109,9 @@ async def test_a_100_sample_run_says_before_launch_it_will_run_13400_and_why(tmp
     assert all(p.total == 13400 for p in moving)
     assert [p.completed for p in moving] == sorted({p.completed for p in moving})
     assert any(p.eta_s is not None and p.eta_s > 0 for p in moving)
-    assert re.search(r"progress \d+/13400 \(\d+%\), [\d,.]+ samples/s so far, ETA [\d.]+ (?:s|min \d+ s|min) \[stderr\]",
-                     printed)  # fmt: skip
+    progress = (r"progress \d+/13400 \(\d+%\), [\d,.]+ samples/s so far,"
+                r" ETA [\d.]+ (?:s|min \d+ s|min) \[stderr\]")  # fmt: skip
+    assert re.search(progress, printed)
     (finished,) = [e for e in events if isinstance(e, RunFinished)]
     assert finished.summary.samples_processed == 13400
 

@@ -10,8 +10,8 @@ import re
 from pathlib import Path
 
 from engine.analysis.history import load_history
-from tests.support.config_writer import write_config
 from tests.support.cli import mlconsole
+from tests.support.config_writer import write_config
 
 PLAN = '[[plan]]\nkind = "run"\nnode = "gpu1"\nbenchmark = "demo"\nsamples = 60\n'
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from console.tui.app import ConsoleApp
 from engine.config.load import load_config
-from engine.events import Event, RunFinished, RunProgress, RunStateChanged
+from engine.events import Event, RunProgress, RunStateChanged
 from engine.model import RunState
 from tests.support.config_writer import write_config
 from tests.support.pilot import notifications, wait_for

@@ -20,7 +20,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 
 THREE_STAGES = "".join(
     plan_table("run", name=name, node=node, benchmark="demo", samples=samples)
-    for name, node, samples in (("first", "fast", 30), ("second", "slow", 240), ("third", "fast", 40))
+    for name, node, samples in (
+        ("first", "fast", 30),
+        ("second", "slow", 240),
+        ("third", "fast", 40),
+    )
 )
 
 

@@ -44,8 +44,13 @@ def test_3d_unet_prints_name_equals_value_pairs() -> None:
 def test_numpy_2_reprs_and_percent_lines() -> None:
     text = "{'rouge1': np.float64(44.4406), 'tokens_per_sample': np.float64(301.3)}\n"
     text += "accuracy=76.456%, good=38228, total=50000\n"
-    assert parse_scores(text) == {"rouge1": 44.4406, "tokens_per_sample": 301.3,
-                                  "accuracy": 76.456, "good": 38228.0, "total": 50000.0}  # fmt: skip
+    assert parse_scores(text) == {
+        "rouge1": 44.4406,
+        "tokens_per_sample": 301.3,
+        "accuracy": 76.456,
+        "good": 38228.0,
+        "total": 50000.0,
+    }
 
 
 def test_a_range_target_misses_on_either_side_and_a_missing_score_misses() -> None:

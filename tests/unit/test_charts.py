@@ -13,10 +13,10 @@ from PIL import Image
 
 from engine.analysis.charts import (
     COMPARISON,
-    ChartData,
     GPU_UTILIZATION,
     PERFORMANCE,
     SCALING,
+    ChartData,
     comparison_figure,
     gpu_figure,
     performance_figure,

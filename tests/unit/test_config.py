@@ -472,7 +472,8 @@ WRONG_TYPES = [
         (
             MINIMAL + '[[plan]]\nnode = "a"\nbenchmark = "bench"\n',
             "plan[1].kind",
-            'is missing (expected one of "run", "sweep", "group", "fleet", "concurrency_sweep", "compliance", "qps_search")',
+            'is missing (expected one of "run", "sweep", "group", "fleet", "concurrency_sweep",'
+            ' "compliance", "qps_search")',
             8,
         ),
         (

@@ -57,8 +57,9 @@ def write_search_reports(results_dir: Path, reports_dir: Path) -> list[Path]:
         (reports_dir / "charts").mkdir(parents=True, exist_ok=True)
     for search_dir, result in found:
         stem = f"qps_search_{search_dir.name}"
-        chart = qps_search_chart(result, reports_dir / "charts" / f"{stem}.png") if result.steps else None
+        png = Path("charts") / f"{stem}.png"
+        chart = qps_search_chart(result, reports_dir / png) if result.steps else None
         source = os.path.relpath(search_dir / SEARCH_FILE, reports_dir)
-        text = render_search_report(source, result, Path("charts") / f"{stem}.png" if chart else None)
+        text = render_search_report(source, result, png if chart else None)
         paths += [p for p in (chart,) if p] + [write_text(reports_dir / f"{stem}.md", text)]
     return paths

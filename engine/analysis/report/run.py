@@ -206,7 +206,8 @@ def render_run_report(rec: RecordedRun, regression: Regression | None = None) ->
     out += ["", "## Submission (the checker's view)", ""]
     out += submission_lines(s.eligibility, s.checker_headline)
     if s.accuracy is not None:
-        out += ["", "## Accuracy", "", *[f"- {line.strip(' -')}" for line in accuracy_lines(s.accuracy, paths=False)]]
+        lines = accuracy_lines(s.accuracy, paths=False)
+        out += ["", "## Accuracy", "", *[f"- {line.strip(' -')}" for line in lines]]
     if s.compliance is not None:
         out += ["", f"## Compliance ({s.compliance.test})", ""]
         out += [f"- {line.strip(' -')}" for line in compliance_lines(s.compliance, paths=False)]
@@ -234,7 +235,8 @@ def _projection(row: Mapping[str, Any], hours: float | None, tp: float | None, w
             return missing(f"the LoadGen metric is in {row['metric_unit']}, not samples/s")
         return missing(f"no {what}")
     return (
-        f"{num(row['dataset_size'])} samples / {num(tp)} samples/s ({what}) / 3600 = {projection(hours)}"
+        f"{num(row['dataset_size'])} samples / {num(tp)} samples/s ({what}) / 3600"
+        f" = {projection(hours)}"
     )
 
 
