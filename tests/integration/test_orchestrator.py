@@ -82,7 +82,13 @@ async def test_sweep_then_equal_and_weighted_groups(tmp_path: Path) -> None:
     assert [sh["samples_requested"] for sh in eq["shards"]] == [120, 120]
     assert w["split"] == "weighted" and "measured wall throughput" in w["split_source"]
     slow_n, fast_n = (sh["samples_requested"] for sh in w["shards"])
-    assert slow_n + fast_n == 240 and fast_n > 1.5 * slow_n
+    # The shards follow the sweep's measured wall throughputs (the nodes' most recent single
+    # runs, as the group summary records them), not the simulated 100 and 210: on a starved
+    # machine the harness start-up narrows the measured ratio, and the split must follow it.
+    tp = w["single_run_throughputs"]
+    assert tp["fast"] > tp["slow"]
+    assert slow_n + fast_n == 240 and fast_n > slow_n
+    assert abs(fast_n - 240 * tp["fast"] / (tp["fast"] + tp["slow"])) <= 1
     # Group figures equal what the shard summaries hold, recomputed independently.
     for g in (eq, w):
         shards = [runs[sh["run_id"]] for sh in g["shards"]]
