@@ -37,8 +37,11 @@ def summary_text(d: Path) -> str:
 async def test_offline_over_two_endpoints_is_one_valid_result_with_tokens(
     endpoint_lab: EndpointLab, tmp_path: Path
 ) -> None:
-    fast = endpoint_lab.start(tokens_per_s=4200, concurrency=8)
-    slow = endpoint_lab.start(tokens_per_s=2000, concurrency=8)
+    # 8 tokens a query: about 17 ms a slot on the fast endpoint, 66 ms on the slow one, so
+    # the share follows the simulated speeds even when a loaded machine adds CPU time to both
+    # (at 4200 and 2000 tokens/s with the default 20 ms prefill, 35 against 52 ms, it did not).
+    fast = endpoint_lab.start(tokens_per_s=4200, concurrency=8, prefill_ms=2)
+    slow = endpoint_lab.start(tokens_per_s=1000, concurrency=8, prefill_ms=2)
     out = await run_fleet(request(240), targets(fast, slow), tmp_path / "run")
     logs = read_run_logs(tmp_path / "run")
     assert logs.complete and logs.validity == "VALID"
