@@ -39,7 +39,10 @@ class ExitWatch:
     the event loop once: the runner's pauses and `status` ask it instead of opening a pidfd
     and reading /proc/<pid>/stat and cmdline on every poll (64 runs are polled 128 times a
     second). It is opened before `LocalTransport.watch` checks that the pid is this run's
-    wrapper, so a pid reused later can never be mistaken for the run."""
+    wrapper, so a pid reused later can never be mistaken for the run.
+
+    A pidfd (Linux 5.3+) stands for waitpid because the wrapper is not our child (setsid,
+    reparented); without one the runner polls, and the end is seen up to a poll later."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, fd: int) -> None:
         self.loop = loop
