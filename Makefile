@@ -26,7 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run_all
 
 lint: $(STAMP)
-	$(BIN)/pip install --quiet ruff
+	$(BIN)/pip install --quiet "ruff==0.17.6"
 	$(BIN)/ruff check engine console tests bench
 
 clean:
