@@ -1,5 +1,5 @@
 """ruff's rules (pyproject.toml [tool.ruff]) hold over every tree `make lint` checks, so a
-finding fails the suite where it is written instead of piling up (24 had, by 2026-12-04)."""
+finding fails the suite where it is written instead of piling up (24 had by 2026-12-04)."""
 
 from __future__ import annotations
 
